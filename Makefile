@@ -1,0 +1,51 @@
+# The front door: `make dev` runs the API locally, `make test` runs everything CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+VENV_SAM := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(VENV_SAM)/bin/sam
+# sam build looks for python3.13 on PATH; the project venv provides it.
+SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
+
+.PHONY: help venv lint format test build clean
+
+help:
+	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
+	@echo "make test    lint, validate the template, run every test"
+	@echo "make lint    ruff and cfn-lint only"
+	@echo "make format  ruff format and fix"
+	@echo "make build   sam build (arm64 deployment package in .aws-sam/build)"
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt scripts/find-python313
+	@python313="$$(scripts/find-python313)" && { [ -x $(PY) ] || "$$python313" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(VENV_SAM)/.installed: requirements-sam.txt scripts/find-python313
+	@python313="$$(scripts/find-python313)" && { [ -x $(SAM) ] || "$$python313" -m venv $(VENV_SAM); }
+	$(VENV_SAM)/bin/python -m pip install --quiet -r requirements-sam.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint template.yaml
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint $(VENV_SAM)/.installed
+	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
+	$(PY) -m pytest
+
+build: $(VENV)/.installed $(VENV_SAM)/.installed
+	$(SAM_ENV) $(SAM) build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,29 @@
+"""POST /otp: generate a TOTP secret with its QR code, or verify a code."""
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from otp_api import otp_service
+from otp_api.http import create_app, json_response, parse
+from otp_api.models import GenerateRequest, otp_request
+from otp_api.observability import logger, metrics
+from otp_api.params import request_params
+from otp_api.settings import get_settings
+
+get_settings()  # fail the cold start on a misconfiguration, not the first request
+app = create_app()
+
+
+@app.post("/otp", summary="Generate a TOTP secret or verify a code")
+def otp() -> Response:
+    request = parse(otp_request, request_params(app.current_event))
+    if isinstance(request, GenerateRequest):
+        return json_response(200, otp_service.generate(request))
+    return json_response(200, otp_service.verify(request))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

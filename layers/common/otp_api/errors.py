@@ -1,0 +1,44 @@
+"""Domain errors. They know nothing of HTTP; `http.py` maps them to responses in one place."""
+
+
+class ApiError(Exception):
+    """Base class: a failure the caller can be told about in plain words."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+
+class InvalidParameter(ApiError):
+    code = "invalid_parameter"
+
+
+class MissingParameter(ApiError):
+    code = "missing_parameter"
+
+
+class UnknownParameter(ApiError):
+    code = "unknown_parameter"
+
+
+class MalformedRequest(ApiError):
+    code = "malformed_request"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class StorageUnavailable(ApiError):
+    status = 503
+    code = "storage_unavailable"

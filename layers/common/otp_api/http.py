@@ -1,0 +1,80 @@
+"""HTTP plumbing shared by every function: the resolver, JSON responses, and errors mapped to status codes."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
+from otp_api.observability import logger
+
+NO_STORE = "no-store"
+
+
+def json_response(status: int, body: dict[str, Any] | BaseModel, headers: dict[str, str] | None = None) -> Response:
+    """Every response of the API goes through here: JSON, and never stored by a browser or proxy."""
+    payload = body.model_dump(mode="json", exclude_unset=True) if isinstance(body, BaseModel) else body
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        headers={"Cache-Control": NO_STORE, **(headers or {})},
+    )
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 64 else name[:61] + "..."
+
+
+def _api_error(exc: ValidationError) -> ApiError:
+    """Turn pydantic's first complaint into a message that names the parameter (and never repeats its value)."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "union_tag_not_found":
+        name = str(ctx.get("discriminator", "")).strip("'")
+        return MissingParameter(f"{name} is required", name)
+    if kind == "union_tag_invalid":
+        name = str(ctx.get("discriminator", "")).strip("'")
+        return InvalidParameter(f"{name} must be one of {ctx.get('expected_tags')}", name)
+    fields = [part for part in err["loc"] if isinstance(part, str)]
+    name = _short(fields[-1]) if fields else "body"
+    if kind == "missing":
+        return MissingParameter(f"{name} is required", name)
+    if kind == "extra_forbidden":
+        return UnknownParameter(f"unknown parameter '{name}'", name)
+    if kind == "literal_error":
+        return InvalidParameter(f"{name} must be {ctx.get('expected')}", name)
+    message = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    return InvalidParameter(f"{name} {message}", name)
+
+
+def parse[T](adapter: TypeAdapter[T], params: dict[str, Any]) -> T:
+    try:
+        return adapter.validate_python(params)
+    except ValidationError as exc:
+        raise _api_error(exc) from None
+
+
+def create_app() -> APIGatewayRestResolver:
+    """A resolver whose every answer, errors included, is a JSON body with `Cache-Control: no-store`."""
+    app = APIGatewayRestResolver()
+
+    @app.exception_handler(ApiError)
+    def _api_error_response(exc: ApiError) -> Response:
+        logger.info("request refused", extra={"error": exc.code, "parameter": exc.parameter, "status": exc.status})
+        headers = {"Retry-After": "1"} if exc.status == 503 else None
+        body = {"error": exc.code, "parameter": exc.parameter, "message": exc.message}
+        return json_response(exc.status, body, headers)
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response:
+        return json_response(404, {"error": "not_found", "parameter": None, "message": "no such route"})
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # The type only: a message or traceback could quote request data such as a secret.
+        logger.error("unexpected error", extra={"error_type": type(exc).__name__})
+        return json_response(500, {"error": "internal_error", "parameter": None, "message": "internal error"})
+
+    return app

@@ -1,0 +1,66 @@
+"""Request parameters: from the query string and a JSON body, merged (the body wins on a conflict)."""
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from otp_api.errors import MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def _header(event: APIGatewayProxyEvent, name: str) -> str:
+    for key, value in (event.headers or {}).items():
+        if key.lower() == name:
+            return value or ""
+    return ""
+
+
+def _query(event: APIGatewayProxyEvent) -> dict[str, Any]:
+    multi = event.multi_value_query_string_parameters or {}
+    single = event.query_string_parameters or {}
+    merged: dict[str, Any] = {}
+    for name in {*multi, *single}:
+        values = set(multi.get(name) or [single[name]])
+        if len(values) > 1:
+            raise MalformedRequest(f"{name} is given more than once with different values", name)
+        merged[name] = values.pop()
+    return merged
+
+
+def _body(event: APIGatewayProxyEvent) -> dict[str, Any]:
+    raw = event.body
+    if not raw:
+        return {}
+    if len(raw) > MAX_BODY_BYTES * 2:  # cheap bound before any decoding work
+        raise PayloadTooLarge(f"the request body must be at most {MAX_BODY_BYTES} bytes")
+    data: bytes
+    if event.is_base64_encoded:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedRequest("the request body is not valid base64") from None
+    else:
+        data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body must be at most {MAX_BODY_BYTES} bytes")
+    if not data.strip():
+        return {}
+    media_type = _header(event, "content-type").split(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType("send parameters as a JSON body with Content-Type: application/json")
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        raise MalformedRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("the request body must be a JSON object")
+    return body
+
+
+def request_params(event: APIGatewayProxyEvent) -> dict[str, Any]:
+    """All parameters of the request; values from the JSON body override the query string's."""
+    return {**_query(event), **_body(event)}

@@ -1,0 +1,95 @@
+"""The image bucket: put an object, or find one already there, and hand out a presigned GET URL.
+
+boto3 is imported and its client created on first use: the verify path never touches S3.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from otp_api.errors import StorageUnavailable
+from otp_api.settings import get_settings
+
+# The bucket's lifecycle rule deletes objects one day after they were written (template.yaml).
+OBJECT_LIFETIME = timedelta(days=1)
+FRESHNESS_MARGIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Presigned:
+    url: str
+    expires_at: datetime
+
+
+@cache
+def _client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # SigV4 explicitly: for presigned URLs boto3 may otherwise sign with SigV2, which S3 no longer accepts.
+    # Virtual-hosted style gives the regional host; "auto" presigns for the global one, which redirects.
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "virtual"},
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=2,
+        read_timeout=5,
+    )
+    return boto3.client("s3", region_name=get_settings().region, config=config)
+
+
+@contextmanager
+def _unavailable_on_failure() -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageUnavailable(f"image storage is unavailable ({type(exc).__name__}); try again") from None
+
+
+def presign(key: str) -> Presigned:
+    """A presigned GET URL for `key`; signing is local, no request is made."""
+    settings = get_settings()
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=settings.url_expiry_seconds)
+    url = _client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": settings.bucket, "Key": key},
+        ExpiresIn=settings.url_expiry_seconds,
+    )
+    return Presigned(url=url, expires_at=expires_at)
+
+
+def store(key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> Presigned:
+    """Put `data` under `key` (never cached by a browser or proxy) and return a presigned URL to it."""
+    with _unavailable_on_failure():
+        _client().put_object(
+            Bucket=get_settings().bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl="no-store",
+            Metadata=metadata or {},
+        )
+    return presign(key)
+
+
+def find_fresh(key: str) -> dict[str, str] | None:
+    """The metadata of the object at `key`, or None if it is missing or old enough that the bucket's one-day
+    lifecycle rule could delete it before a URL handed out now expires."""
+    from botocore.exceptions import ClientError
+
+    with _unavailable_on_failure():
+        try:
+            head = _client().head_object(Bucket=get_settings().bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+    max_age = OBJECT_LIFETIME - timedelta(seconds=get_settings().url_expiry_seconds) - FRESHNESS_MARGIN
+    if datetime.now(UTC) - head["LastModified"] > max_age:
+        return None
+    return head.get("Metadata", {})

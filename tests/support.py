@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: events from events/*.json, handlers loaded from functions/, images decoded."""
+
+import base64
+import copy
+import importlib.util
+import io
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "otp-api-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:otp-api-test"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((ROOT / "events" / f"{name}.json").read_text())
+
+
+@cache
+def handler_module(function: str) -> ModuleType:
+    """functions/<function>/app.py, loaded under a name of its own (every function's module is called `app`)."""
+    spec = importlib.util.spec_from_file_location(f"{function}_app", ROOT / "functions" / function / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def event_with(
+    base: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An event file with its body and query string replaced."""
+    event = copy.deepcopy(load_event(base))
+    if raw_body is not None:
+        event["body"] = raw_body
+    elif body is not None:
+        event["body"] = json.dumps(body)
+    else:
+        event["body"] = None
+    event["queryStringParameters"] = query or None
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    if headers is not None:
+        event["headers"] = headers
+        event["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
+    return event
+
+
+def invoke(function: str, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+    """Run a handler; return status, headers and the decoded JSON body."""
+    response = handler_module(function).lambda_handler(event, FakeContext())
+    headers = response.get("headers") or {}
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        headers.setdefault(key, values[0])
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    return response["statusCode"], headers, json.loads(body) if body else None
+
+
+def call(function: str, params: dict[str, Any], base: str | None = None) -> tuple[int, dict[str, str], Any]:
+    base = base or {"otp": "otp-generate", "barcodes": "barcodes-post"}[function]
+    return invoke(function, event_with(base, body=params))
+
+
+def decode_image(data: bytes) -> str:
+    """Read a PNG back with zxing-cpp (an independent reader for every symbology we write)."""
+    import zxingcpp
+    from PIL import Image
+
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
+    assert len(results) == 1, f"expected exactly one symbol, found {len(results)}"
+    return results[0].text
+
+
+def query_string(params: dict[str, Any]) -> str:
+    return urlencode(params)

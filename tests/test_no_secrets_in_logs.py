@@ -1,0 +1,46 @@
+"""Everything the handlers write (logs, metrics) is captured and searched for secrets, codes and otp URLs."""
+
+import io
+import logging
+
+import time_machine
+from support import call, event_with, invoke
+
+NOW = 1_790_000_000
+
+
+def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
+    from otp_api.observability import logger
+
+    caplog.set_level(logging.DEBUG)  # botocore's debug logs too
+    # the service's log records as Powertools formats them, extra fields included
+    structured = io.StringIO()
+    handler = logging.StreamHandler(structured)
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger(logger.name).addHandler(handler)
+    sensitive: list[str] = []
+    with time_machine.travel(NOW, tick=False):
+        for algorithm in ("SHA1", "SHA512"):
+            _, _, made = call("otp", {"type": "time_based", "action": "generate", "label": "leak@example.com",
+                                      "algorithm": algorithm})  # fmt: skip
+            sensitive += [made["secret"], made["otp_url"], made["qrcode_url"]]
+            verify = {"type": "time_based", "action": "verify", "secret": made["secret"], "algorithm": algorithm}
+            _, _, listed = call("otp", verify)
+            sensitive += list(listed["otp_codes"].values())
+            call("otp", {**verify, "code": listed["otp_codes"]["current"]})
+            call("otp", {**verify, "code": "000000"})
+            call("otp", {**verify, "code": "12x456"})  # an error path
+            call("otp", {**verify, "secret": made["secret"][:-3] + "111"})  # an invalid secret
+            invoke("otp", event_with("otp-generate", raw_body='{"secret": "' + made["secret"] + '"'))  # malformed
+        for item in s3.list_objects_v2(Bucket="otp-api-test-images")["Contents"]:
+            s3.delete_object(Bucket="otp-api-test-images", Key=item["Key"])
+        s3.delete_bucket(Bucket="otp-api-test-images")
+        call("otp", {"type": "time_based", "action": "generate"})  # a storage failure
+    logging.getLogger(logger.name).removeHandler(handler)
+    captured = capsys.readouterr()
+    output = captured.out + captured.err + caplog.text + structured.getvalue()
+    assert '"message":"request refused"' in structured.getvalue()  # the logger did write: the test can see it
+    assert "OtpVerified" in output  # and so did the metrics
+    for value in sensitive:
+        assert value not in output
+    assert "otpauth" not in output

@@ -1,0 +1,93 @@
+"""The domain code against the RFC test vectors."""
+
+import base64
+
+import pytest
+
+from otp_api import totp
+from otp_api.errors import InvalidParameter
+
+RFC4226_SECRET = base64.b32encode(b"12345678901234567890").decode()
+# RFC 4226 Appendix D: HOTP values for counts 0..9
+RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]
+
+SEEDS = {
+    "SHA1": b"12345678901234567890",
+    "SHA256": b"12345678901234567890123456789012",
+    "SHA512": b"1234567890123456789012345678901234567890123456789012345678901234",
+}
+# RFC 6238 Appendix B: (time, algorithm, 8-digit TOTP)
+RFC6238 = [
+    (59, "SHA1", "94287082"), (59, "SHA256", "46119246"), (59, "SHA512", "90693936"),
+    (1111111109, "SHA1", "07081804"), (1111111109, "SHA256", "68084774"), (1111111109, "SHA512", "25091201"),
+    (1111111111, "SHA1", "14050471"), (1111111111, "SHA256", "67062674"), (1111111111, "SHA512", "99943326"),
+    (1234567890, "SHA1", "89005924"), (1234567890, "SHA256", "91819424"), (1234567890, "SHA512", "93441116"),
+    (2000000000, "SHA1", "69279037"), (2000000000, "SHA256", "90698825"), (2000000000, "SHA512", "38618901"),
+    (20000000000, "SHA1", "65353130"), (20000000000, "SHA256", "77737706"), (20000000000, "SHA512", "47863826"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("count", range(10))
+def test_rfc4226_hotp_values(count):
+    # With a 30 s period, time count*30 is counter `count`: TOTP there is HOTP(count).
+    codes = totp.codes_around(RFC4226_SECRET, 6, "SHA1", 30, now=count * 30)
+    assert codes["current"] == RFC4226_CODES[count]
+
+
+@pytest.mark.parametrize(("moment", "algorithm", "expected"), RFC6238)
+def test_rfc6238_vectors(moment, algorithm, expected):
+    secret = base64.b32encode(SEEDS[algorithm]).decode()
+    assert totp.codes_around(secret, 8, algorithm, 30, now=moment)["current"] == expected
+
+
+def test_window_is_next_current_previous_and_one_before():
+    codes = totp.codes_around(RFC4226_SECRET, 6, "SHA1", 30, now=4 * 30 + 7)
+    assert codes == {"+30s": RFC4226_CODES[5], "current": RFC4226_CODES[4], "-30s": RFC4226_CODES[3],
+                     "-60s": RFC4226_CODES[2]}  # fmt: skip
+
+
+def test_match_accepts_previous_current_next_only():
+    codes = totp.codes_around(RFC4226_SECRET, 6, "SHA1", 30, now=4 * 30)
+    assert totp.match(RFC4226_CODES[5], codes, 30) == "+30s"
+    assert totp.match(RFC4226_CODES[4], codes, 30) == "current"
+    assert totp.match(RFC4226_CODES[3], codes, 30) == "-30s"
+    assert totp.match(RFC4226_CODES[2], codes, 30) is None
+    assert totp.match("000000", codes, 30) is None
+    assert totp.match(" 338 314 ", codes, 30) == "current"
+
+
+@pytest.mark.parametrize("code", ["12a456", "-12345", "١٢٣٤٥٦", "12.456", ""])
+def test_match_rejects_non_digits(code):
+    codes = totp.codes_around(RFC4226_SECRET, 6, "SHA1", 30, now=300)
+    with pytest.raises(InvalidParameter) as exc:
+        totp.match(code, codes, 30)
+    assert exc.value.parameter == "code"
+
+
+@pytest.mark.parametrize(("algorithm", "size"), [("SHA1", 20), ("SHA256", 32), ("SHA512", 64)])
+def test_new_secret_has_hmac_output_length(algorithm, size):
+    secret = totp.new_secret(algorithm)
+    assert "=" not in secret
+    assert len(base64.b32decode(secret + "=" * (-len(secret) % 8))) == size
+    assert totp.new_secret(algorithm) != secret
+
+
+def test_normalise_secret_accepts_what_people_paste():
+    assert totp.normalise_secret("gezd gnbv gy3t qojq gezd gnbv gy3t qojq====") == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "JBSWY3DPEHPK3PXP",  # 80 bits: below the 112-bit minimum
+        "GEZDGNBVGY3TQOJQGEZDGN",  # 22 characters
+        "GEZDGNBVGY3TQOJQGEZDGNBVG1",  # 1 is not base32
+        "GEZDGNBVGY3TQOJQGEZDGNBV!",
+        "GEZDGNBVGY3TQOJQGEZDGNBVG",  # 25 characters: no base32 encoding ends like this
+    ],
+)
+def test_normalise_secret_rejects_without_echo(bad):
+    with pytest.raises(InvalidParameter) as exc:
+        totp.normalise_secret(bad)
+    assert exc.value.parameter == "secret"
+    assert bad not in exc.value.message
