@@ -9,7 +9,7 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv lint format test build clean
+.PHONY: help venv dev invoke openapi lint format test build clean
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint    ruff and cfn-lint only"
 	@echo "make format  ruff format and fix"
 	@echo "make build   sam build (arm64 deployment package in .aws-sam/build)"
+	@echo "make invoke FUNCTION=OtpFunction EVENT=events/otp-generate.json   one event, one function"
+	@echo "make openapi regenerate openapi.json from the code"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt scripts/find-python313
 	@python313="$$(scripts/find-python313)" && { [ -x $(PY) ] || "$$python313" -m venv $(VENV); }
@@ -30,6 +32,17 @@ $(VENV_SAM)/.installed: requirements-sam.txt scripts/find-python313
 	@touch $@
 
 venv: $(VENV)/.installed
+
+dev: $(VENV)/.installed
+	PORT=$${PORT:-3000} $(PY) -m devserver
+
+FUNCTION ?= OtpFunction
+EVENT ?= events/otp-generate.json
+invoke: $(VENV)/.installed
+	$(PY) -m devserver.invoke $(FUNCTION) $(EVENT)
+
+openapi: $(VENV)/.installed
+	$(PY) scripts/openapi.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,12 +1,11 @@
 """GET/POST /barcodes: QR, Aztec and Data Matrix images in S3 behind presigned URLs."""
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from otp_api import barcode_service
-from otp_api.http import create_app, json_response, parse
-from otp_api.models import barcode_request
+from otp_api.http import create_app, documented, json_response, parse
+from otp_api.models import BarcodeResponse, barcode_request
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings
@@ -15,14 +14,22 @@ get_settings()  # fail the cold start on a misconfiguration, not the first reque
 app = create_app()
 
 
-@app.get("/barcodes", summary="Redirect to a barcode image, so the URL works in <img src>")
-def barcode_redirect() -> Response:
+@app.get(
+    "/barcodes",
+    summary="Redirect to a barcode image, so the API URL works in <img src>",
+    responses=documented(302, "Found: `Location` is the presigned image URL"),
+)
+def barcode_redirect():  # (no return annotation, as in otp: Powertools documents the `responses`)
     image = barcode_service.create(parse(barcode_request, request_params(app.current_event)))
     return json_response(302, {"url": image.url}, {"Location": image.url})
 
 
-@app.post("/barcodes", summary="Render a barcode image and return a presigned URL to it")
-def barcode_json() -> Response:
+@app.post(
+    "/barcodes",
+    summary="Render a barcode image and return a presigned URL to it",
+    responses=documented(200, "The presigned image URL and the image's size", BarcodeResponse),
+)
+def barcode_json():
     return json_response(200, barcode_service.create(parse(barcode_request, request_params(app.current_event))))
 
 

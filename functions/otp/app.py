@@ -1,12 +1,11 @@
 """POST /otp: generate a TOTP secret with its QR code, or verify a code."""
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from otp_api import otp_service
-from otp_api.http import create_app, json_response, parse
-from otp_api.models import GenerateRequest, otp_request
+from otp_api.http import create_app, documented, json_response, parse
+from otp_api.models import GenerateRequest, GenerateResponse, VerifyResponse, otp_request
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings
@@ -15,8 +14,12 @@ get_settings()  # fail the cold start on a misconfiguration, not the first reque
 app = create_app()
 
 
-@app.post("/otp", summary="Generate a TOTP secret or verify a code")
-def otp() -> Response:
+@app.post(
+    "/otp",
+    summary="Generate a TOTP secret with its QR code, or verify a code",
+    responses=documented(200, "The new secret, or the codes around now", GenerateResponse | VerifyResponse),
+)
+def otp():  # no return annotation: Powertools would try to document `Response` itself
     request = parse(otp_request, request_params(app.current_event))
     if isinstance(request, GenerateRequest):
         return json_response(200, otp_service.generate(request))

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
+from otp_api.models import ErrorResponse
 from otp_api.observability import logger
 
 NO_STORE = "no-store"
@@ -54,6 +55,22 @@ def parse[T](adapter: TypeAdapter[T], params: dict[str, Any]) -> T:
         return adapter.validate_python(params)
     except ValidationError as exc:
         raise _api_error(exc) from None
+
+
+def documented(status: int, description: str, model: Any = None) -> dict[int, Any]:
+    """OpenAPI responses of a route: its own success, and the errors every route shares."""
+
+    def json_of(schema: Any) -> dict[str, Any]:
+        return {"content": {"application/json": {"model": schema}}}
+
+    success = {"description": description, **(json_of(model) if model is not None else {})}
+    return {
+        status: success,
+        400: {"description": "Invalid request; `parameter` names what is wrong", **json_of(ErrorResponse)},
+        413: {"description": "Request body over 16 KB", **json_of(ErrorResponse)},
+        415: {"description": "A body that is not JSON", **json_of(ErrorResponse)},
+        503: {"description": "Storage unavailable; retry", **json_of(ErrorResponse)},
+    }
 
 
 def create_app() -> APIGatewayRestResolver:

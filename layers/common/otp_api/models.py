@@ -1,6 +1,6 @@
 """Request and response models of the HTTP API (pydantic): one place for names, types, defaults and bounds."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
@@ -120,3 +120,7 @@ class ErrorResponse(BaseModel):
     error: str
     parameter: str | None = None
     message: str
+
+
+# What each path takes, for the OpenAPI document (scripts/openapi.py); the routes parse with the same adapters.
+REQUEST_MODELS: dict[str, Any] = {"/otp": OtpRequest, "/barcodes": BarcodeRequest}

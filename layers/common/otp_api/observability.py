@@ -4,17 +4,20 @@ No Tracer: Lambda's active tracing records each invocation without the X-Ray SDK
 and could capture responses (secrets) if misused.
 """
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
 
+# Requests that emit no metric (errors, code listings) are normal here, not worth a warning in every log stream.
+warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+
 
 def count(name: str, **dimensions: str) -> None:
-    """Emit one count for `name`, with dimensions that belong to this metric alone."""
-    from aws_lambda_powertools.metrics import single_metric
-
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
-        for key, value in dimensions.items():
-            metric.add_dimension(name=key, value=value)
+    """Count one `name`. Each invocation emits at most one metric, so its dimensions belong to it alone."""
+    for key, value in dimensions.items():
+        metrics.add_dimension(name=key, value=value)
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -1,0 +1,5 @@
+"""Run otp-api on one machine: the functions of template.yaml behind a local HTTP server, S3 from moto's server.
+
+No AWS account and no Docker: each function runs in its own Python process (like a Lambda instance) with the
+environment the template gives it, and receives API Gateway REST proxy events.
+"""

@@ -1,0 +1,36 @@
+"""`make dev`: serve every route of template.yaml on http://127.0.0.1:3000 (PORT overrides)."""
+
+import os
+import signal
+import sys
+
+from devserver.server import serve
+from devserver.stack import LocalStack, eprint
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "3000"))
+    stack = LocalStack().start()
+    server = serve(stack, "127.0.0.1", port)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
+    eprint(f"otp-api is running on {base} (S3 from moto at {stack.endpoint})\n{routes}\n  Swagger UI: {base}/swagger\n")
+    eprint("Try:")
+    eprint(f"  curl -s -X POST {base}/otp -H 'Content-Type: application/json' \\")
+    eprint('    -d \'{"type": "time_based", "action": "generate", "label": "alice@example.com"}\'')
+    eprint(f"  curl -sL -o code.png '{base}/barcodes?type=qr_code&data=hello%20world&scale=4'")
+    eprint("Ctrl-C stops everything.\n")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        stack.stop()
+        eprint("stopped")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

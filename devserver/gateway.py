@@ -1,0 +1,60 @@
+"""Translate between HTTP and API Gateway REST proxy events, as the deployed API does."""
+
+import base64
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+STAGE = "Prod"
+
+
+def to_event(method: str, path: str, resource: str, query: str, headers: list[tuple[str, str]], body: bytes,
+             source_ip: str) -> dict[str, Any]:  # fmt: skip
+    multi_headers: dict[str, list[str]] = {}
+    for key, value in headers:
+        multi_headers.setdefault(key, []).append(value)
+    multi_query = parse_qs(query, keep_blank_values=True) if query else {}
+    try:
+        text, is_base64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode(), True
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {key: values[-1] for key, values in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {key: values[-1] for key, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{STAGE}{path}",
+            "stage": STAGE,
+            "requestId": str(uuid.uuid4()),
+            "accountId": "000000000000",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": source_ip, "userAgent": dict(headers).get("User-Agent", "")},
+            "requestTimeEpoch": int(time.time() * 1000),
+            "domainName": "127.0.0.1",
+        },
+        "body": text if body else None,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def from_response(response: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    headers: list[tuple[str, str]] = []
+    multi = response.get("multiValueHeaders") or {}
+    for key, values in multi.items():
+        headers += [(key, str(value)) for value in values]
+    for key, value in (response.get("headers") or {}).items():
+        if key not in multi:
+            headers.append((key, str(value)))
+    body = response.get("body") or ""
+    data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
+    return int(response.get("statusCode", 502)), headers, data

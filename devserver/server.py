@@ -1,0 +1,88 @@
+"""The local HTTP front: routes from template.yaml, API Gateway events to the function processes, Swagger UI."""
+
+import json
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from devserver import gateway
+from devserver.stack import LocalStack
+from devserver.template import ROOT
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+SWAGGER_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>otp-api</title>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script></body></html>
+"""
+
+
+def make_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "otp-api-local"
+
+        def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            self.send_response(status)
+            for key, value in headers:
+                if key.lower() not in ("content-length", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _error(self, status: HTTPStatus, code: str, message: str) -> None:
+            body = json.dumps({"error": code, "parameter": None, "message": message}).encode()
+            self._send(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
+
+        def _handle(self) -> None:
+            url = urlsplit(self.path)
+            if self.command == "GET" and url.path == "/swagger":
+                self._send(200, [("Content-Type", "text/html; charset=utf-8")], SWAGGER_HTML.encode())
+                return
+            if self.command == "GET" and url.path == "/openapi.json":
+                self._send(200, [("Content-Type", "application/json")], (ROOT / "openapi.json").read_bytes())
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", "request body too large")
+                return
+            body = self.rfile.read(length) if length else b""
+            function = stack.routes.get((self.command, url.path))
+            if function is None:
+                if any(path == url.path for _, path in stack.routes):
+                    message = f"{self.command} is not allowed here"
+                    self._error(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", message)
+                else:
+                    self._error(HTTPStatus.NOT_FOUND, "not_found", "no such route")
+                return
+            event = gateway.to_event(self.command, url.path, url.path, url.query, list(self.headers.items()), body,
+                                     self.client_address[0])  # fmt: skip
+            try:
+                status, headers, data = gateway.from_response(function.invoke(event))
+            except Exception as exc:  # the function process died or raised: API Gateway answers 502
+                self._error(HTTPStatus.BAD_GATEWAY, "bad_gateway", f"{function.name} failed: {exc}")
+                return
+            self._send(status, headers, data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+
+        def log_message(self, format: str, *args: object) -> None:
+            # The path only: query strings may carry secrets.
+            stack_print(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
+
+    return Handler
+
+
+def stack_print(message: str) -> None:
+    from devserver.stack import eprint
+
+    eprint(message)
+
+
+def serve(stack: LocalStack, host: str, port: int) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), make_handler(stack))
+    server.daemon_threads = True
+    return server

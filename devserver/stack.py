@@ -1,0 +1,116 @@
+"""The local stand-in for the deployed stack: moto's S3 (and DynamoDB) server plus one process per function."""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from devserver import template
+from devserver.functions import FunctionProcess
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+
+
+class LocalStack:
+    """Start with `LocalStack().start()`; `stop()` ends every process and thread it started."""
+
+    def __init__(
+        self,
+        template_path: Path = template.ROOT / "template.yaml",
+        extra_env: dict[str, str] | None = None,
+        built: bool = False,
+        runtime_paths: tuple[Path, ...] = (),
+    ):
+        """`built`: run a `sam build` output (layers under python/) in isolated interpreters that see only the
+        function, its layers and `runtime_paths` (what the Lambda runtime itself provides, such as boto3)."""
+        self.template = template.load(template_path)
+        self.extra_env = extra_env or {}
+        self.built = built
+        self.runtime_paths = list(runtime_paths)
+        self.functions: dict[str, FunctionProcess] = {}
+        self.routes: dict[tuple[str, str], FunctionProcess] = {}
+        self.endpoint = ""
+        self._moto: Any = None
+
+    def start(self) -> "LocalStack":
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3 request drowns the API's own
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        try:
+            names = {**self.template.parameters, **self._create_resources()}
+            for fn in self.template.functions.values():
+                env = {key: template.resolve(value, names) for key, value in fn.environment.items()}
+                layers = [layer / "python" for layer in fn.layer_dirs] if self.built else fn.layer_dirs
+                process = FunctionProcess(
+                    fn.name,
+                    fn.handler,
+                    [fn.code_dir, *layers, *self.runtime_paths],
+                    {**self.aws_env(), **env, **self.extra_env},
+                    isolated=self.built,
+                )
+                self.functions[fn.name] = process
+                for route in fn.routes:
+                    self.routes[route] = process
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def aws_env(self) -> dict[str, str]:
+        region = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+        return {**FAKE_CREDENTIALS, **region, "AWS_ENDPOINT_URL": self.endpoint}
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto's server takes any key
+        )
+
+    def _create_resources(self) -> dict[str, str]:
+        names = {}
+        s3 = self.client("s3")
+        for logical in self.template.buckets:
+            names[logical] = f"otp-api-local-{logical.lower()}"
+            s3.create_bucket(Bucket=names[logical])
+        if self.template.tables:
+            dynamodb = self.client("dynamodb")
+            for logical, props in self.template.tables.items():
+                names[logical] = f"otp-api-local-{logical.lower()}"
+                dynamodb.create_table(
+                    TableName=names[logical],
+                    KeySchema=props["KeySchema"],
+                    AttributeDefinitions=props["AttributeDefinitions"],
+                    BillingMode="PAY_PER_REQUEST",
+                )
+        return names
+
+    def stop(self) -> None:
+        for process in self.functions.values():
+            process.close()
+        self.functions.clear()
+        self.routes.clear()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def eprint(*args: object) -> None:
+    print(*args, file=sys.stderr, flush=True)

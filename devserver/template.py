@@ -1,0 +1,99 @@
+"""Read template.yaml: functions, their code, layers, environment and API routes (so nothing is listed twice)."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that keeps CloudFormation short-form tags (!Ref X) as {"Ref": X}-style dicts."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass
+class Function:
+    name: str
+    code_dir: Path
+    handler: str
+    layer_dirs: list[Path]
+    environment: dict[str, Any]
+    routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, /path)
+
+
+@dataclass
+class Template:
+    parameters: dict[str, str]
+    buckets: list[str]
+    tables: dict[str, dict[str, Any]]
+    functions: dict[str, Function]
+
+
+def load(path: Path = ROOT / "template.yaml") -> Template:
+    doc = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    resources: dict[str, Any] = doc.get("Resources", {})
+    parameters = {name: str(spec.get("Default", "")) for name, spec in doc.get("Parameters", {}).items()}
+    globals_fn = doc.get("Globals", {}).get("Function", {})
+    base = path.parent
+
+    def layer_dir(ref: Any) -> Path:
+        logical = ref["Ref"] if isinstance(ref, dict) else ref
+        return base / resources[logical]["Properties"]["ContentUri"]
+
+    functions = {}
+    for name, res in resources.items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        env = {
+            **globals_fn.get("Environment", {}).get("Variables", {}),
+            **props.get("Environment", {}).get("Variables", {}),
+        }
+        fn = Function(
+            name=name,
+            code_dir=base / props["CodeUri"],
+            handler=props.get("Handler", globals_fn.get("Handler", "")),
+            layer_dirs=[layer_dir(ref) for ref in props.get("Layers", globals_fn.get("Layers", []))],
+            environment=env,
+        )
+        for event in props.get("Events", {}).values():
+            if event.get("Type") == "Api":
+                fn.routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
+        functions[name] = fn
+
+    def of_type(kind: str) -> dict[str, Any]:
+        return {name: res.get("Properties", {}) for name, res in resources.items() if res.get("Type") == kind}
+
+    return Template(
+        parameters=parameters,
+        buckets=list(of_type("AWS::S3::Bucket")),
+        tables=of_type("AWS::DynamoDB::Table"),
+        functions=functions,
+    )
+
+
+def resolve(value: Any, names: dict[str, str]) -> str:
+    """An environment value with !Ref resolved: parameters to their defaults, resources to their local names."""
+    if isinstance(value, dict) and "Ref" in value:
+        return names[value["Ref"]]
+    if isinstance(value, dict):
+        raise ValueError(f"cannot resolve {value} locally")
+    return str(value)

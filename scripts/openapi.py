@@ -1,0 +1,118 @@
+"""Write openapi.json from the code: Powertools' document of each function's routes (summaries, responses),
+with the request models of otp_api.models as request bodies and query parameters.
+
+    python scripts/openapi.py          write openapi.json
+    python scripts/openapi.py --check  fail if openapi.json is stale
+"""
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUTPUT = ROOT / "openapi.json"
+REF = "#/components/schemas/{model}"
+
+
+def _load_app(name: str, code_dir: Path, handler: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"openapi_{name}", code_dir / (handler.rsplit(".", 1)[0] + ".py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def build() -> dict[str, Any]:
+    from devserver import template
+
+    tpl = template.load()
+    os.environ.setdefault("BUCKET_NAME", "documentation")  # the modules check their settings at import
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for fn in tpl.functions.values():
+        sys.path[:0] = [str(path) for path in fn.layer_dirs]
+        app = _load_app(fn.name, fn.code_dir, fn.handler)
+        doc = json.loads(app.get_openapi_json_schema(title="otp-api", version="1"))
+        for path, operations in doc["paths"].items():
+            paths.setdefault(path, {}).update(operations)
+        schemas.update(doc.get("components", {}).get("schemas", {}))
+
+    from pydantic import TypeAdapter
+
+    from otp_api.models import REQUEST_MODELS
+
+    for path, operations in paths.items():
+        model = REQUEST_MODELS[path]  # a KeyError here: a new route without its request model
+        schema = TypeAdapter(model).json_schema(ref_template=REF)
+        schemas.update(schema.pop("$defs", {}))
+        for method, operation in operations.items():
+            operation.pop("operationId", None)
+            operation["operationId"] = f"{method}_{path.strip('/').replace('/', '_')}"
+            if method == "get":
+                props = schema.get("properties", {})
+                required = set(schema.get("required", []))
+                operation["parameters"] = [
+                    {"name": name, "in": "query", "required": name in required, "schema": prop}
+                    for name, prop in props.items()
+                ]
+            else:
+                operation["requestBody"] = {
+                    "required": True,
+                    "description": "Parameters may also come as query-string parameters; the body wins on a conflict.",
+                    "content": {"application/json": {"schema": schema}},
+                }
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                if response.get("content") == {"application/json": {}}:
+                    del response["content"]  # a redirect has no body worth describing
+    document = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "otp-api",
+            "version": "1",
+            "description": "TOTP enrolment and verification, and barcode images, behind presigned S3 URLs.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": {}},
+    }
+    document["components"]["schemas"] = {name: schemas[name] for name in sorted(_referenced(document, schemas))}
+    return document
+
+
+def _referenced(node: Any, schemas: dict[str, Any], seen: set[str] | None = None) -> set[str]:
+    """Names of the component schemas that `node` refers to, directly or through other schemas."""
+    seen = set() if seen is None else seen
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/schemas/") and (name := ref.rsplit("/", 1)[1]) not in seen:
+            seen.add(name)
+            _referenced(schemas[name], schemas, seen)
+        for value in node.values():
+            _referenced(value, schemas, seen)
+    elif isinstance(node, list):
+        for value in node:
+            _referenced(value, schemas, seen)
+    return seen
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    text = render()
+    if "--check" in sys.argv:
+        if not OUTPUT.exists() or OUTPUT.read_text() != text:
+            sys.exit("openapi.json is stale: run `make openapi` and commit it")
+        return
+    OUTPUT.write_text(text)
+    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
