@@ -8,6 +8,10 @@ from devserver.server import serve
 from devserver.stack import LocalStack, eprint
 
 
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     stack = LocalStack().start()
@@ -20,7 +24,9 @@ def main() -> None:
     eprint('    -d \'{"type": "time_based", "action": "generate", "label": "alice@example.com"}\'')
     eprint(f"  curl -sL -o code.png '{base}/barcodes?type=qr_code&data=hello%20world&scale=4'")
     eprint("Ctrl-C stops everything.\n")
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    # Ctrl-C and SIGTERM both stop cleanly, even when started from a shell that ignores SIGINT in the background.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

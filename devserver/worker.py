@@ -8,6 +8,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
 import traceback
 import uuid
@@ -33,6 +34,8 @@ def main() -> None:
     parser.add_argument("--handler", required=True)
     parser.add_argument("--path", action="append", default=[], help="a directory to import from, in order")
     args = parser.parse_args()
+    # Ctrl-C reaches the whole process group; the server stops us by closing stdin, after in-flight requests.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     # Answers go to a private copy of stdout; the function's own prints and logs go to stderr.
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
