@@ -15,14 +15,17 @@ def _stop(*_: object) -> None:
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     stack = LocalStack().start()
-    server = serve(stack, "127.0.0.1", port)
+    api_key = os.environ.get("OTP_API_KEY") or None
+    server = serve(stack, "127.0.0.1", port, api_key)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
     eprint(f"otp-api is running on {base} (S3 from moto at {stack.endpoint})\n{routes}\n  Swagger UI: {base}/swagger\n")
+    key_header = ' -H "x-api-key: $OTP_API_KEY"' if api_key else ""
+    eprint("API key: required (OTP_API_KEY)" if api_key else "API key: none (set OTP_API_KEY to require one)")
     eprint("Try:")
-    eprint(f"  curl -s -X POST {base}/otp -H 'Content-Type: application/json' \\")
+    eprint(f"  curl -s -X POST {base}/otp -H 'Content-Type: application/json'{key_header} \\")
     eprint('    -d \'{"type": "time_based", "action": "generate", "label": "alice@example.com"}\'')
-    eprint(f"  curl -sL -o code.png '{base}/barcodes?type=qr_code&data=hello%20world&scale=4'")
+    eprint(f"  curl -sL{key_header} -o code.png '{base}/barcodes?type=qr_code&data=hello%20world&scale=4'")
     eprint("Ctrl-C stops everything.\n")
     # Ctrl-C and SIGTERM both stop cleanly, even when started from a shell that ignores SIGINT in the background.
     signal.signal(signal.SIGINT, _stop)

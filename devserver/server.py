@@ -1,5 +1,6 @@
 """The local HTTP front: routes from template.yaml, API Gateway events to the function processes, Swagger UI."""
 
+import hmac
 import json
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,9 @@ SWAGGER_HTML = """<!doctype html>
 """
 
 
-def make_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
+def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTPRequestHandler]:
+    """`api_key`: when set, requests must carry it in x-api-key, as API Gateway with RequireApiKey=true asks."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "otp-api-local"
@@ -50,6 +53,14 @@ def make_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", "request body too large")
                 return
             body = self.rfile.read(length) if length else b""
+            if (
+                api_key
+                and self.command != "OPTIONS"
+                and not hmac.compare_digest(self.headers.get("x-api-key", "").encode(), api_key.encode())
+            ):
+                # API Gateway's own answer to a missing or wrong key
+                self._send(403, [("Content-Type", "application/json")], b'{"message":"Forbidden"}')
+                return
             function = stack.routes.get((self.command, url.path))
             if function is None:
                 if any(path == url.path for _, path in stack.routes):
@@ -82,7 +93,7 @@ def stack_print(message: str) -> None:
     eprint(message)
 
 
-def serve(stack: LocalStack, host: str, port: int) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), make_handler(stack))
+def serve(stack: LocalStack, host: str, port: int, api_key: str | None = None) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), make_handler(stack, api_key))
     server.daemon_threads = True
     return server

@@ -41,7 +41,7 @@ class Function:
 
 @dataclass
 class Template:
-    parameters: dict[str, str]
+    parameters: dict[str, Any]
     buckets: list[str]
     tables: dict[str, dict[str, Any]]
     functions: dict[str, Function]
@@ -50,7 +50,10 @@ class Template:
 def load(path: Path = ROOT / "template.yaml") -> Template:
     doc = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
     resources: dict[str, Any] = doc.get("Resources", {})
-    parameters = {name: str(spec.get("Default", "")) for name, spec in doc.get("Parameters", {}).items()}
+    parameters = {name: spec.get("Default", "") for name, spec in doc.get("Parameters", {}).items()}
+    for name, spec in doc.get("Parameters", {}).items():
+        if spec.get("Type") == "CommaDelimitedList":
+            parameters[name] = [item for item in str(parameters[name]).split(",") if item]
     globals_fn = doc.get("Globals", {}).get("Function", {})
     base = path.parent
 
@@ -90,10 +93,16 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
     )
 
 
-def resolve(value: Any, names: dict[str, str]) -> str:
-    """An environment value with !Ref resolved: parameters to their defaults, resources to their local names."""
+def resolve(value: Any, names: dict[str, Any]) -> str:
+    """An environment value with !Ref (parameters to their defaults, resources to their local names) and !Join
+    resolved."""
     if isinstance(value, dict) and "Ref" in value:
-        return names[value["Ref"]]
+        resolved = names[value["Ref"]]
+        return ",".join(resolved) if isinstance(resolved, list) else str(resolved)
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, items = value["Fn::Join"]
+        parts = names[items["Ref"]] if isinstance(items, dict) else [resolve(item, names) for item in items]
+        return separator.join(str(part) for part in parts)
     if isinstance(value, dict):
         raise ValueError(f"cannot resolve {value} locally")
     return str(value)

@@ -30,7 +30,9 @@ def build() -> dict[str, Any]:
     from devserver import template
 
     tpl = template.load()
-    os.environ.setdefault("BUCKET_NAME", "documentation")  # the modules check their settings at import
+    # the modules check their settings at import
+    os.environ.setdefault("BUCKET_NAME", "documentation")
+    os.environ.setdefault("TABLE_NAME", "documentation")
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for fn in tpl.functions.values():

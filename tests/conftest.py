@@ -16,6 +16,10 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
         "BUCKET_NAME": "otp-api-test-images",
+        "TABLE_NAME": "otp-api-test-verify-state",
+        "REPLAY_PROTECTION": "true",
+        "MAX_FAILED_ATTEMPTS": "5",
+        "LOCKOUT_SECONDS": "900",
         "DEFAULT_ISSUER": "otp-api",
         "URL_EXPIRY_SECONDS": "300",
         "POWERTOOLS_SERVICE_NAME": "otp-api",
@@ -30,18 +34,67 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 
-@pytest.fixture
-def s3():
-    """A fresh mocked S3 with the image bucket; the service's cached client is rebuilt inside the mock."""
-    from otp_api import storage
+def _table_properties() -> dict:
+    """The verify-state table as template.yaml defines it, so the tests cannot drift from the infrastructure."""
+    sys.path.insert(0, str(ROOT))
+    from devserver import template
+
+    (props,) = template.load().tables.values()
+    return props
+
+
+@pytest.fixture(autouse=True)
+def aws(request):
+    """Fresh mocked S3 and DynamoDB for every test, with the bucket and table; the service's cached clients are
+    rebuilt inside the mock. Tests marked `local_stack` run moto's server instead, whose state this would reset."""
+    if request.node.get_closest_marker("local_stack"):
+        yield None
+        return
+    from otp_api import storage, verify_state
 
     with mock_aws():
         import boto3
 
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(
             Bucket=os.environ["BUCKET_NAME"], CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
+        props = _table_properties()
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        dynamodb.create_table(
+            TableName=os.environ["TABLE_NAME"],
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+        )
         storage._client.cache_clear()
-        yield client
+        verify_state._table.cache_clear()
+        yield {"s3": s3, "dynamodb": dynamodb}
         storage._client.cache_clear()
+        verify_state._table.cache_clear()
+
+
+@pytest.fixture
+def s3(aws):
+    return aws["s3"]
+
+
+@pytest.fixture
+def verify_settings(monkeypatch):
+    """Change the OTP function's replay/lockout settings for one test: call with env values."""
+    from otp_api.settings import get_verify_settings
+
+    def apply(**env: str) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        get_verify_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_verify_settings.cache_clear()
+
+
+@pytest.fixture
+def stateless(verify_settings):
+    """The reference's stateless verify: no replay protection, no lockout."""
+    verify_settings(REPLAY_PROTECTION="false", MAX_FAILED_ATTEMPTS="0")

@@ -162,7 +162,8 @@ def test_codes_further_away_are_refused(offset):
     assert (body["valid"], body["matched"]) == (False, None)
 
 
-def test_window_edges_with_frozen_time():
+def test_window_edges_with_frozen_time(stateless):
+    # Stateless, so the same code can be tried at several moments (replay protection has its own tests)
     step_start = (NOW // 30) * 30
     code = independent_code(SECRET, step_start)
     # the last instant of the step after, and the first instant of the step before, still accept it ...

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from support import decode_image
 
+pytestmark = pytest.mark.local_stack
+
 ROOT = Path(__file__).resolve().parent.parent
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 RUNTIME = ROOT / ".venv" / "lambda-runtime"  # boto3 as the Lambda runtime ships it (not in the package)

@@ -8,9 +8,11 @@ from otp_api.http import create_app, documented, json_response, parse
 from otp_api.models import GenerateRequest, GenerateResponse, VerifyResponse, otp_request
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
-from otp_api.settings import get_settings
+from otp_api.settings import get_settings, get_verify_settings
 
-get_settings()  # fail the cold start on a misconfiguration, not the first request
+# fail the cold start on a misconfiguration, not the first request
+get_settings()
+get_verify_settings()
 app = create_app()
 
 

@@ -39,6 +39,22 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
 
 
+class TooManyAttempts(ApiError):
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed attempts for this secret; retry after {retry_after} seconds", "code")
+        self.retry_after = retry_after
+
+
 class StorageUnavailable(ApiError):
     status = 503
     code = "storage_unavailable"
+
+
+class StateUnavailable(ApiError):
+    """Replay and lockout state could not be read or written: fail closed, never accept a code unchecked."""
+
+    status = 503
+    code = "state_unavailable"

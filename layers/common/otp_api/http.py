@@ -73,14 +73,29 @@ def documented(status: int, description: str, model: Any = None) -> dict[int, An
     }
 
 
+def _cors() -> Any:
+    """CORS only for the origins the operator listed; browsers elsewhere get no CORS headers."""
+    from otp_api.settings import cors_origins
+
+    origins = cors_origins()
+    if not origins:
+        return None
+    from aws_lambda_powertools.event_handler import CORSConfig
+
+    return CORSConfig(
+        allow_origin=origins[0], extra_origins=origins[1:], allow_headers=["Content-Type", "X-Api-Key"], max_age=600
+    )
+
+
 def create_app() -> APIGatewayRestResolver:
     """A resolver whose every answer, errors included, is a JSON body with `Cache-Control: no-store`."""
-    app = APIGatewayRestResolver()
+    app = APIGatewayRestResolver(cors=_cors())
 
     @app.exception_handler(ApiError)
     def _api_error_response(exc: ApiError) -> Response:
         logger.info("request refused", extra={"error": exc.code, "parameter": exc.parameter, "status": exc.status})
-        headers = {"Retry-After": "1"} if exc.status == 503 else None
+        retry_after = getattr(exc, "retry_after", 1 if exc.status == 503 else None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         body = {"error": exc.code, "parameter": exc.parameter, "message": exc.message}
         return json_response(exc.status, body, headers)
 

@@ -90,6 +90,9 @@ class VerifyResponse(BaseModel):
     type: Literal["totp"]
     valid: bool | None = Field(None, description="Present when a code was given.")
     matched: str | None = Field(None, description="The otp_codes key that matched; present when a code was given.")
+    reason: Literal["no_match", "already_used"] | None = Field(
+        None, description="Why the code was refused: it matched no step, or its step was accepted before."
+    )
 
 
 class BarcodeRequest(_Request):

@@ -17,7 +17,15 @@ warnings.filterwarnings("ignore", "No application metrics to publish", UserWarni
 
 
 def count(name: str, **dimensions: str) -> None:
-    """Count one `name`. Each invocation emits at most one metric, so its dimensions belong to it alone."""
+    """Count one `name`. Each invocation emits at most one such metric, so its dimensions belong to it alone."""
     for key, value in dimensions.items():
         metrics.add_dimension(name=key, value=value)
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def count_event(name: str) -> None:
+    """Count a rare event in a metric of its own (service dimension only), for alarms to watch."""
+    from aws_lambda_powertools.metrics import single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+        metric.add_dimension(name="service", value=metrics.service or "otp-api")

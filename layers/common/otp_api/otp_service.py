@@ -1,12 +1,14 @@
 """Enrolment and verification of TOTP secrets: the domain behind POST /otp."""
 
 import secrets
+import time
 
-from otp_api import otpauth, storage, totp
+from otp_api import otpauth, storage, totp, verify_state
+from otp_api.errors import TooManyAttempts
 from otp_api.models import GenerateRequest, GenerateResponse, VerifyRequest, VerifyResponse
-from otp_api.observability import count
+from otp_api.observability import count, count_event
 from otp_api.render import render
-from otp_api.settings import get_settings
+from otp_api.settings import get_settings, get_verify_settings
 
 QR_PREFIX = "otp-qr/"
 QR_SCALE = 4  # pixels per module: a version-7 code is about 240 px, easy for phone cameras
@@ -36,7 +38,8 @@ def generate(request: GenerateRequest) -> GenerateResponse:
 
 def verify(request: VerifyRequest) -> VerifyResponse:
     secret = totp.normalise_secret(request.secret)
-    codes = totp.codes_around(secret, request.digits, request.algorithm, request.period)
+    now = time.time()
+    codes = totp.codes_around(secret, request.digits, request.algorithm, request.period, now)
     response = VerifyResponse(
         algorithm=request.algorithm,
         digits=request.digits,
@@ -47,7 +50,26 @@ def verify(request: VerifyRequest) -> VerifyResponse:
     )
     if request.code is not None:
         matched = totp.match(request.code, codes, request.period)
-        response.valid = matched is not None
-        response.matched = matched
-        count("OtpVerified", result="valid" if response.valid else "invalid")
+        response.valid, response.reason = _check_state(secret, matched, now, request.period)
+        response.matched = matched if response.valid else None
+        count("OtpVerified", result="valid" if response.valid else response.reason or "invalid")
     return response
+
+
+def _check_state(secret: str, matched: str | None, now: float, period: int) -> tuple[bool, str | None]:
+    """Replay protection and lockout; answers (valid, reason). Raises TooManyAttempts or StateUnavailable."""
+    settings = get_verify_settings()
+    if not settings.stateful:
+        return matched is not None, None if matched else "no_match"
+    key = verify_state.secret_key(secret)
+    if matched is None:
+        attempt = verify_state.record_failure(key, int(now), period)
+        if attempt.failures == settings.max_failed_attempts:
+            count_event("OtpLockout")
+        reason = "no_match"
+    else:
+        attempt = verify_state.accept(key, totp.step_of(matched, now, period), int(now), period)
+        reason = attempt.reason
+    if attempt.locked_for:
+        raise TooManyAttempts(attempt.locked_for)
+    return attempt.accepted, reason

@@ -30,6 +30,44 @@ def _int(name: str, default: str, low: int, high: int) -> int:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class VerifySettings:
+    table: str
+    replay_protection: bool
+    max_failed_attempts: int  # 0: no lockout
+    lockout_seconds: int
+
+    @property
+    def stateful(self) -> bool:
+        return self.replay_protection or self.max_failed_attempts > 0
+
+
+def _bool(name: str, default: str) -> bool:
+    raw = os.environ.get(name, default).strip().lower()
+    if raw not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
+@cache
+def get_verify_settings() -> VerifySettings:
+    """Replay protection and lockout (the OTP function only); on unless configured off."""
+    settings = VerifySettings(
+        table=os.environ.get("TABLE_NAME", ""),
+        replay_protection=_bool("REPLAY_PROTECTION", "true"),
+        max_failed_attempts=_int("MAX_FAILED_ATTEMPTS", "5", 0, 100),
+        lockout_seconds=_int("LOCKOUT_SECONDS", "900", 1, 86_400),
+    )
+    if settings.stateful and not settings.table:
+        raise SettingsError("TABLE_NAME is not set, but replay protection or lockout is on")
+    return settings
+
+
+def cors_origins() -> list[str]:
+    """Origins allowed to call the API from a browser (CORS_ALLOWED_ORIGINS, comma-separated); none by default."""
+    return [origin.strip() for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()]
+
+
 @cache
 def get_settings() -> Settings:
     bucket = os.environ.get("BUCKET_NAME", "")

@@ -41,6 +41,18 @@ def normalise_secret(text: str) -> str:
     return secret
 
 
+OFFSETS = (1, 0, -1, -2)  # the steps of window_keys, relative to the current one
+
+
+def step_at(now: float, period: int) -> int:
+    return int(now // period)
+
+
+def step_of(key: str, now: float, period: int) -> int:
+    """The time step whose code is listed under `key` at `now`."""
+    return step_at(now, period) + OFFSETS[window_keys(period).index(key)]
+
+
 def window_keys(period: int) -> tuple[str, str, str, str]:
     """Response keys of the steps around now: next, current, previous, the one before."""
     return f"+{period}s", "current", f"-{period}s", f"-{2 * period}s"
@@ -50,9 +62,8 @@ def codes_around(secret: str, digits: int, algorithm: str, period: int, now: flo
     """Codes for the next, current, previous and second previous time step (steps before 1970 have none)."""
     now = time.time() if now is None else now
     otp = pyotp.OTP(secret, digits=digits, digest=DIGESTS[algorithm])
-    step = int(now // period)
-    offsets = (1, 0, -1, -2)
-    pairs = zip(window_keys(period), offsets, strict=True)
+    step = step_at(now, period)
+    pairs = zip(window_keys(period), OFFSETS, strict=True)
     return {key: otp.generate_otp(step + offset) for key, offset in pairs if step + offset >= 0}
 
 
