@@ -1,6 +1,9 @@
 """The local stand-in for the deployed stack: moto's S3 (and DynamoDB) server plus one process per function."""
 
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +36,8 @@ class LocalStack:
         self._moto: Any = None
 
     def start(self) -> "LocalStack":
-        import logging
-
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3 request drowns the API's own
-
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
         try:
+            self._start_moto()
             names = {**self.template.parameters, **self._create_resources()}
             for fn in self.template.functions.values():
                 env = {key: template.resolve(value, names) for key, value in fn.environment.items()}
@@ -62,6 +56,28 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def _start_moto(self) -> None:
+        """moto's server in a process of its own: its state stays apart from any in-process mock."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self._moto = subprocess.Popen(  # noqa: S603 - moto's own server module
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._moto.poll() is not None:
+                raise RuntimeError(f"moto's server exited (code {self._moto.returncode})")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("moto's server did not start within 30 s")
 
     def aws_env(self) -> dict[str, str]:
         region = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
@@ -102,7 +118,12 @@ class LocalStack:
         self.functions.clear()
         self.routes.clear()
         if self._moto is not None:
-            self._moto.stop()
+            self._moto.terminate()
+            try:
+                self._moto.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
+                self._moto.wait()
             self._moto = None
 
     def __enter__(self) -> "LocalStack":

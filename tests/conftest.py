@@ -2,6 +2,7 @@
 
 import os
 import sys
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 
+@cache
 def _table_properties() -> dict:
     """The verify-state table as template.yaml defines it, so the tests cannot drift from the infrastructure."""
     sys.path.insert(0, str(ROOT))
@@ -45,33 +47,34 @@ def _table_properties() -> dict:
 
 @pytest.fixture(autouse=True)
 def aws(request):
-    """Fresh mocked S3 and DynamoDB for every test, with the bucket and table; the service's cached clients are
-    rebuilt inside the mock. Tests marked `local_stack` run moto's server instead, whose state this would reset."""
+    """Fresh mocked S3 and DynamoDB for every test, with the bucket and table. Tests marked `local_stack` run
+    against moto's server instead, which an active in-process mock would intercept."""
     if request.node.get_closest_marker("local_stack"):
         yield None
         return
-    from otp_api import storage, verify_state
-
     with mock_aws():
-        import boto3
-
-        s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(
-            Bucket=os.environ["BUCKET_NAME"], CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
+        s3, dynamodb = _test_clients()
+        location = {"LocationConstraint": "eu-west-1"}
+        s3.create_bucket(Bucket=os.environ["BUCKET_NAME"], CreateBucketConfiguration=location)
         props = _table_properties()
-        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
         dynamodb.create_table(
             TableName=os.environ["TABLE_NAME"],
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
         )
-        storage._client.cache_clear()
-        verify_state._table.cache_clear()
         yield {"s3": s3, "dynamodb": dynamodb}
-        storage._client.cache_clear()
-        verify_state._table.cache_clear()
+
+
+@cache
+def _test_clients() -> tuple:
+    """Made once: moto resets boto3's default session at every start, and reloading the service models for each
+    test's clients would cost most of the suite's time. moto intercepts these (and the service's own cached
+    clients) whenever a mock is active."""
+    import boto3
+
+    session = boto3.session.Session(region_name="eu-west-1")
+    return session.client("s3"), session.client("dynamodb")
 
 
 @pytest.fixture
