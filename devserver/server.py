@@ -36,9 +36,9 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def _error(self, status: HTTPStatus, code: str, message: str) -> None:
+        def _error(self, status: HTTPStatus, code: str, message: str, extra: list[tuple[str, str]] = ()) -> None:
             body = json.dumps({"error": code, "parameter": None, "message": message}).encode()
-            self._send(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
+            self._send(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *extra], body)
 
         def _handle(self) -> None:
             url = urlsplit(self.path)
@@ -63,9 +63,11 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
                 return
             function = stack.routes.get((self.command, url.path))
             if function is None:
-                if any(path == url.path for _, path in stack.routes):
+                allowed = sorted(method for method, path in stack.routes if path == url.path)
+                if allowed:
                     message = f"{self.command} is not allowed here"
-                    self._error(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", message)
+                    allow = [("Allow", ", ".join(allowed))]
+                    self._error(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", message, allow)
                 else:
                     self._error(HTTPStatus.NOT_FOUND, "not_found", "no such route")
                 return
@@ -78,7 +80,10 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
                 return
             self._send(status, headers, data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+        def __getattr__(self, name: str):  # do_GET, do_POST, ... and any other method: 404 or 405 as it applies
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: object) -> None:
             # The path only: query strings may carry secrets.

@@ -142,7 +142,8 @@ BAD = [
     ({"type": "qr_code", "data": "abcd", "format": "gif"}, 400, "format"),
     ({"type": "qr_code", "data": "abcd", "border": -1}, 400, "border"),
     ({"type": "qr_code", "data": "abcd", "error": "X"}, 400, "error"),
-    ({"type": "aztec_code", "data": "abcd", "error": "H"}, 400, "error"),
+    ({"type": "qr_code", "data": "abcd", "border": False}, 400, "border"),
+    ({"type": "qr_code", "data": "abcd", "scale": True}, 400, "scale"),
     ({"type": "qr_code", "data": "abcd", "size": 3}, 400, "size"),
     ({"type": "qr_code", "data": "漢字" * 831, "error": "H"}, 400, "data"),  # too long for a QR code at level H
 ]
@@ -170,6 +171,32 @@ def test_bad_input_get(s3, params, status, parameter):
     assert code == status, body
     assert headers["Content-Type"] == "application/json"
     assert body["parameter"] == parameter
+
+
+def test_aztec_error_levels_change_the_symbol_and_decode(s3):
+    text = "aztec error levels " * 5
+    low = post({"type": "aztec_code", "data": text, "error": "L"})[2]
+    high = post({"type": "aztec_code", "data": text, "error": "H"})[2]
+    assert high["width"] > low["width"]
+    assert decode_image(fetch(s3, high["url"])["Body"].read()) == text
+
+
+@pytest.mark.parametrize("text", TEXTS.values(), ids=TEXTS.keys())
+def test_data_matrix_symbols_are_square(s3, text):
+    body = post({"type": "data_matrix", "data": text})[2]
+    assert body["width"] == body["height"]
+
+
+def test_data_matrix_has_one_error_level(s3):
+    plain = post({"type": "data_matrix", "data": "fixed ecc 200"})[2]
+    with_level = post({"type": "data_matrix", "data": "fixed ecc 200", "error": "H"})[2]
+    assert key_of(plain["url"]) == key_of(with_level["url"])  # the same image, stored once
+
+
+def test_lone_surrogate_in_json_is_refused(s3):
+    raw = '{"type": "qr_code", "data": "ab\\ud800cd"}'
+    code, _, body = invoke("barcodes", event_with("barcodes-post", raw_body=raw))
+    assert (code, body["error"]) == (400, "malformed_request")
 
 
 def test_malformed_json_body(s3):

@@ -32,6 +32,9 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
             call("otp", {**verify, "code": "12x456"})  # an error path
             call("otp", {**verify, "secret": made["secret"][:-3] + "111"})  # an invalid secret
             invoke("otp", event_with("otp-generate", raw_body='{"secret": "' + made["secret"] + '"'))  # malformed
+            for _ in range(6):  # failures up to a lockout, then a 429
+                call("otp", {**verify, "code": "999999" if listed["otp_codes"]["current"] != "999999" else "999998"})
+            call("otp", {**verify, "code": listed["otp_codes"]["+30s"]})  # refused while locked out
         for item in s3.list_objects_v2(Bucket="otp-api-test-images")["Contents"]:
             s3.delete_object(Bucket="otp-api-test-images", Key=item["Key"])
         s3.delete_bucket(Bucket="otp-api-test-images")
@@ -41,6 +44,7 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
     output = captured.out + captured.err + caplog.text + structured.getvalue()
     assert '"message":"request refused"' in structured.getvalue()  # the logger did write: the test can see it
     assert "OtpVerified" in output  # and so did the metrics
+    assert "too_many_attempts" in output and "OtpLockout" in output  # the lockout path ran and logged
     for value in sensitive:
         assert value not in output
     assert "otpauth" not in output

@@ -4,10 +4,9 @@ import hashlib
 import json
 
 from otp_api import storage
-from otp_api.errors import InvalidParameter
 from otp_api.models import BarcodeRequest, BarcodeResponse
 from otp_api.observability import count
-from otp_api.render import DEFAULT_BORDER, render
+from otp_api.render import DEFAULT_BORDER, DEFAULT_ERROR, render
 
 PREFIX = "barcodes/"
 RENDER_VERSION = 1  # bump when rendering changes, so stored images are not reused across versions
@@ -22,10 +21,9 @@ def _key(request: BarcodeRequest, border: int, error: str | None) -> str:
 
 def create(request: BarcodeRequest) -> BarcodeResponse:
     """Render the image, or reuse the one an identical request stored, and return a presigned URL to it."""
-    if request.error is not None and request.type != "qr_code":
-        raise InvalidParameter("error applies to qr_code only", "error")
     border = DEFAULT_BORDER[request.type] if request.border is None else request.border
-    error = (request.error or "M") if request.type == "qr_code" else None
+    # Normalised, so that equivalent requests share one stored image (Data Matrix has no choice of level).
+    error = (request.error or DEFAULT_ERROR[request.type]) if DEFAULT_ERROR[request.type] else None
     key = _key(request, border, error)
     # A HEAD costs a twelfth of a PUT and saves the render: check first (see README, Performance).
     found = storage.find_fresh(key)
@@ -34,7 +32,7 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
         link = storage.presign(key)
         count("BarcodeServed", symbology=request.type, cache="hit")
     else:
-        image = render(request.data, request.type, request.scale, request.format, border, error)  # type: ignore[arg-type]
+        image = render(request.data, request.type, request.scale, request.format, border, error)
         width, height = image.width, image.height
         link = storage.store(key, image.data, image.content_type, {"width": str(width), "height": str(height)})
         count("BarcodeServed", symbology=request.type, cache="miss")

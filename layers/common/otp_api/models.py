@@ -1,19 +1,23 @@
 """Request and response models of the HTTP API (pydantic): one place for names, types, defaults and bounds."""
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
-from otp_api.render import ImageFormat, QrErrorLevel, Symbology
+from otp_api.render import ErrorLevel, ImageFormat, Symbology
 
 Algorithm = Literal["SHA1", "SHA256", "SHA512"]
 MIN_PERIOD, MAX_PERIOD = 15, 300
 MAX_NAME_LENGTH = 64
 
 
-def _six_or_eight(value: int) -> int:
-    if value not in (6, 8):
-        raise ValueError("must be 6 or 8")
+def _number(value: object) -> object:
+    """Numbers may arrive as text (query strings); booleans are not numbers, whatever Python thinks."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
+        return int(value)
     return value
 
 
@@ -26,18 +30,31 @@ def _lower(value: object) -> object:
 
 
 def _plain_name(value: str) -> str:
-    value = value.strip()
     if ":" in value:
         raise ValueError("must not contain a colon (the otpauth label uses it to separate issuer and account)")
-    if any(not ch.isprintable() for ch in value):
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise ValueError("must not contain control characters")
-    return value
+    return value.strip()
 
 
-Digits = Annotated[int, AfterValidator(_six_or_eight)]
+# The validators enforce these rules with clear messages; the patterns state them in the OpenAPI document.
+NAME_PATTERN = r"^[^:\p{Cc}]*$"
+# base32 of at least 112 bits, with spaces, either case and padding as pasted
+SECRET_PATTERN = r"^\s*(?:[A-Za-z2-7]\s*){23,}(?:=\s*)*$"  # noqa: S105 - a pattern, not a password
+CODE_PATTERN = r"^\s*(?:[0-9]\s*)+$"
+
+
+def bounded(low: int, high: int) -> Any:
+    """An integer from `low` to `high` that may arrive as text (bounds first, so the schema shows them)."""
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_number)]
+
+
+Digits = Annotated[Literal[6, 8], BeforeValidator(_number)]
 AlgorithmParam = Annotated[Algorithm, BeforeValidator(_upper)]
-Period = Annotated[int, Field(ge=MIN_PERIOD, le=MAX_PERIOD)]
-Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_plain_name)]
+Period = bounded(MIN_PERIOD, MAX_PERIOD)
+Name = Annotated[
+    str, Field(max_length=MAX_NAME_LENGTH, json_schema_extra={"pattern": NAME_PATTERN}), AfterValidator(_plain_name)
+]
 
 
 class _Request(BaseModel):
@@ -57,8 +74,17 @@ class GenerateRequest(_Request):
 class VerifyRequest(_Request):
     type: Literal["time_based"]
     action: Literal["verify"]
-    secret: str = Field(max_length=256, description="Base32; lower case, spaces and '=' padding are accepted.")
-    code: str | None = Field(None, max_length=32, description="The code to check; spaces are ignored.")
+    secret: str = Field(
+        max_length=256,
+        description="Base32, at least 112 bits; lower case, spaces and '=' padding are accepted.",
+        json_schema_extra={"pattern": SECRET_PATTERN},
+    )
+    code: str | None = Field(
+        None,
+        max_length=32,
+        description="The code to check; spaces are ignored.",
+        json_schema_extra={"pattern": CODE_PATTERN},
+    )
     digits: Digits = 6
     algorithm: AlgorithmParam = "SHA1"
     period: Period = 30
@@ -98,11 +124,15 @@ class VerifyResponse(BaseModel):
 class BarcodeRequest(_Request):
     type: Symbology
     data: str = Field(min_length=4, max_length=1663, description="The text to encode.")
-    scale: int = Field(2, ge=1, le=10, description="Pixels per module.")
+    scale: bounded(1, 10) = Field(2, description="Pixels per module.")  # type: ignore[valid-type]
     format: Annotated[ImageFormat, BeforeValidator(_lower)] = "png"
-    border: int | None = Field(None, ge=0, le=20, description="Quiet zone in modules; the symbology's usual default.")
-    error: Annotated[QrErrorLevel | None, BeforeValidator(_upper)] = Field(
-        None, description="QR error correction level (qr_code only); default M."
+    border: bounded(0, 20) | None = Field(  # type: ignore[valid-type]
+        None, description="Quiet zone in modules; the symbology's usual default."
+    )
+    error: Annotated[ErrorLevel | None, BeforeValidator(_upper)] = Field(
+        None,
+        description="Error correction: QR levels L/M/Q/H (default M); for Aztec 10/23/36/50 % (default 23 %); "
+        "Data Matrix ECC 200 has a fixed level, so it is ignored there.",
     )
 
 

@@ -58,6 +58,10 @@ def _body(event: APIGatewayProxyEvent) -> dict[str, Any]:
         raise MalformedRequest("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise MalformedRequest("the request body must be a JSON object")
+    try:  # JSON may escape lone surrogates (\ud800), which no encoder downstream accepts
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedRequest("the request body contains invalid Unicode (a lone surrogate)") from None
     return body
 
 

@@ -1,7 +1,6 @@
 """TOTP (RFC 6238) on top of pyotp: secrets, codes around a moment, and constant-time verification."""
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -26,16 +25,18 @@ def new_secret(algorithm: str) -> str:
 
 
 def normalise_secret(text: str) -> str:
-    """Accept a secret as people paste it (lower case, spaces, '=' padding); never echo it in an error."""
+    """The canonical form of a secret as people paste it (lower case, spaces, '=' padding); never echoed in an
+    error message."""
     secret = "".join(text.split()).rstrip("=").upper()
     if len(secret) < MIN_SECRET_CHARS:
         raise InvalidParameter(f"secret must have at least {MIN_SECRET_CHARS} base32 characters", "secret")
     if not _BASE32.issuperset(secret):
         raise InvalidParameter("secret must be base32 (letters A-Z and digits 2-7)", "secret")
-    try:
-        key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    except (binascii.Error, ValueError):
-        raise InvalidParameter("secret has a length that no base32 encoding produces", "secret") from None
+    # A length that no encoder produces (1, 3 or 6 past a multiple of 8) ends in bits that make no whole byte:
+    # drop them, as authenticator apps do, so the key bytes are the same everywhere.
+    if len(secret) % 8 in (1, 3, 6):
+        secret = secret[:-1]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
     if len(key) < MIN_SECRET_BYTES:
         raise InvalidParameter(f"secret must decode to at least {MIN_SECRET_BYTES * 8} bits", "secret")
     return secret

@@ -1,0 +1,92 @@
+"""Faults injected into DynamoDB and S3: 503 with a clear message, nothing accepted, nothing half-written."""
+
+import base64
+
+import pytest
+import time_machine
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.stub import Stubber
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
+from support import call
+
+from otp_api import storage, verify_state
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+NOW = 1_790_000_010.0
+
+
+def right_code() -> str:
+    return TOTP(base64.b32decode(SECRET), 6, SHA1(), 30, enforce_key_length=False).generate(int(NOW)).decode()
+
+
+def verify(code: str):
+    with time_machine.travel(NOW, tick=False):
+        return call("otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code})
+
+
+def unreachable(*_args, **_kwargs):
+    raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
+
+
+@pytest.mark.parametrize("error_code", ["ProvisionedThroughputExceededException", "ThrottlingException",
+                                        "InternalServerError", "AccessDeniedException"])  # fmt: skip
+@pytest.mark.parametrize("code", ["right", "wrong"])
+def test_dynamodb_errors_fail_closed(error_code, code):
+    client = verify_state._table().meta.client
+    with Stubber(client) as stubber:
+        stubber.add_client_error("update_item", service_error_code=error_code, http_status_code=400)
+        status, headers, body = verify(right_code() if code == "right" else "000000")
+    assert status == 503
+    assert body["error"] == "state_unavailable"
+    assert "valid" not in body and "otp_codes" not in body
+    assert headers["Retry-After"] == "1"
+
+
+def test_dynamodb_unreachable_fails_closed(monkeypatch):
+    monkeypatch.setattr(verify_state._table().meta.client, "update_item", unreachable)
+    status, _, body = verify(right_code())
+    assert (status, body["error"]) == (503, "state_unavailable")
+
+
+def test_missing_table_fails_closed(aws):
+    aws["dynamodb"].delete_table(TableName="otp-api-test-verify-state")
+    status, _, body = verify(right_code())
+    assert (status, body["error"]) == (503, "state_unavailable")
+
+
+def test_after_an_outage_the_code_is_still_usable_once():
+    # The failed attempt recorded nothing: the same code is accepted when DynamoDB is back, and only once.
+    client = verify_state._table().meta.client
+    with Stubber(client) as stubber:
+        stubber.add_client_error("update_item", service_error_code="ThrottlingException", http_status_code=400)
+        assert verify(right_code())[0] == 503
+    assert verify(right_code())[2]["valid"] is True
+    assert verify(right_code())[2]["reason"] == "already_used"
+
+
+@pytest.mark.parametrize("error_code", ["SlowDown", "InternalError", "AccessDenied"])
+def test_s3_errors_on_generate_give_503_and_leave_nothing(aws, error_code):
+    with Stubber(storage._client()) as stubber:
+        stubber.add_client_error("put_object", service_error_code=error_code, http_status_code=503)
+        status, _, body = call("otp", {"type": "time_based", "action": "generate", "label": "x"})
+    assert status == 503
+    assert body["error"] == "storage_unavailable"
+    assert "secret" not in body and "qrcode_url" not in body
+    assert aws["s3"].list_objects_v2(Bucket="otp-api-test-images").get("KeyCount") == 0
+
+
+def test_s3_unreachable_on_barcodes(monkeypatch, aws):
+    monkeypatch.setattr(storage._client(), "head_object", unreachable)
+    status, _, body = call("barcodes", {"type": "qr_code", "data": "unreachable"})
+    assert (status, body["error"]) == (503, "storage_unavailable")
+    assert aws["s3"].list_objects_v2(Bucket="otp-api-test-images").get("KeyCount") == 0
+
+
+def test_s3_forbidden_head_is_not_mistaken_for_missing(monkeypatch):
+    def forbidden(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    monkeypatch.setattr(storage._client(), "head_object", forbidden)
+    status, _, body = call("barcodes", {"type": "qr_code", "data": "forbidden"})
+    assert (status, body["error"]) == (503, "storage_unavailable")

@@ -1,0 +1,208 @@
+"""Replay protection (RFC 6238 §5.2) and brute-force lockout (RFC 4226 §7.3) through the handler, with moto's
+DynamoDB, frozen time and an independent TOTP implementation."""
+
+import base64
+import json
+import threading
+
+import pytest
+import time_machine
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
+from support import call
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+OTHER = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+NOW = 1_790_000_010.0  # 10 s into a step
+
+
+def code_at(moment: float, secret: str = SECRET) -> str:
+    key = base64.b32decode(secret)
+    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(int(moment)).decode()
+
+
+def verify(code: str, moment: float = NOW, secret: str = SECRET) -> tuple[int, dict, dict]:
+    with time_machine.travel(moment, tick=False):
+        return call("otp", {"type": "time_based", "action": "verify", "secret": secret, "code": code})
+
+
+def wrong(moment: float, secret: str = SECRET) -> str:
+    """A code that matches none of the accepted steps at `moment`."""
+    valid = {code_at(moment + offset, secret) for offset in (-30, 0, 30)}
+    return next(c for c in (f"{n:06d}" for n in range(1_000_000)) if c not in valid)
+
+
+# --- replay ---------------------------------------------------------------------------------------------------
+
+
+def test_the_same_code_is_accepted_once():
+    first = verify(code_at(NOW))[2]
+    second = verify(code_at(NOW), NOW + 5)[2]
+    assert (first["valid"], first["matched"]) == (True, "current")
+    assert (second["valid"], second["matched"], second["reason"]) == (False, None, "already_used")
+
+
+def test_a_code_of_an_earlier_step_is_refused_after_a_later_one():
+    assert verify(code_at(NOW))[2]["valid"] is True
+    previous = verify(code_at(NOW - 30), NOW)[2]
+    assert (previous["valid"], previous["reason"]) == (False, "already_used")
+    assert verify(code_at(NOW + 30), NOW)[2]["valid"] is True  # the next step is still new
+
+
+def test_spaces_do_not_make_a_used_code_new():
+    code = code_at(NOW)
+    assert verify(code)[2]["valid"] is True
+    assert verify(f" {code[:3]} {code[3:]} ")[2]["reason"] == "already_used"
+
+
+def test_secrets_are_independent():
+    assert verify(code_at(NOW))[2]["valid"] is True
+    assert verify(code_at(NOW, OTHER), secret=OTHER)[2]["valid"] is True
+
+
+@pytest.fixture
+def atomic_items(monkeypatch):
+    """DynamoDB applies each conditional write atomically; moto's in-process backend does not promise that across
+    threads. A lock around its writes gives the test DynamoDB's guarantee, so what is tested is our use of it."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    original = DynamoDBBackend.update_item
+
+    def update_item(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", update_item)
+
+
+def test_concurrent_submissions_of_one_code_accept_exactly_one(atomic_items):
+    code, results = code_at(NOW), []
+    barrier = threading.Barrier(8)
+
+    def submit():
+        barrier.wait()
+        results.append(call("otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code}))
+
+    with time_machine.travel(NOW, tick=False):  # once, for all threads: travel is process-wide
+        threads = [threading.Thread(target=submit) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(results) == 8
+    accepted = [body for status, _, body in results if status == 200 and body["valid"]]
+    assert len(accepted) == 1
+    # The other seven are replays; each counts as a failure, so after the fifth the secret is locked out.
+    refused = sorted(body.get("reason") or body["error"] for status, _, body in results if not body.get("valid"))
+    assert refused == ["already_used"] * 5 + ["too_many_attempts"] * 2
+
+
+def test_stateless_mode_accepts_a_code_again(stateless):
+    assert verify(code_at(NOW))[2]["valid"] is True
+    assert verify(code_at(NOW))[2]["valid"] is True
+
+
+def test_the_table_holds_a_hash_not_the_secret(aws):
+    verify(code_at(NOW))
+    verify(wrong(NOW))
+    items = aws["dynamodb"].scan(TableName="otp-api-test-verify-state")["Items"]
+    assert len(items) == 1
+    dumped = json.dumps(items)
+    assert SECRET not in dumped and SECRET.lower() not in dumped
+    assert set(items[0]) <= {"pk", "last_step", "failures", "window_start", "expires_at"}
+    assert int(items[0]["expires_at"]["N"]) > NOW  # expires by TTL
+
+
+# --- lockout --------------------------------------------------------------------------------------------------
+
+
+def test_lockout_after_five_failures_with_retry_after():
+    for attempt in range(5):
+        status, _, body = verify(wrong(NOW), NOW + attempt)
+        assert (status, body["valid"], body["reason"]) == (200, False, "no_match")
+    status, headers, body = verify(code_at(NOW + 10), NOW + 10)  # even the right code
+    assert status == 429
+    assert body == {"error": "too_many_attempts", "parameter": "code", "message": body["message"]}
+    assert int(headers["Retry-After"]) == 900 - 10
+    assert headers["Cache-Control"] == "no-store"
+    status, _, _ = verify(wrong(NOW + 20), NOW + 20)
+    assert status == 429
+
+
+def test_lockout_ends_when_the_window_passes():
+    for attempt in range(5):
+        verify(wrong(NOW), NOW + attempt)
+    assert verify(code_at(NOW + 899), NOW + 899)[0] == 429
+    status, _, body = verify(code_at(NOW + 901), NOW + 901)
+    assert (status, body["valid"]) == (200, True)
+
+
+def test_a_success_resets_the_count():
+    for attempt in range(4):
+        verify(wrong(NOW), NOW + attempt)
+    assert verify(code_at(NOW + 5), NOW + 5)[2]["valid"] is True
+    for attempt in range(4):
+        assert verify(wrong(NOW + 40), NOW + 40 + attempt)[0] == 200
+    assert verify(code_at(NOW + 60), NOW + 60)[2]["valid"] is True
+
+
+def test_failures_in_an_old_window_do_not_count():
+    for attempt in range(4):
+        verify(wrong(NOW), NOW + attempt)
+    later = NOW + 1000  # the first window has passed
+    for attempt in range(4):
+        assert verify(wrong(later), later + attempt)[0] == 200
+    assert verify(code_at(later + 10), later + 10)[2]["valid"] is True
+
+
+def test_replays_count_as_failures():
+    code = code_at(NOW)
+    assert verify(code)[2]["valid"] is True
+    for attempt in range(5):
+        assert verify(code, NOW + 1 + attempt)[2]["reason"] == "already_used"
+    assert verify(code_at(NOW + 30), NOW + 30)[0] == 429
+
+
+def test_lockout_is_per_secret():
+    for attempt in range(5):
+        verify(wrong(NOW), NOW + attempt)
+    assert verify(code_at(NOW, OTHER), secret=OTHER)[2]["valid"] is True
+
+
+def test_lockout_off_with_zero_attempts(verify_settings):
+    verify_settings(MAX_FAILED_ATTEMPTS="0")
+    for attempt in range(10):
+        assert verify(wrong(NOW), NOW + attempt)[0] == 200
+    assert verify(code_at(NOW + 11), NOW + 11)[2]["valid"] is True
+
+
+def test_custom_limit_and_window(verify_settings):
+    verify_settings(MAX_FAILED_ATTEMPTS="2", LOCKOUT_SECONDS="60")
+    verify(wrong(NOW), NOW)
+    verify(wrong(NOW), NOW + 1)
+    status, headers, _ = verify(code_at(NOW + 2), NOW + 2)
+    assert (status, headers["Retry-After"]) == (429, "58")
+    assert verify(code_at(NOW + 61), NOW + 61)[2]["valid"] is True
+
+
+def test_lockout_emits_a_metric(capsys):
+    for attempt in range(5):
+        verify(wrong(NOW), NOW + attempt)
+    out = capsys.readouterr().out
+    lockouts = [json.loads(line) for line in out.splitlines() if '"OtpLockout"' in line]
+    assert len(lockouts) == 1
+    assert lockouts[0]["service"] == "otp-api"
+
+
+def test_listing_codes_without_a_code_touches_no_state(aws):
+    with time_machine.travel(NOW, tick=False):
+        status, _, _ = call("otp", {"type": "time_based", "action": "verify", "secret": SECRET})
+    assert status == 200
+    assert aws["dynamodb"].scan(TableName="otp-api-test-verify-state")["Items"] == []
+
+
+@pytest.mark.parametrize("code", ["12a456", "abcdef"])
+def test_malformed_codes_are_400_and_not_counted(aws, code):
+    assert verify(code)[0] == 400
+    assert aws["dynamodb"].scan(TableName="otp-api-test-verify-state")["Items"] == []
