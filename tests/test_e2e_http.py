@@ -101,3 +101,25 @@ def test_swagger_ui_and_openapi_document(api):
     assert status == 200 and b"SwaggerUIBundle" in html
     status, _, raw = request(f"{api}/openapi.json")
     assert status == 200 and set(json.loads(raw)["paths"]) == {"/otp", "/barcodes"}
+
+
+def test_local_server_can_require_an_api_key():
+    # As `OTP_API_KEY=... make dev` runs it: without the key or with a wrong one, API Gateway's 403.
+    with LocalStack() as stack:
+        server = serve(stack, "127.0.0.1", 0, api_key="local-test-key")
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            body = {"type": "time_based", "action": "verify", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}
+            assert request(f"{base}/otp", body)[0] == 403
+            headers = {"Content-Type": "application/json", "x-api-key": "wrong"}
+            req = urllib.request.Request(f"{base}/otp", data=json.dumps(body).encode(), method="POST", headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as denied:
+                urllib.request.urlopen(req, timeout=30)
+            assert denied.value.code == 403
+            req.headers["X-api-key"] = "local-test-key"
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                assert resp.status == 200
+        finally:
+            server.shutdown()
+            server.server_close()
