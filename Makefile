@@ -9,14 +9,15 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format test build clean
+.PHONY: help venv dev invoke openapi lint format test build bench clean
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
 	@echo "make test    lint, validate the template, run every test"
 	@echo "make lint    ruff and cfn-lint only"
 	@echo "make format  ruff format and fix"
-	@echo "make build   sam build (arm64 deployment package in .aws-sam/build)"
+	@echo "make build   sam build and bytecode: the arm64 deployment package in .aws-sam/build"
+	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
 	@echo "make invoke FUNCTION=OtpFunction EVENT=events/otp-generate.json   one event, one function"
 	@echo "make openapi regenerate openapi.json from the code"
 
@@ -58,7 +59,10 @@ test: lint $(VENV_SAM)/.installed
 	$(PY) -m pytest
 
 build: $(VENV)/.installed $(VENV_SAM)/.installed
-	$(SAM_ENV) $(SAM) build
+	$(PY) -m devserver.packaging
+
+bench: $(VENV)/.installed $(VENV_SAM)/.installed
+	$(PY) -m bench $(if $(RUNS),--runs $(RUNS))
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

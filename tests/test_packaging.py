@@ -7,10 +7,7 @@ architecture from a copy of the template. Everything else (requirements, layout,
 """
 
 import json
-import os
-import platform
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,32 +17,20 @@ from support import decode_image
 pytestmark = pytest.mark.local_stack
 
 ROOT = Path(__file__).resolve().parent.parent
-SAM = ROOT / ".venv-sam" / "bin" / "sam"
-RUNTIME = ROOT / ".venv" / "lambda-runtime"  # boto3 as the Lambda runtime ships it (not in the package)
-RUNTIME_BOTO3 = ["boto3==1.44.5", "botocore==1.44.8"]
 sys.path.insert(0, str(ROOT))
 
+from devserver import packaging  # noqa: E402
 from devserver.stack import LocalStack  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory) -> Path:
-    if not SAM.exists():
-        pytest.fail("SAM CLI is missing: run `make test`, which installs it into .venv-sam")
-    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
-    work = tmp_path_factory.mktemp("sam")
-    (work / "template.yaml").write_text((ROOT / "template.yaml").read_text().replace("arm64", arch))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
-    result = subprocess.run(
-        [str(SAM), "build", "--template-file", str(work / "template.yaml"), "--base-dir", str(ROOT),
-         "--build-dir", str(work / "build")],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    if not (RUNTIME / "boto3").exists():
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(RUNTIME), *RUNTIME_BOTO3],
-                       check=True)  # fmt: skip
-    return work / "build"
+    return packaging.build(tmp_path_factory.mktemp("sam") / "build", packaging.host_architecture())
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Path:
+    return packaging.runtime_site()
 
 
 def test_layer_layout(build_dir):
@@ -58,10 +43,16 @@ def test_layer_layout(build_dir):
     assert (build_dir / "OtpFunction" / "app.py").exists()
 
 
-def test_built_functions_answer_the_sample_events(build_dir):
+def test_package_ships_bytecode_for_python_313(build_dir):
+    # /var/task is read-only: without .pyc files every cold start compiles everything it imports.
+    for source in (build_dir / "OtpFunction" / "app.py", build_dir / "CommonLayer" / "python" / "otp_api" / "totp.py"):
+        assert (source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc").exists(), source
+
+
+def test_built_functions_answer_the_sample_events(build_dir, runtime):
     events = {name: json.loads((ROOT / "events" / f"{name}.json").read_text()) for name in
               ("otp-generate", "otp-verify", "barcodes-get", "barcodes-post")}  # fmt: skip
-    with LocalStack(build_dir / "template.yaml", built=True, runtime_paths=(RUNTIME,)) as stack:
+    with LocalStack(build_dir / "template.yaml", built=True, runtime_paths=(runtime,)) as stack:
         otp, barcodes = stack.functions["OtpFunction"], stack.functions["BarcodesFunction"]
         generated = otp.invoke(events["otp-generate"])
         assert generated["statusCode"] == 200, generated
@@ -78,7 +69,7 @@ def test_built_functions_answer_the_sample_events(build_dir):
         assert posted["statusCode"] == 200 and json.loads(posted["body"])["format"] == "svg"
 
 
-def test_isolated_interpreter_really_is_isolated(build_dir, tmp_path):
+def test_isolated_interpreter_really_is_isolated(build_dir, runtime, tmp_path):
     # A function that imports a dev-only package must fail to start: otherwise the test above proves nothing.
     code = tmp_path / "fn"
     code.mkdir()
@@ -86,6 +77,6 @@ def test_isolated_interpreter_really_is_isolated(build_dir, tmp_path):
     from devserver.functions import FunctionError, FunctionProcess
 
     with pytest.raises(FunctionError, match="moto"):
-        FunctionProcess("Probe", "app.lambda_handler", [code, build_dir / "CommonLayer" / "python", RUNTIME], {},
+        FunctionProcess("Probe", "app.lambda_handler", [code, build_dir / "CommonLayer" / "python", runtime], {},
                         isolated=True)  # fmt: skip
     shutil.rmtree(code)

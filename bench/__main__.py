@@ -1,0 +1,181 @@
+"""`make bench`: cold start, warm latency, package size and memory of otp-api against a baseline, in one run.
+
+Prints one table and writes the same figures to bench-results.json. Every figure of ours is also given as a ratio
+to the baseline's (a straightforward handler as tutorials write it: bench/baseline/). Cold starts run the built
+package in fresh isolated interpreters (`-I -S -B`: no site-packages, nothing written back); AWS calls go through
+the whole botocore pipeline and stop just before the HTTP send (bench/child.py).
+"""
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devserver import packaging  # noqa: E402
+
+BUILD = ROOT / ".aws-sam" / "bench" / "build"
+BASELINE_SITE = ROOT / ".venv" / "bench-baseline"
+CHILD = ROOT / "bench" / "child.py"
+SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+FLAGS = ["-I", "-S", "-B"]
+ENV = {
+    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1", "BUCKET_NAME": "otp-api-bench", "TABLE_NAME": "otp-api-bench",
+    "POWERTOOLS_SERVICE_NAME": "otp-api", "POWERTOOLS_METRICS_NAMESPACE": "OtpApi", "DEFAULT_ISSUER": "otp-api",
+}  # fmt: skip
+
+
+def event(base: str, body: dict) -> dict:
+    result = copy.deepcopy(json.loads((ROOT / "events" / f"{base}.json").read_text()))
+    result["body"] = json.dumps(body)
+    return result
+
+
+def otp_events() -> dict[str, dict]:
+    import pyotp
+
+    code = pyotp.TOTP(SECRET).now()
+    verify = {"type": "time_based", "action": "verify", "secret": SECRET}
+    return {
+        "verify_list": event("otp-verify", verify),
+        "verify_code": event("otp-verify", {**verify, "code": code}),
+        "generate": event("otp-generate", {"type": "time_based", "action": "generate", "label": "alice@example.com",
+                                           "issuer": "Example Corp"}),
+    }  # fmt: skip
+
+
+def barcode_events(symbologies=("qr_code", "aztec_code", "data_matrix")) -> dict[str, dict]:
+    data = "https://example.com/orders/2026/11/26/0042?ref=bench"
+    return {s: event("barcodes-post", {"type": s, "data": data, "scale": 4}) for s in symbologies}
+
+
+def targets(runtime: Path) -> dict[str, dict]:
+    layer = BUILD / "CommonLayer" / "python"
+    base_site = [BASELINE_SITE, runtime]
+    return {
+        "otp": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(), "env": {}},
+        "otp_stateless": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(),
+                          "env": {"REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"}},
+        "barcodes": {"paths": [BUILD / "BarcodesFunction", layer, runtime], "events": barcode_events(), "env": {}},
+        "baseline_otp": {"paths": [ROOT / "bench" / "baseline" / "otp", *base_site], "events": otp_events(), "env": {}},
+        "baseline_barcodes": {"paths": [ROOT / "bench" / "baseline" / "barcodes", *base_site],
+                              "events": barcode_events(("qr_code",)), "env": {}},
+    }  # fmt: skip
+
+
+def run_child(target: dict, mode: str, work: Path, **extra) -> tuple[float, dict]:
+    spec_path, result_path = work / "spec.json", work / "result.json"
+    spec = {"paths": [str(p) for p in target["paths"]], "handler": "app.lambda_handler", "events": target["events"],
+            "env": {**ENV, **target["env"]}, "mode": mode, "result": str(result_path), **extra}  # fmt: skip
+    spec_path.write_text(json.dumps(spec))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, *FLAGS, str(CHILD), str(spec_path)], check=True, env={"PATH": os.environ["PATH"]})  # noqa: S603
+    elapsed = time.perf_counter() - start
+    return elapsed, json.loads(result_path.read_text())
+
+
+def python_pass() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, *FLAGS, "-c", "pass"], check=True)  # noqa: S603
+    return time.perf_counter() - start
+
+
+def prepare() -> Path:
+    print("building the package (sam build + bytecode) ...", file=sys.stderr)
+    packaging.build(BUILD, packaging.host_architecture())
+    if not (BASELINE_SITE / "segno").exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(BASELINE_SITE),  # noqa: S603
+                        "-r", str(ROOT / "bench" / "baseline" / "requirements.txt")], check=True)  # fmt: skip
+    return packaging.runtime_site()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=15, help="cold starts per case (median)")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
+    args = parser.parse_args()
+    runtime = prepare()
+    all_targets = targets(runtime)
+    cold_cases = {  # name: (target, first request or None for init only)
+        "otp init": ("otp", None), "otp init + verify (list codes)": ("otp", "verify_list"),
+        "otp init + verify (code, replay/lockout)": ("otp", "verify_code"),
+        "otp init + verify (code, stateless)": ("otp_stateless", "verify_code"),
+        "otp init + generate": ("otp", "generate"),
+        "barcodes init + qr_code": ("barcodes", "qr_code"),
+        "baseline otp init": ("baseline_otp", None), "baseline otp init + verify": ("baseline_otp", "verify_code"),
+        "baseline otp init + generate": ("baseline_otp", "generate"),
+        "baseline barcodes init + qr_code": ("baseline_barcodes", "qr_code"),
+    }  # fmt: skip
+    baseline_of = {"otp init": "baseline otp init", "otp init + verify (list codes)": "baseline otp init + verify",
+                   "otp init + verify (code, replay/lockout)": "baseline otp init + verify",
+                   "otp init + verify (code, stateless)": "baseline otp init + verify",
+                   "otp init + generate": "baseline otp init + generate",
+                   "barcodes init + qr_code": "baseline barcodes init + qr_code"}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        samples: dict[str, list[float]] = {name: [] for name in cold_cases}
+        samples["python -c pass"] = []
+        print(f"cold starts: {args.runs} rounds of {len(samples)} cases ...", file=sys.stderr)
+        for _ in range(args.runs):  # round-robin, so drift in machine load spreads over every case
+            samples["python -c pass"].append(python_pass())
+            for name, (target, first) in cold_cases.items():
+                samples[name].append(run_child(all_targets[target], "cold", work, first=first)[0])
+        cold = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+        print("warm latency and memory ...", file=sys.stderr)
+        warm, rss = {}, {}
+        for name, target in all_targets.items():
+            iterations = 2000 if name.endswith("otp") or name == "otp_stateless" else 200
+            warm[name] = run_child(target, "warm", work, iterations=iterations)[1]
+            rss[name] = run_child(target, "rss", work, requests=1000)[1]["peak_rss_mb"]
+    sizes = {part.name: packaging.zipped_size(part) / 1e6 for part in sorted(BUILD.iterdir()) if part.is_dir()}
+    sizes["baseline function + dependencies"] = (
+        packaging.zipped_size(ROOT / "bench" / "baseline" / "otp") + packaging.zipped_size(BASELINE_SITE)
+    ) / 1e6
+    results = {"cold_ms": cold, "cold_baseline_of": baseline_of, "warm_ms": warm, "peak_rss_mb": rss,
+               "zipped_mb": sizes, "python": sys.version.split()[0], "machine": os.uname().machine}  # fmt: skip
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten to {args.output.relative_to(ROOT)}", file=sys.stderr)
+
+
+def print_table(r: dict) -> None:
+    cold, warm, rss, sizes = r["cold_ms"], r["warm_ms"], r["peak_rss_mb"], r["zipped_mb"]
+    unit = cold["python -c pass"]
+    print(f"\nCold start (median of runs, fresh process; python -c pass = {unit:.1f} ms)")
+    print(f"{'case':44} {'ms':>8} {'x pass':>7} {'x baseline':>11}")
+    for name, ms in cold.items():
+        base = r["cold_baseline_of"].get(name)
+        ratio = f"{ms / cold[base]:.2f}" if base else ""
+        print(f"{name:44} {ms:8.1f} {ms / unit:7.1f} {ratio:>11}")
+    print(f"\nWarm latency in process (median / p90 ms)\n{'case':44} {'median':>8} {'p90':>7} {'x baseline':>11}")
+    pairs = [("otp", "verify_list", "baseline_otp", "verify_code"), ("otp", "verify_code", "baseline_otp", "verify_code"),
+             ("otp_stateless", "verify_code", "baseline_otp", "verify_code"), ("otp", "generate", "baseline_otp", "generate"),
+             ("barcodes", "qr_code", "baseline_barcodes", "qr_code"), ("barcodes", "aztec_code", None, None),
+             ("barcodes", "data_matrix", None, None), ("baseline_otp", "verify_code", None, None),
+             ("baseline_otp", "generate", None, None), ("baseline_barcodes", "qr_code", None, None)]  # fmt: skip
+    for target, kind, base_target, base_kind in pairs:
+        m = warm[target][kind]
+        ratio = f"{m['median_ms'] / warm[base_target][base_kind]['median_ms']:.2f}" if base_target else ""
+        print(f"{target + ' ' + kind:44} {m['median_ms']:8.3f} {m['p90_ms']:7.3f} {ratio:>11}")
+    print(f"\nPeak RSS after 1000 requests (MB)\n{'function':44} {'MB':>8} {'x baseline':>11}")
+    for name, mb in rss.items():
+        base = {"otp": "baseline_otp", "otp_stateless": "baseline_otp", "barcodes": "baseline_barcodes"}.get(name)
+        print(f"{name:44} {mb:8.1f} {(f'{mb / rss[base]:.2f}' if base else ''):>11}")
+    print(f"\nZipped size (MB)\n{'part':44} {'MB':>8}")
+    for name, mb in sizes.items():
+        print(f"{name:44} {mb:8.2f}")
+    ours = sizes.get("OtpFunction", 0) + sizes.get("CommonLayer", 0)
+    print(f"{'OtpFunction + CommonLayer':44} {ours:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
