@@ -15,7 +15,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUTPUT = ROOT / "openapi.json"
-REF = "#/components/schemas/{model}"
+REF = "#/components/schemas/{name}"
 
 
 def _load_app(name: str, code_dir: Path, handler: str) -> Any:
@@ -43,14 +43,18 @@ def build() -> dict[str, Any]:
             paths.setdefault(path, {}).update(operations)
         schemas.update(doc.get("components", {}).get("schemas", {}))
 
-    from pydantic import TypeAdapter
+    import msgspec
 
-    from otp_api.models import REQUEST_MODELS
+    from otp_api import models
 
+    request_models = [models.REQUEST_MODELS[path] for path in paths]  # a KeyError: a new route without its model
+    response_models = [models.GenerateResponse, models.VerifyResponse, models.BarcodeResponse, models.ErrorResponse]
+    request_schemas, components = msgspec.json.schema_components(request_models + response_models, ref_template=REF)
+    schemas.update(components)
     for path, operations in paths.items():
-        model = REQUEST_MODELS[path]  # a KeyError here: a new route without its request model
-        schema = TypeAdapter(model).json_schema(ref_template=REF)
-        schemas.update(schema.pop("$defs", {}))
+        schema = request_schemas[request_models.index(models.REQUEST_MODELS[path])]
+        if "$ref" in schema:  # a single model: the GET query parameters need its properties inline
+            schema = components[schema["$ref"].rsplit("/", 1)[1]]
         for method, operation in operations.items():
             operation.pop("operationId", None)
             operation["operationId"] = f"{method}_{path.strip('/').replace('/', '_')}"

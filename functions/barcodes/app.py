@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from otp_api import barcode_service
 from otp_api.http import create_app, documented, json_response, parse
-from otp_api.models import BarcodeResponse, barcode_request
+from otp_api.models import BarcodeRequest, BarcodeResponse
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings
@@ -20,7 +20,7 @@ app = create_app()
     responses=documented(302, "Found: `Location` is the presigned image URL"),
 )
 def barcode_redirect():  # (no return annotation, as in otp: Powertools documents the `responses`)
-    image = barcode_service.create(parse(barcode_request, request_params(app.current_event)))
+    image = barcode_service.create(parse(BarcodeRequest, request_params(app.current_event)))
     return json_response(302, {"url": image.url}, {"Location": image.url})
 
 
@@ -30,7 +30,7 @@ def barcode_redirect():  # (no return annotation, as in otp: Powertools document
     responses=documented(200, "The presigned image URL and the image's size", BarcodeResponse),
 )
 def barcode_json():
-    return json_response(200, barcode_service.create(parse(barcode_request, request_params(app.current_event))))
+    return json_response(200, barcode_service.create(parse(BarcodeRequest, request_params(app.current_event))))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from otp_api import otp_service
 from otp_api.http import create_app, documented, json_response, parse
-from otp_api.models import GenerateRequest, GenerateResponse, VerifyResponse, otp_request
+from otp_api.models import GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings, get_verify_settings
@@ -19,10 +19,15 @@ app = create_app()
 @app.post(
     "/otp",
     summary="Generate a TOTP secret with its QR code, or verify a code",
-    responses=documented(200, "The new secret, or the codes around now", GenerateResponse | VerifyResponse),
+    responses=documented(
+        200,
+        "The new secret, or the codes around now",
+        GenerateResponse | VerifyResponse,
+        e429="Too many failed attempts for this secret; Retry-After says when to try again",
+    ),
 )
 def otp():  # no return annotation: Powertools would try to document `Response` itself
-    request = parse(otp_request, request_params(app.current_event))
+    request = parse(OtpRequest, request_params(app.current_event))
     if isinstance(request, GenerateRequest):
         return json_response(200, otp_service.generate(request))
     return json_response(200, otp_service.verify(request))

@@ -1,25 +1,26 @@
 """HTTP plumbing shared by every function: the resolver, JSON responses, and errors mapped to status codes."""
 
-import json
+import re
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
-from otp_api.models import ErrorResponse
+from otp_api.models import CASE_FOLD, RULES, ErrorResponse
 from otp_api.observability import logger
 
 NO_STORE = "no-store"
+_FIELD = re.compile(r"field `([^`]*)`")  # "Object missing required field `x`", "... contains unknown field `x`"
+_PATH = re.compile(r"- at `\$\.([A-Za-z_]+)")  # "Expected `int` <= 300 - at `$.period`"
 
 
-def json_response(status: int, body: dict[str, Any] | BaseModel, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     """Every response of the API goes through here: JSON, and never stored by a browser or proxy."""
-    payload = body.model_dump(mode="json", exclude_unset=True) if isinstance(body, BaseModel) else body
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        body=msgspec.json.encode(body).decode(),
         headers={"Cache-Control": NO_STORE, **(headers or {})},
     )
 
@@ -28,49 +29,55 @@ def _short(name: str) -> str:
     return name if len(name) <= 64 else name[:61] + "..."
 
 
-def _api_error(exc: ValidationError) -> ApiError:
-    """Turn pydantic's first complaint into a message that names the parameter (and never repeats its value)."""
-    err = exc.errors(include_url=False, include_input=False)[0]
-    kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "union_tag_not_found":
-        name = str(ctx.get("discriminator", "")).strip("'")
+def _api_error(exc: msgspec.ValidationError) -> ApiError:
+    """Name the parameter msgspec complains about and state its rule (never the value that was sent).
+
+    msgspec reports errors as text in a documented form: the field's name in backticks, or its path after "- at"."""
+    text = str(exc)
+    if text.startswith("Object missing required field"):
+        name = _short(_FIELD.search(text).group(1))  # type: ignore[union-attr]
         return MissingParameter(f"{name} is required", name)
-    if kind == "union_tag_invalid":
-        name = str(ctx.get("discriminator", "")).strip("'")
-        return InvalidParameter(f"{name} must be one of {ctx.get('expected_tags')}", name)
-    fields = [part for part in err["loc"] if isinstance(part, str)]
-    name = _short(fields[-1]) if fields else "body"
-    if kind == "missing":
-        return MissingParameter(f"{name} is required", name)
-    if kind == "extra_forbidden":
+    if text.startswith("Object contains unknown field"):
+        name = _short(_FIELD.search(text).group(1))  # type: ignore[union-attr]
         return UnknownParameter(f"unknown parameter '{name}'", name)
-    if kind == "literal_error":
-        return InvalidParameter(f"{name} must be {ctx.get('expected')}", name)
-    message = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-    return InvalidParameter(f"{name} {message}", name)
+    path = _PATH.search(text)
+    if path is None:
+        return InvalidParameter("the request parameters are not valid", None)
+    name = path.group(1)
+    return InvalidParameter(f"{name} {RULES.get(name, 'is not valid')}", name)
 
 
-def parse[T](adapter: TypeAdapter[T], params: dict[str, Any]) -> T:
+def parse[T](model: type[T], params: dict[str, Any]) -> T:
+    """Validate request parameters into `model`; numbers may come as text (query strings), never as booleans."""
+    folded = {key: CASE_FOLD[key](value) if key in CASE_FOLD and isinstance(value, str) else value
+              for key, value in params.items()}  # fmt: skip
     try:
-        return adapter.validate_python(params)
-    except ValidationError as exc:
+        return msgspec.convert(folded, model, strict=False)
+    except msgspec.ValidationError as exc:
         raise _api_error(exc) from None
 
 
-def documented(status: int, description: str, model: Any = None) -> dict[int, Any]:
-    """OpenAPI responses of a route: its own success, and the errors every route shares."""
+def documented(status: int, description: str, model: Any = None, **more: str) -> dict[int, Any]:
+    """OpenAPI responses of a route: its own success, the errors every route shares, and `more` error statuses
+    (`e429="..."`). Schemas are referenced by model name; scripts/openapi.py adds them to the document."""
 
-    def json_of(schema: Any) -> dict[str, Any]:
-        return {"content": {"application/json": {"model": schema}}}
+    def json_of(model: Any) -> dict[str, Any]:
+        refs = [{"$ref": f"#/components/schemas/{m.__name__}"} for m in getattr(model, "__args__", (model,))]
+        return {"content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}}}
 
-    success = {"description": description, **(json_of(model) if model is not None else {})}
-    return {
-        status: success,
+    responses = {
+        status: {"description": description, **(json_of(model) if model is not None else {})},
         400: {"description": "Invalid request; `parameter` names what is wrong", **json_of(ErrorResponse)},
         413: {"description": "Request body over 16 KB", **json_of(ErrorResponse)},
         415: {"description": "A body that is not JSON", **json_of(ErrorResponse)},
-        503: {"description": "Storage unavailable; retry", **json_of(ErrorResponse)},
+        503: {
+            "description": "Storage unavailable; nothing was handed out or accepted, retry",
+            **json_of(ErrorResponse),
+        },
     }
+    for key, text in more.items():
+        responses[int(key.removeprefix("e"))] = {"description": text, **json_of(ErrorResponse)}
+    return dict(sorted(responses.items()))
 
 
 def _cors() -> Any:
