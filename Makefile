@@ -9,7 +9,7 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format test build bench clean
+.PHONY: help venv dev invoke openapi lint format zbar test build bench clean
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
@@ -54,7 +54,17 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint $(VENV_SAM)/.installed
+# The QR tests read codes back with zbar too; its library is not a Python package.
+zbar: $(VENV)/.installed
+	@$(PY) -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('zbar'))" 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q libzbar0 >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q libzbar0 >/dev/null; }; \
+	  else \
+	    echo "The tests need the zbar library: sudo apt-get install libzbar0 (Debian/Ubuntu) or brew install zbar (macOS)"; \
+	    exit 1; \
+	  fi; }
+
+test: lint zbar $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	$(PY) -m pytest
 

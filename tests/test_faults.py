@@ -33,7 +33,7 @@ def unreachable(*_args, **_kwargs):
                                         "InternalServerError", "AccessDeniedException"])  # fmt: skip
 @pytest.mark.parametrize("code", ["right", "wrong"])
 def test_dynamodb_errors_fail_closed(error_code, code):
-    client = verify_state._table().meta.client
+    client = verify_state._client()
     with Stubber(client) as stubber:
         stubber.add_client_error("update_item", service_error_code=error_code, http_status_code=400)
         status, headers, body = verify(right_code() if code == "right" else "000000")
@@ -44,7 +44,7 @@ def test_dynamodb_errors_fail_closed(error_code, code):
 
 
 def test_dynamodb_unreachable_fails_closed(monkeypatch):
-    monkeypatch.setattr(verify_state._table().meta.client, "update_item", unreachable)
+    monkeypatch.setattr(verify_state._client(), "update_item", unreachable)
     status, _, body = verify(right_code())
     assert (status, body["error"]) == (503, "state_unavailable")
 
@@ -57,7 +57,7 @@ def test_missing_table_fails_closed(aws):
 
 def test_after_an_outage_the_code_is_still_usable_once():
     # The failed attempt recorded nothing: the same code is accepted when DynamoDB is back, and only once.
-    client = verify_state._table().meta.client
+    client = verify_state._client()
     with Stubber(client) as stubber:
         stubber.add_client_error("update_item", service_error_code="ThrottlingException", http_status_code=400)
         assert verify(right_code())[0] == 503

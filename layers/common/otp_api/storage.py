@@ -1,6 +1,6 @@
 """The image bucket: put an object, or find one already there, and hand out a presigned GET URL.
 
-boto3 is imported and its client created on first use: the verify path never touches S3.
+The client is created on first use: the verify path never touches S3.
 """
 
 from collections.abc import Iterator
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from otp_api import aws
 from otp_api.errors import StorageUnavailable
 from otp_api.settings import get_settings
 
@@ -26,19 +27,9 @@ class Presigned:
 
 @cache
 def _client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    # SigV4 explicitly: for presigned URLs boto3 may otherwise sign with SigV2, which S3 no longer accepts.
+    # SigV4 explicitly: for presigned URLs botocore may otherwise sign with SigV2, which S3 no longer accepts.
     # Virtual-hosted style gives the regional host; "auto" presigns for the global one, which redirects.
-    config = Config(
-        signature_version="s3v4",
-        s3={"addressing_style": "virtual"},
-        retries={"max_attempts": 2, "mode": "standard"},
-        connect_timeout=2,
-        read_timeout=5,
-    )
-    return boto3.client("s3", region_name=get_settings().region, config=config)
+    return aws.client("s3", signature_version="s3v4", s3={"addressing_style": "virtual"})
 
 
 @contextmanager

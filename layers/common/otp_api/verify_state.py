@@ -7,16 +7,16 @@ answers 503 and accepts nothing.
 """
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from otp_api import aws
 from otp_api.errors import StateUnavailable
-from otp_api.settings import get_settings, get_verify_settings
+from otp_api.settings import get_verify_settings
 
 KEY_DOMAIN = b"otp-api/verify-state/v1\x00"
+UNAVAILABLE = "verification state is unavailable; no code was accepted, try again"
 
 
 def secret_key(secret: str) -> str:
@@ -33,34 +33,45 @@ class Attempt:
 
 
 @cache
-def _table() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=3)
-    return boto3.resource("dynamodb", region_name=get_settings().region, config=config).Table(
-        get_verify_settings().table
-    )
+def _client() -> Any:
+    return aws.client("dynamodb")
 
 
-@contextmanager
-def _unavailable_on_failure() -> Iterator[None]:
+def _numbers(item: dict[str, Any]) -> dict[str, int]:
+    return {name: int(value["N"]) for name, value in item.items() if "N" in value}
+
+
+def _update(key: str, expression: str, values: dict[str, int], condition: str | None = None) -> dict[str, int] | None:
+    """One atomic UpdateItem; the item's attributes after it, or None if `condition` did not hold."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    request: dict[str, Any] = {
+        "TableName": get_verify_settings().table,
+        "Key": {"pk": {"S": key}},
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": {name: {"N": str(value)} for name, value in values.items()},
+        "ReturnValues": "ALL_NEW",
+    }
+    if condition:
+        request["ConditionExpression"] = condition
     try:
-        yield
+        return _numbers(_client().update_item(**request).get("Attributes", {}))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            raise
-        raise StateUnavailable("verification state is unavailable; no code was accepted, try again") from None
+            return None
+        raise StateUnavailable(UNAVAILABLE) from None
     except BotoCoreError:
-        raise StateUnavailable("verification state is unavailable; no code was accepted, try again") from None
+        raise StateUnavailable(UNAVAILABLE) from None
 
 
-def _conditional_failed(exc: Exception) -> bool:
-    from botocore.exceptions import ClientError
+def _get(key: str) -> dict[str, int]:
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    return isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    request = {"TableName": get_verify_settings().table, "Key": {"pk": {"S": key}}, "ConsistentRead": True}
+    try:
+        return _numbers(_client().get_item(**request).get("Item", {}))
+    except (BotoCoreError, ClientError):
+        raise StateUnavailable(UNAVAILABLE) from None
 
 
 def _expiry(now: int, period: int) -> int:
@@ -68,11 +79,11 @@ def _expiry(now: int, period: int) -> int:
     return now + get_verify_settings().lockout_seconds + 3 * period + 60
 
 
-def _locked_for(item: dict[str, Any], now: int) -> int:
+def _locked_for(item: dict[str, int], now: int) -> int:
     settings = get_verify_settings()
-    if not settings.max_failed_attempts or int(item.get("failures", 0)) < settings.max_failed_attempts:
+    if not settings.max_failed_attempts or item.get("failures", 0) < settings.max_failed_attempts:
         return 0
-    return max(0, int(item.get("window_start", 0)) + settings.lockout_seconds - now)
+    return max(0, item.get("window_start", 0) + settings.lockout_seconds - now)
 
 
 def accept(key: str, step: int, now: int, period: int) -> Attempt:
@@ -89,22 +100,10 @@ def accept(key: str, step: int, now: int, period: int) -> Attempt:
         conditions.append("(attribute_not_exists(failures) OR failures < :max OR window_start <= :cutoff)")
         values[":max"] = settings.max_failed_attempts
         values[":cutoff"] = now - settings.lockout_seconds
-    try:
-        with _unavailable_on_failure():
-            _table().update_item(
-                Key={"pk": key},
-                UpdateExpression=update + " REMOVE window_start",
-                ConditionExpression=" AND ".join(conditions),
-                ExpressionAttributeValues=values,
-            )
+    if _update(key, update + " REMOVE window_start", values, " AND ".join(conditions)) is not None:
         return Attempt(accepted=True)
-    except Exception as exc:
-        if not _conditional_failed(exc):
-            raise
     # Refused: tell a lockout from a replay by reading what is there now.
-    with _unavailable_on_failure():
-        item = _table().get_item(Key={"pk": key}, ConsistentRead=True).get("Item") or {}
-    locked_for = _locked_for(item, now)
+    locked_for = _locked_for(_get(key), now)
     if locked_for:
         return Attempt(accepted=False, locked_for=locked_for)
     # A replayed code counts as a failed attempt: it is what an eavesdropper would try.
@@ -120,34 +119,16 @@ def record_failure(key: str, now: int, period: int) -> Attempt:
     if not settings.max_failed_attempts:
         return Attempt(accepted=False)
     ttl = _expiry(now, period)
-    try:
-        with _unavailable_on_failure():
-            result = _table().update_item(
-                Key={"pk": key},
-                UpdateExpression="SET failures = if_not_exists(failures, :zero) + :one, "
-                "window_start = if_not_exists(window_start, :now), expires_at = :ttl",
-                ConditionExpression="attribute_not_exists(window_start) OR window_start > :cutoff",
-                ExpressionAttributeValues={
-                    ":zero": 0,
-                    ":one": 1,
-                    ":now": now,
-                    ":ttl": ttl,
-                    ":cutoff": now - settings.lockout_seconds,
-                },
-                ReturnValues="ALL_NEW",
-            )
-        item = result["Attributes"]
-        failures = int(item["failures"])
-        locked_for = _locked_for(item, now) if failures > settings.max_failed_attempts else 0
-        return Attempt(accepted=False, failures=failures, locked_for=locked_for)
-    except Exception as exc:
-        if not _conditional_failed(exc):
-            raise
-    # The old window has passed: this failure opens a new one.
-    with _unavailable_on_failure():
-        _table().update_item(
-            Key={"pk": key},
-            UpdateExpression="SET failures = :one, window_start = :now, expires_at = :ttl",
-            ExpressionAttributeValues={":one": 1, ":now": now, ":ttl": ttl},
-        )
-    return Attempt(accepted=False, failures=1)
+    item = _update(
+        key,
+        "SET failures = if_not_exists(failures, :zero) + :one, window_start = if_not_exists(window_start, :now), "
+        "expires_at = :ttl",
+        {":zero": 0, ":one": 1, ":now": now, ":ttl": ttl, ":cutoff": now - settings.lockout_seconds},
+        "attribute_not_exists(window_start) OR window_start > :cutoff",
+    )
+    if item is None:  # the old window has passed: this failure opens a new one
+        new_window = {":one": 1, ":now": now, ":ttl": ttl}
+        item = _update(key, "SET failures = :one, window_start = :now, expires_at = :ttl", new_window) or {}
+    failures = item.get("failures", 1)
+    locked_for = _locked_for(item, now) if failures > settings.max_failed_attempts else 0
+    return Attempt(accepted=False, failures=failures, locked_for=locked_for)

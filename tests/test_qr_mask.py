@@ -1,0 +1,42 @@
+"""The enrolment QR code uses a fixed data mask (otp_service.QR_MASK) instead of segno's search over all eight.
+Proof that this costs nothing in readability: thousands of random enrolments, rendered exactly as generate renders
+them, each read back to exactly its otpauth URI by two independent decoders, zxing-cpp and zbar."""
+
+import io
+import random
+
+import zxingcpp
+from PIL import Image
+from pyzbar import pyzbar
+
+from otp_api import otp_service, otpauth, totp
+from otp_api.render import render
+
+COUNT = 2000
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789@.+-_ ÄÖüßéñ日本"
+
+
+def random_uri(rng: random.Random) -> str:
+    algorithm = rng.choice(["SHA1", "SHA256", "SHA512"])
+    label = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 64))).strip()
+    issuer = rng.choice(["", "otp-api", "Example Corp", "Ünïcode GmbH", "x" * 64])
+    return otpauth.totp_uri(
+        totp.new_secret(algorithm), label, issuer, algorithm, rng.choice([6, 8]), rng.choice([30, 60])
+    )
+
+
+def test_fixed_mask_codes_read_back_with_zxing_and_zbar():
+    rng = random.Random(20261126)
+    misses = {"zxing-cpp": [], "zbar": []}
+    for _ in range(COUNT):
+        uri = random_uri(rng)
+        options = {"scale": otp_service.QR_SCALE, "error": otp_service.QR_ERROR, "mask": otp_service.QR_MASK}
+        png = render(uri, "qr_code", fmt="png", **options).data
+        image = Image.open(io.BytesIO(png)).convert("L")
+        by_zxing = [found.text for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+        by_zbar = [found.data.decode() for found in pyzbar.decode(image, symbols=[pyzbar.ZBarSymbol.QRCODE])]
+        if by_zxing != [uri]:
+            misses["zxing-cpp"].append(uri)
+        if by_zbar != [uri]:
+            misses["zbar"].append(uri)
+    assert misses == {"zxing-cpp": [], "zbar": []}
