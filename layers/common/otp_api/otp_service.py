@@ -1,13 +1,11 @@
 """Enrolment and verification of TOTP secrets: the domain behind POST /otp."""
 
-import secrets
 import time
 
-from otp_api import otpauth, storage, totp, verify_state
+from otp_api import totp, verify_state
 from otp_api.errors import TooManyAttempts
 from otp_api.models import GenerateRequest, GenerateResponse, VerifyRequest, VerifyResponse
 from otp_api.observability import count, count_event
-from otp_api.render import render
 from otp_api.settings import get_settings, get_verify_settings
 
 QR_PREFIX = "otp-qr/"
@@ -19,6 +17,12 @@ QR_MASK = 2
 
 
 def generate(request: GenerateRequest) -> GenerateResponse:
+    # Imported here: a verify-only instance never pays for URI building, rendering or S3.
+    import secrets
+
+    from otp_api import otpauth, storage
+    from otp_api.render import render
+
     issuer = get_settings().default_issuer if request.issuer is None else request.issuer
     secret = totp.new_secret(request.algorithm)
     otp_url = otpauth.totp_uri(secret, request.label, issuer, request.algorithm, request.digits, request.period)
