@@ -9,6 +9,7 @@ the whole botocore pipeline and stop just before the HTTP send (bench/child.py).
 import argparse
 import copy
 import json
+import marshal
 import os
 import statistics
 import subprocess
@@ -66,6 +67,9 @@ def targets(runtime: Path) -> dict[str, dict]:
         "otp_stateless": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(),
                           "env": {"REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"}},
         "barcodes": {"paths": [BUILD / "BarcodesFunction", layer, runtime], "events": barcode_events(), "env": {}},
+        "otp_warm_init": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(),
+                          "env": {"WARM_UP_AT_INIT": "true"}},
+        "empty": {"paths": [ROOT / "bench" / "empty"], "events": {}, "env": {}},
         "baseline_otp": {"paths": [ROOT / "bench" / "baseline" / "otp", *base_site], "events": otp_events(), "env": {}},
         "baseline_barcodes": {"paths": [ROOT / "bench" / "baseline" / "barcodes", *base_site],
                               "events": barcode_events(("qr_code",)), "env": {}},
@@ -73,14 +77,14 @@ def targets(runtime: Path) -> dict[str, dict]:
 
 
 def run_child(target: dict, mode: str, work: Path, **extra) -> tuple[float, dict]:
-    spec_path, result_path = work / "spec.json", work / "result.json"
+    spec_path, result_path = work / "spec.marshal", work / "result.marshal"
     spec = {"paths": [str(p) for p in target["paths"]], "handler": "app.lambda_handler", "events": target["events"],
             "env": {**ENV, **target["env"]}, "mode": mode, "result": str(result_path), **extra}  # fmt: skip
-    spec_path.write_text(json.dumps(spec))
+    spec_path.write_bytes(marshal.dumps(spec))
     start = time.perf_counter()
     subprocess.run([sys.executable, *FLAGS, str(CHILD), str(spec_path)], check=True, env={"PATH": os.environ["PATH"]})
     elapsed = time.perf_counter() - start
-    return elapsed, json.loads(result_path.read_text())
+    return elapsed, marshal.loads(result_path.read_bytes())
 
 
 def python_pass() -> float:
@@ -111,6 +115,8 @@ def main() -> None:
         "otp init + verify (code, stateless)": ("otp_stateless", "verify_code"),
         "otp init + generate": ("otp", "generate"),
         "barcodes init + qr_code": ("barcodes", "qr_code"),
+        "otp warmed init + generate (SnapStart)": ("otp_warm_init", "generate"),
+        "empty handler (the harness alone)": ("empty", None),
         "baseline otp init": ("baseline_otp", None), "baseline otp init + verify": ("baseline_otp", "verify_code"),
         "baseline otp init + generate": ("baseline_otp", "generate"),
         "baseline barcodes init + qr_code": ("baseline_barcodes", "qr_code"),
@@ -123,16 +129,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         samples: dict[str, list[float]] = {name: [] for name in cold_cases}
+        first_requests: dict[str, list[float]] = {name: [] for name, (_, first) in cold_cases.items() if first}
         samples["python -c pass"] = []
         print(f"cold starts: {args.runs} rounds of {len(samples)} cases ...", file=sys.stderr)
         for _ in range(args.runs):  # round-robin, so drift in machine load spreads over every case
             samples["python -c pass"].append(python_pass())
             for name, (target, first) in cold_cases.items():
-                samples[name].append(run_child(all_targets[target], "cold", work, first=first)[0])
+                elapsed, result = run_child(all_targets[target], "cold", work, first=first)
+                samples[name].append(elapsed)
+                if first:
+                    first_requests[name].append(result["first_request_ms"])
         cold = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+        first_ms = {name: statistics.median(values) for name, values in first_requests.items()}
         print("warm latency and memory ...", file=sys.stderr)
         warm, rss = {}, {}
         for name, target in all_targets.items():
+            if name in ("empty", "otp_warm_init"):
+                continue
             iterations = 2000 if name.endswith("otp") or name == "otp_stateless" else 200
             warm[name] = run_child(target, "warm", work, iterations=iterations)[1]
             rss[name] = run_child(target, "rss", work, requests=1000)[1]["peak_rss_mb"]
@@ -140,7 +153,8 @@ def main() -> None:
     sizes["baseline function + dependencies"] = (
         packaging.zipped_size(ROOT / "bench" / "baseline" / "otp") + packaging.zipped_size(BASELINE_SITE)
     ) / 1e6
-    results = {"cold_ms": cold, "cold_baseline_of": baseline_of, "warm_ms": warm, "peak_rss_mb": rss,
+    results = {"cold_ms": cold, "first_request_ms": first_ms, "cold_baseline_of": baseline_of, "warm_ms": warm,
+               "peak_rss_mb": rss,
                "zipped_mb": sizes, "python": sys.version.split()[0], "machine": os.uname().machine}  # fmt: skip
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
@@ -151,11 +165,12 @@ def print_table(r: dict) -> None:
     cold, warm, rss, sizes = r["cold_ms"], r["warm_ms"], r["peak_rss_mb"], r["zipped_mb"]
     unit = cold["python -c pass"]
     print(f"\nCold start (median of runs, fresh process; python -c pass = {unit:.1f} ms)")
-    print(f"{'case':44} {'ms':>8} {'x pass':>7} {'x baseline':>11}")
+    print(f"{'case':44} {'ms':>8} {'x pass':>7} {'x baseline':>11} {'1st request':>12}")
     for name, ms in cold.items():
         base = r["cold_baseline_of"].get(name)
         ratio = f"{ms / cold[base]:.2f}" if base else ""
-        print(f"{name:44} {ms:8.1f} {ms / unit:7.1f} {ratio:>11}")
+        first = f"{r['first_request_ms'][name]:.1f}" if name in r["first_request_ms"] else ""
+        print(f"{name:44} {ms:8.1f} {ms / unit:7.1f} {ratio:>11} {first:>12}")
     print(f"\nWarm latency in process (median / p90 ms)\n{'case':44} {'median':>8} {'p90':>7} {'x baseline':>11}")
     pairs = [
         ("otp", "verify_list", "baseline_otp", "verify_code"),

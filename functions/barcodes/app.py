@@ -10,7 +10,9 @@ from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings
 
-get_settings()  # fail the cold start on a misconfiguration, not the first request
+# fail the cold start on a misconfiguration, not the first request
+if get_settings().warm_up_at_init:
+    barcode_service.warm_up()
 app = create_app()
 
 

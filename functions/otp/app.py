@@ -11,8 +11,9 @@ from otp_api.params import request_params
 from otp_api.settings import get_settings, get_verify_settings
 
 # fail the cold start on a misconfiguration, not the first request
-get_settings()
 get_verify_settings()
+if get_settings().warm_up_at_init:
+    otp_service.warm_up()
 app = create_app()
 
 

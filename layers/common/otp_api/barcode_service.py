@@ -12,6 +12,13 @@ PREFIX = "barcodes/"
 RENDER_VERSION = 1  # bump when rendering changes, so stored images are not reused across versions
 
 
+def warm_up() -> None:
+    """SnapStart: create the client and load both rendering libraries at init (see otp_service.warm_up)."""
+    storage.connect()
+    for symbology in ("qr_code", "aztec_code", "data_matrix"):
+        render("warm-up", symbology)
+
+
 def _key(request: BarcodeRequest, border: int, error: str | None) -> str:
     normalised = {"v": RENDER_VERSION, "type": request.type, "data": request.data, "scale": request.scale,
                   "format": request.format, "border": border, "error": error}  # fmt: skip

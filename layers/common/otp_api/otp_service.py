@@ -16,6 +16,26 @@ QR_ERROR = "M"  # 15 % recovery: a failed scan at enrolment costs more than the 
 QR_MASK = 2
 
 
+def warm_up() -> None:
+    """With SnapStart the init phase is snapshotted and restored: do there everything the first requests would
+    otherwise pay for (clients, libraries, a first render). Random secrets come from os.urandom after a restore
+    too, so nothing predictable is captured in the snapshot."""
+    from otp_api import storage
+    from otp_api.render import render
+
+    storage.connect()
+    verify_state.connect()
+    render(
+        "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "qr_code",
+        QR_SCALE,
+        "png",
+        None,
+        QR_ERROR,
+        QR_MASK,
+    )
+
+
 def generate(request: GenerateRequest) -> GenerateResponse:
     # Imported here: a verify-only instance never pays for URI building, rendering or S3.
     import secrets

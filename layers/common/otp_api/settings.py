@@ -17,6 +17,7 @@ class Settings:
     region: str
     default_issuer: str
     url_expiry_seconds: int
+    warm_up_at_init: bool  # SnapStart: do at init (snapshotted) what the first requests would pay for
 
 
 def _int(name: str, default: str, low: int, high: int) -> int:
@@ -81,4 +82,5 @@ def get_settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         default_issuer=issuer,
         url_expiry_seconds=_int("URL_EXPIRY_SECONDS", "300", 1, MAX_URL_EXPIRY_SECONDS),
+        warm_up_at_init=_bool("WARM_UP_AT_INIT", "false"),
     )

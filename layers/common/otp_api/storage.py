@@ -32,6 +32,11 @@ def _client() -> Any:
     return aws.client("s3", signature_version="s3v4", s3={"addressing_style": "virtual"})
 
 
+def connect() -> None:
+    """Create the client now (at init, for SnapStart) rather than on the first request."""
+    _client()
+
+
 @contextmanager
 def _unavailable_on_failure() -> Iterator[None]:
     from botocore.exceptions import BotoCoreError, ClientError

@@ -37,6 +37,12 @@ def _client() -> Any:
     return aws.client("dynamodb")
 
 
+def connect() -> None:
+    """Create the client now (at init, for SnapStart) rather than on the first request."""
+    if get_verify_settings().stateful:
+        _client()
+
+
 def _numbers(item: dict[str, Any]) -> dict[str, int]:
     return {name: int(value["N"]) for name, value in item.items() if "N" in value}
 
