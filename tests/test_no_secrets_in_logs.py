@@ -48,3 +48,20 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
     for value in sensitive:
         assert value not in output
     assert "otpauth" not in output
+
+
+def test_unknown_parameter_names_are_not_logged(capsys):
+    from otp_api.observability import logger
+
+    structured = io.StringIO()
+    handler = logging.StreamHandler(structured)
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger(logger.name).addHandler(handler)
+    try:
+        name = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # a secret pasted as a parameter name
+        status, _, body = call("otp", {"type": "time_based", "action": "verify", name: "x"})
+    finally:
+        logging.getLogger(logger.name).removeHandler(handler)
+    assert (status, body["error"]) == (400, "unknown_parameter")
+    assert '"message":"request refused"' in structured.getvalue()
+    assert name not in structured.getvalue() + capsys.readouterr().out
