@@ -9,7 +9,7 @@ from otp_api.observability import count
 from otp_api.render import DEFAULT_BORDER, DEFAULT_ERROR, render
 
 PREFIX = "barcodes/"
-RENDER_VERSION = 1  # bump when rendering changes, so stored images are not reused across versions
+RENDER_VERSION = 2  # bump when rendering changes, so stored images are not reused across versions
 
 
 def warm_up() -> None:
@@ -32,7 +32,7 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
     # Normalised, so that equivalent requests share one stored image (Data Matrix has no choice of level).
     error = (request.error or DEFAULT_ERROR[request.type]) if DEFAULT_ERROR[request.type] else None
     key = _key(request, border, error)
-    # A HEAD costs a twelfth of a PUT and saves the render: check first (see README, Performance).
+    # Look before rendering: a HEAD costs a twelfth of a PUT and skips the render (README, Performance).
     found = storage.find_fresh(key)
     if found and found.get("width", "").isdigit() and found.get("height", "").isdigit():
         width, height = int(found["width"]), int(found["height"])
@@ -45,7 +45,7 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
         count("BarcodeServed", symbology=request.type, cache="miss")
     return BarcodeResponse(
         url=link.url,
-        expires_at=link.expires_at.isoformat().replace("+00:00", "Z"),
+        expires_at=link.expires_at_text,
         type=request.type,
         format=request.format,
         scale=request.scale,

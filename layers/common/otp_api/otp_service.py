@@ -25,15 +25,8 @@ def warm_up() -> None:
 
     storage.connect()
     verify_state.connect()
-    render(
-        "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "qr_code",
-        QR_SCALE,
-        "png",
-        None,
-        QR_ERROR,
-        QR_MASK,
-    )
+    warm_up_uri = "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    render(warm_up_uri, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, mask=QR_MASK)
 
 
 def generate(request: GenerateRequest) -> GenerateResponse:
@@ -58,7 +51,7 @@ def generate(request: GenerateRequest) -> GenerateResponse:
         otp_url=otp_url,
         period=request.period,
         qrcode_url=link.url,
-        qrcode_expires_at=link.expires_at.isoformat().replace("+00:00", "Z"),
+        qrcode_expires_at=link.expires_at_text,
         secret=secret,
         type="totp",
     )

@@ -24,6 +24,11 @@ class Presigned:
     url: str
     expires_at: datetime
 
+    @property
+    def expires_at_text(self) -> str:
+        """ISO 8601 in UTC with a Z, as the API answers it."""
+        return self.expires_at.isoformat().replace("+00:00", "Z")
+
 
 @cache
 def _client() -> Any:
