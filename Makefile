@@ -58,6 +58,7 @@ format: $(VENV)/.installed
 zbar: $(VENV)/.installed
 	@$(PY) -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('zbar'))" 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get install -y -q libzbar0 >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q libzbar0 >/dev/null; }; \
 	  else \
 	    echo "The tests need the zbar library: sudo apt-get install libzbar0 (Debian/Ubuntu) or brew install zbar (macOS)"; \
