@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from devserver import gateway
-from devserver.stack import LocalStack
+from devserver.stack import LocalStack, eprint
 from devserver.template import ROOT
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
@@ -87,15 +87,9 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
 
         def log_message(self, format: str, *args: object) -> None:
             # The path only: query strings may carry secrets.
-            stack_print(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
+            eprint(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
 
     return Handler
-
-
-def stack_print(message: str) -> None:
-    from devserver.stack import eprint
-
-    eprint(message)
 
 
 def serve(stack: LocalStack, host: str, port: int, api_key: str | None = None) -> ThreadingHTTPServer:
