@@ -14,7 +14,7 @@ SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
 	@echo "make test    lint, validate the template, run every test"
-	@echo "make lint    ruff and cfn-lint only"
+	@echo "make lint    ruff, mypy and cfn-lint only"
 	@echo "make format  ruff format and fix"
 	@echo "make build   sam build and bytecode: the arm64 deployment package in .aws-sam/build"
 	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
@@ -48,6 +48,7 @@ openapi: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/common/otp_api devserver
 	$(VENV)/bin/cfn-lint template.yaml
 
 format: $(VENV)/.installed

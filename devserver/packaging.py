@@ -13,6 +13,7 @@ import compileall
 import io
 import os
 import platform
+import py_compile
 import subprocess
 import sys
 import zipfile
@@ -59,7 +60,7 @@ def compile_bytecode(build_dir: Path) -> None:
     if sys.version_info[:2] != (3, 13):
         raise SystemExit("compile with Python 3.13, the Lambda runtime's version")
     ok = compileall.compile_dir(
-        build_dir, quiet=2, workers=0, invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH
+        build_dir, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
     )
     if not ok:
         raise RuntimeError("some modules in the package do not compile")

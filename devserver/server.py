@@ -36,7 +36,7 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def _error(self, status: HTTPStatus, code: str, message: str, extra: list[tuple[str, str]] = ()) -> None:
+        def _error(self, status: HTTPStatus, code: str, message: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
             body = json.dumps({"error": code, "parameter": None, "message": message}).encode()
             self._send(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *extra], body)
 
@@ -66,7 +66,7 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
                 allowed = sorted(method for method, path in stack.routes if path == url.path)
                 if allowed:
                     message = f"{self.command} is not allowed here"
-                    allow = [("Allow", ", ".join(allowed))]
+                    allow = (("Allow", ", ".join(allowed)),)
                     self._error(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", message, allow)
                 else:
                     self._error(HTTPStatus.NOT_FOUND, "not_found", "no such route")

@@ -11,6 +11,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from otp_api.render import ErrorLevel, ImageFormat, Symbology
 
 Algorithm = Literal["SHA1", "SHA256", "SHA512"]
+Reason = Literal["no_match", "already_used"]  # why a code was refused
 MIN_PERIOD, MAX_PERIOD = 15, 300
 MAX_NAME_LENGTH = 64
 
@@ -106,7 +107,7 @@ class VerifyResponse(Struct, omit_defaults=True):
     matched: Annotated[str | None, Meta(description="The otp_codes key that matched.")] | UnsetType = UNSET
     reason: (
         Annotated[
-            Literal["no_match", "already_used"] | None,
+            Reason | None,
             Meta(description="Why the code was refused: it matched no step, or its step was accepted before."),
         ]
         | UnsetType

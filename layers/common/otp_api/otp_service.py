@@ -4,13 +4,14 @@ import time
 
 from otp_api import totp, verify_state
 from otp_api.errors import TooManyAttempts
-from otp_api.models import GenerateRequest, GenerateResponse, VerifyRequest, VerifyResponse
+from otp_api.models import GenerateRequest, GenerateResponse, Reason, VerifyRequest, VerifyResponse
 from otp_api.observability import count, count_event
+from otp_api.render import ErrorLevel
 from otp_api.settings import get_settings, get_verify_settings
 
 QR_PREFIX = "otp-qr/"
 QR_SCALE = 4  # pixels per module: an otpauth URI makes a 57-69 module symbol, about 230-280 px with its quiet zone
-QR_ERROR = "M"  # 15 % recovery: a failed scan at enrolment costs more than the 1-2 versions it adds over L
+QR_ERROR: ErrorLevel = "M"  # 15 % recovery: a failed scan at enrolment costs more than the 1-2 versions it adds over L
 # Data mask 2 is the one segno's own search picks most often for otpauth URIs; fixing it skips the search (most of
 # the render time). tests/test_qr_mask.py decodes thousands of random enrolments with two independent readers.
 QR_MASK = 2
@@ -77,7 +78,7 @@ def verify(request: VerifyRequest) -> VerifyResponse:
     return response
 
 
-def _check_state(secret: str, matched: str | None, now: float, period: int) -> tuple[bool, str | None]:
+def _check_state(secret: str, matched: str | None, now: float, period: int) -> tuple[bool, Reason | None]:
     """Replay protection and lockout; answers (valid, reason). Raises TooManyAttempts or StateUnavailable."""
     settings = get_verify_settings()
     if not settings.stateful:
@@ -87,7 +88,7 @@ def _check_state(secret: str, matched: str | None, now: float, period: int) -> t
         attempt = verify_state.record_failure(key, int(now), period)
         if attempt.failures == settings.max_failed_attempts:
             count_event("OtpLockout")
-        reason = "no_match"
+        reason: Reason | None = "no_match"
     else:
         attempt = verify_state.accept(key, totp.step_of(matched, now, period), int(now), period)
         reason = attempt.reason

@@ -7,7 +7,7 @@ import io
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from otp_api.errors import InvalidParameter
 
@@ -40,13 +40,15 @@ def _qr_matrix(text: str, error: ErrorLevel | None, mask: int | None) -> tuple[M
         qr = segno.make_qr(text, error=error or "M", boost_error=False, mask=mask)
     except segno.DataOverflowError:
         raise InvalidParameter("data is too long for a QR code with these options", "data") from None
-    return qr.matrix, qr.symbol_size(scale=1, border=0)
+    width, height = qr.symbol_size(scale=1, border=0)
+    return qr.matrix, (int(width), int(height))
 
 
 def _zxing_matrix(text: str, symbology: Symbology, error: ErrorLevel | None) -> tuple[Matrix, tuple[int, int]]:
     import zxingcpp
 
     # zxing-cpp takes creator options as keyword arguments and ignores unknown ones: tests check both take effect.
+    options: dict[str, Any]
     if symbology == "aztec_code":
         fmt, options = zxingcpp.BarcodeFormat.Aztec, {"ec_level": f"{AZTEC_EC_PERCENT[error or 'M']}%"}
     else:  # square symbols: rectangular Data Matrix is less widely read
@@ -116,7 +118,8 @@ def render(
 
         out = io.BytesIO()
         svg_options = {"xmldecl": False, "nl": False, "light": "#fff"}  # a white background scans on dark pages
-        writers.write_svg(matrix, (width, height), out, scale=scale, border=border, **svg_options)
+        write_svg = writers.write_svg  # type: ignore[attr-defined]  # defined through a decorator segno does not type
+        write_svg(matrix, (width, height), out, scale=scale, border=border, **svg_options)
         data = out.getvalue()
     return Rendered(
         data=data,

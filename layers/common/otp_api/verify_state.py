@@ -9,7 +9,7 @@ answers 503 and accepts nothing.
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from otp_api import aws
 from otp_api.errors import StateUnavailable
@@ -27,7 +27,7 @@ def secret_key(secret: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Attempt:
     accepted: bool
-    reason: str | None = None  # "already_used" when refused as a replay
+    reason: Literal["already_used"] | None = None  # when refused as a replay
     locked_for: int = 0  # seconds until the lockout ends, when refused for it
     failures: int = 0
 
