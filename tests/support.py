@@ -10,7 +10,6 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +87,3 @@ def decode_image(data: bytes) -> str:
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)), formats=formats)
     assert len(results) == 1, f"expected exactly one symbol, found {len(results)}"
     return results[0].text
-
-
-def query_string(params: dict[str, Any]) -> str:
-    return urlencode(params)

@@ -6,6 +6,7 @@ class ApiError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, message: str, parameter: str | None = None) -> None:
         super().__init__(message)
@@ -51,6 +52,7 @@ class TooManyAttempts(ApiError):
 class StorageUnavailable(ApiError):
     status = 503
     code = "storage_unavailable"
+    retry_after = 1
 
 
 class StateUnavailable(ApiError):
@@ -58,3 +60,4 @@ class StateUnavailable(ApiError):
 
     status = 503
     code = "state_unavailable"
+    retry_after = 1

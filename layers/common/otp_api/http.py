@@ -103,8 +103,7 @@ def create_app() -> APIGatewayRestResolver:
         # Only names the API knows: an unknown parameter's name is the caller's text and could be anything.
         parameter = exc.parameter if exc.parameter in RULES else None
         logger.info("request refused", extra={"error": exc.code, "parameter": parameter, "status": exc.status})
-        retry_after = getattr(exc, "retry_after", 1 if exc.status == 503 else None)
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         body = {"error": exc.code, "parameter": exc.parameter, "message": exc.message}
         return json_response(exc.status, body, headers)
 

@@ -28,7 +28,7 @@ Digits = Literal[6, 8]
 CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
 
 RULES = {
-    "type": "must be one of the documented types",
+    "type": "must be time_based (/otp), or qr_code, aztec_code or data_matrix (/barcodes)",
     "action": "must be 'generate' or 'verify'",
     "label": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",
     "issuer": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",

@@ -1,8 +1,8 @@
 """Per-secret verification state in DynamoDB: the last accepted time step (replay protection, RFC 6238 §5.2) and
 failed attempts in a fixed window (lockout, RFC 4226 §7.3).
 
-One item per secret, keyed by a hash of it (the secret itself is never stored). Every decision is a conditional
-write, so it holds across concurrent Lambda instances. Any DynamoDB failure raises StateUnavailable: the caller
+One item per secret, keyed by a hash of it (the secret itself is never stored). Every write is conditional, so the
+decisions hold across concurrent Lambda instances. Any DynamoDB failure raises StateUnavailable: the caller
 answers 503 and accepts nothing.
 """
 
@@ -124,17 +124,28 @@ def record_failure(key: str, now: int, period: int) -> Attempt:
     settings = get_verify_settings()
     if not settings.max_failed_attempts:
         return Attempt(accepted=False)
-    ttl = _expiry(now, period)
-    item = _update(
-        key,
-        "SET failures = if_not_exists(failures, :zero) + :one, window_start = if_not_exists(window_start, :now), "
-        "expires_at = :ttl",
-        {":zero": 0, ":one": 1, ":now": now, ":ttl": ttl, ":cutoff": now - settings.lockout_seconds},
-        "attribute_not_exists(window_start) OR window_start > :cutoff",
-    )
-    if item is None:  # the old window has passed: this failure opens a new one
-        new_window = {":one": 1, ":now": now, ":ttl": ttl}
-        item = _update(key, "SET failures = :one, window_start = :now, expires_at = :ttl", new_window) or {}
-    failures = item.get("failures", 1)
+    # DynamoDB refuses attribute values that an expression does not use: one set for each write.
+    reset = {":one": 1, ":now": now, ":ttl": _expiry(now, period), ":cutoff": now - settings.lockout_seconds}
+    increment = {**reset, ":zero": 0}
+    item = None
+    for _ in range(3):  # a concurrent failure may open the new window between our two writes: count in it then
+        item = _update(
+            key,
+            "SET failures = if_not_exists(failures, :zero) + :one, window_start = if_not_exists(window_start, :now), "
+            "expires_at = :ttl",
+            increment,
+            "attribute_not_exists(window_start) OR window_start > :cutoff",
+        )
+        if item is not None:
+            break
+        # The old window has passed: this failure opens a new one, unless another request just did.
+        item = _update(
+            key, "SET failures = :one, window_start = :now, expires_at = :ttl", reset, "window_start <= :cutoff"
+        )
+        if item is not None:
+            break
+    if item is None:
+        raise StateUnavailable(UNAVAILABLE)
+    failures = item["failures"]
     locked_for = _locked_for(item, now) if failures > settings.max_failed_attempts else 0
     return Attempt(accepted=False, failures=failures, locked_for=locked_for)
