@@ -55,6 +55,35 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
         if spec.get("Type") == "CommaDelimitedList":
             parameters[name] = [item for item in str(parameters[name]).split(",") if item]
     globals_fn = doc.get("Globals", {}).get("Function", {})
+    conditions = doc.get("Conditions", {})
+
+    def condition(name: str) -> bool:
+        """A condition of the template, with the parameters at their defaults (as `make dev` runs them)."""
+
+        def value(node: Any) -> Any:
+            if isinstance(node, dict) and len(node) == 1:
+                ((op, arg),) = node.items()
+                if op == "Ref":
+                    return parameters[arg]
+                if op == "Condition":
+                    return condition(arg)
+                if op == "Fn::Equals":
+                    left, right = (value(item) for item in arg)
+                    return str(left) == str(right)
+                if op == "Fn::Not":
+                    return not value(arg[0])
+                if op == "Fn::And":
+                    return all(value(item) for item in arg)
+                if op == "Fn::Or":
+                    return any(value(item) for item in arg)
+                if op == "Fn::Join":
+                    return arg[0].join(str(item) for item in value(arg[1]))
+            if isinstance(node, list):
+                return [value(item) for item in node]
+            return node
+
+        return bool(value(conditions[name]))
+
     base = path.parent
 
     def layer_dir(ref: Any) -> Path:
@@ -78,6 +107,9 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
             environment=env,
         )
         for event in props.get("Events", {}).values():
+            if "Fn::If" in event:  # an event that only some parameter values create (the CORS preflights)
+                when, if_true, if_false = event["Fn::If"]
+                event = if_true if condition(when) else if_false
             if event.get("Type") == "Api":
                 fn.routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
         functions[name] = fn

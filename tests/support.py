@@ -87,3 +87,16 @@ def decode_image(data: bytes) -> str:
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)), formats=formats)
     assert len(results) == 1, f"expected exactly one symbol, found {len(results)}"
     return results[0].text
+
+
+def b32bytes(secret: str) -> bytes:
+    return base64.b32decode(secret + "=" * (-len(secret) % 8))
+
+
+def independent_code(secret: str, moment: float, digits: int = 6, algorithm: str = "SHA1", period: int = 30) -> str:
+    """A code from `cryptography`'s TOTP, not from pyotp, which the service uses."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    otp = TOTP(b32bytes(secret), digits, getattr(hashes, algorithm)(), period, enforce_key_length=False)
+    return otp.generate(int(moment)).decode()

@@ -5,24 +5,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import time_machine
-from cryptography.hazmat.primitives.hashes import SHA1, SHA256, SHA512
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from support import call, decode_image, event_with, invoke, load_event
+from support import b32bytes, call, decode_image, event_with, independent_code, invoke, load_event
 
-HASHES = {"SHA1": SHA1, "SHA256": SHA256, "SHA512": SHA512}
 NOW = 1_790_000_000  # a fixed moment, 20 s into its 30 s step
-
-
-def b32bytes(secret: str) -> bytes:
-    import base64
-
-    return base64.b32decode(secret + "=" * (-len(secret) % 8))
-
-
-def independent_code(secret: str, moment: float, digits: int = 6, algorithm: str = "SHA1", period: int = 30) -> str:
-    """A code from `cryptography`'s TOTP, not from pyotp, which the service uses."""
-    otp = TOTP(b32bytes(secret), digits, HASHES[algorithm](), period, enforce_key_length=False)
-    return otp.generate(int(moment)).decode()
 
 
 def stored_object(s3, url: str) -> dict:

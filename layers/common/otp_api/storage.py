@@ -17,6 +17,9 @@ from otp_api.settings import get_settings
 # The bucket's lifecycle rule deletes objects one day after they were written (template.yaml).
 OBJECT_LIFETIME = timedelta(days=1)
 FRESHNESS_MARGIN = timedelta(minutes=5)
+# The error codes of a HEAD whose key is missing: 404 with s3:ListBucket on the bucket, 403 without it. (A HEAD
+# answer has no body, so botocore reports the status code as the error code.)
+MISSING_OR_HIDDEN = frozenset({"404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,10 @@ def find_fresh(key: str) -> dict[str, str] | None:
         try:
             head = _client().head_object(Bucket=get_settings().bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            # S3 answers a HEAD of a missing key with 403 unless the caller may list the bucket (HeadObject, API
+            # reference), and this role may not: either way the image is not there to reuse. Rendering and putting
+            # it is the answer; a put that is refused too is the real fault and becomes a 503.
+            if exc.response.get("Error", {}).get("Code") in MISSING_OR_HIDDEN:
                 return None
             raise
     max_age = OBJECT_LIFETIME - timedelta(seconds=get_settings().url_expiry_seconds) - FRESHNESS_MARGIN

@@ -1,0 +1,117 @@
+"""template.yaml as CloudFormation receives it (both transforms applied, `expand.py`), checked for what moto never
+sees: IAM grants, who may publish to the alarm topic, log retention, what the access log writes, which routes
+invoke a function without a key."""
+
+import json
+import re
+import subprocess
+from functools import cache
+
+import pytest
+from support import ROOT
+
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+
+
+@cache
+def deployed(**parameters: str) -> dict:
+    if not SAM_PYTHON.exists():
+        pytest.fail("SAM CLI is missing: `make test` installs it into .venv-sam")
+    result = subprocess.run(
+        [
+            str(SAM_PYTHON),
+            str(ROOT / "tests" / "template" / "expand.py"),
+            str(ROOT / "template.yaml"),
+            json.dumps(parameters),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)["Resources"]
+
+
+def of_type(resources: dict, kind: str) -> dict:
+    return {name: res for name, res in resources.items() if res["Type"] == kind}
+
+
+def api_methods(resources: dict) -> dict[str, set[str]]:
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    return {path: set(methods) for path, methods in api["Properties"]["Body"]["paths"].items()}
+
+
+def test_preflights_invoke_a_function_only_with_cors_on():
+    # An OPTIONS route needs no key (browsers send none with a preflight): with CORS off it must not exist at all.
+    assert api_methods(deployed()) == {"/otp": {"post"}, "/barcodes": {"get", "post"}}
+    with_cors = deployed(CorsAllowedOrigins="https://app.example.com")
+    assert api_methods(with_cors) == {"/otp": {"post", "options"}, "/barcodes": {"get", "post", "options"}}
+    preflight_permissions = [name for name in of_type(deployed(), "AWS::Lambda::Permission") if "Preflight" in name]
+    assert preflight_permissions == []
+
+
+def actions_of(role: dict) -> list[str]:
+    statements = [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    return [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+
+
+def test_functions_may_not_list_the_bucket():
+    # Least privilege: nothing needs s3:ListBucket since a HEAD answered 403 counts as a miss (storage.find_fresh).
+    roles = of_type(deployed(), "AWS::IAM::Role")
+    assert "s3:PutObject" in actions_of(roles["BarcodesFunctionRole"])
+    for name, role in roles.items():
+        assert not {"s3:ListBucket", "s3:*", "*"} & set(actions_of(role)), name
+
+
+def test_alarms_notify_a_topic_cloudwatch_can_publish_to():
+    # CloudWatch cannot use the AWS managed key alias/aws/sns (its key policy cannot be changed to let CloudWatch
+    # use it): alarms on such a topic are dropped silently.
+    resources = deployed()
+    topics = of_type(resources, "AWS::SNS::Topic")
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    assert len(alarms) >= 4
+    for alarm in alarms.values():
+        for action in alarm["Properties"]["AlarmActions"]:
+            topic = topics[action["Ref"]]
+            assert "alias/aws/" not in json.dumps(topic["Properties"].get("KmsMasterKeyId", ""))
+
+
+@pytest.mark.parametrize(("parameters", "days"), [({}, 30), ({"LogRetentionDays": "7"}, 7)])
+def test_every_function_logs_to_a_group_with_a_retention(parameters, days):
+    resources = deployed(**parameters)
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert len(functions) == 2
+    for name, function in functions.items():
+        group = groups[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert int(group["Properties"]["RetentionInDays"]) == days, name
+
+
+def test_the_api_writes_json_access_logs_without_query_strings_or_keys():
+    resources = deployed()
+    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
+    setting = stage["Properties"]["AccessLogSetting"]
+    group = of_type(resources, "AWS::Logs::LogGroup")[setting["DestinationArn"]["Fn::GetAtt"][0]]
+    assert int(group["Properties"]["RetentionInDays"]) == 30
+    fields = json.loads(setting["Format"])  # one JSON object per request
+    variables = set(fields.values())
+    assert all(re.fullmatch(r"\$context\.[A-Za-z.]+", value) for value in variables)
+    # The path as requested, the query string and the key's value can carry secrets; the route and key id cannot.
+    assert not variables & {"$context.path", "$context.identity.apiKey"}
+    assert not [value for value in variables if "querystring" in value.lower()]
+    assert "$context.resourcePath" in variables and "$context.identity.apiKeyId" in variables
+
+
+def test_access_logs_wait_for_the_accounts_logs_role():
+    # A stage with access logs fails to deploy until API Gateway's account settings name a CloudWatch role.
+    resources = deployed()
+    (api_name,) = of_type(resources, "AWS::ApiGateway::RestApi")
+    handle = resources[resources[api_name]["DependsOn"]]
+    settings = resources[handle["Metadata"]["AccountSettings"]["Ref"]]
+    assert settings["Type"] == "AWS::ApiGateway::Account"
+    role = resources[settings["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]]
+    # One setting per account and region: kept when the stack goes, so other APIs keep logging.
+    assert settings["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"
+    assert settings["Condition"] == role["Condition"] == "CreatesApiGatewayLogsRole"
+    # An account that has its role already: nothing set, nothing waited for.
+    existing = deployed(ApiGatewayLogsRole="existing")
+    assert existing[resources[api_name]["DependsOn"]]["Metadata"]["AccountSettings"] == ""
