@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 VENV := .venv
 VENV_SAM := .venv-sam
+VENV_SCAN := .venv-scan
 PY := $(VENV)/bin/python
 SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
@@ -14,7 +15,7 @@ SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
 	@echo "make test    lint, validate the template, run every test"
-	@echo "make lint    ruff, mypy and cfn-lint only"
+	@echo "make lint    ruff, mypy, cfn-lint and checkov only"
 	@echo "make format  ruff format and fix"
 	@echo "make build   sam build: the arm64 deployment package, bytecode included, in .aws-sam/build"
 	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
@@ -32,6 +33,11 @@ $(VENV_SAM)/.installed: requirements-sam.txt scripts/find-python313
 	$(VENV_SAM)/bin/python -m pip install --quiet -r requirements-sam.txt
 	@touch $@
 
+$(VENV_SCAN)/.installed: requirements-scan.txt scripts/find-python313
+	@python313="$$(scripts/find-python313)" && { [ -x $(VENV_SCAN)/bin/checkov ] || "$$python313" -m venv $(VENV_SCAN); }
+	$(VENV_SCAN)/bin/python -m pip install --quiet -r requirements-scan.txt
+	@touch $@
+
 venv: $(VENV)/.installed
 
 dev: $(VENV)/.installed
@@ -45,11 +51,12 @@ invoke: $(VENV)/.installed
 openapi: $(VENV)/.installed
 	$(PY) scripts/openapi.py
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed $(VENV_SCAN)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/common/otp_api devserver
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV_SCAN)/bin/checkov --config-file .checkov.yaml
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
