@@ -10,13 +10,14 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format zbar test build bench clean build-CommonLayer build-OtpFunction build-BarcodesFunction
+.PHONY: help venv dev invoke openapi lint format zbar test e2e build bench clean build-CommonLayer build-OtpFunction build-BarcodesFunction
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
 	@echo "make test    lint, validate the template, run every test"
 	@echo "make lint    ruff, mypy, cfn-lint and checkov only"
 	@echo "make format  ruff format and fix"
+	@echo "make e2e     the end-to-end suite: local server, or API_URL=https://... API_KEY=..., or STACK=<name>"
 	@echo "make build   sam build: the arm64 deployment package, bytecode included, in .aws-sam/build"
 	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
 	@echo "make invoke FUNCTION=OtpFunction EVENT=events/otp-generate.json   one event, one function"
@@ -79,6 +80,12 @@ test: lint zbar $(VENV_SAM)/.installed
 
 build: $(VENV)/.installed $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) build
+
+# The end-to-end suite (tests/e2e): against the local server, started for it, or a running API (API_URL, API_KEY),
+# or a deployed stack by name (STACK: its URL and key read with your AWS credentials).
+e2e: $(VENV)/.installed
+	@echo "pytest tests/e2e against $(or $(STACK),$(API_URL),the local server)"  # not the command: it holds the key
+	@E2E_API_URL="$(API_URL)" E2E_API_KEY="$(API_KEY)" E2E_STACK="$(STACK)" $(PY) -m pytest tests/e2e
 
 # `sam build` runs these itself (template.yaml: BuildMethod makefile), each in a copy of the resource's CodeUri,
 # with ARTIFACTS_DIR the folder to fill. They need python3.13 on PATH, as SAM's own Python builder does.

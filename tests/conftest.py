@@ -9,13 +9,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+# Fake credentials and a fixed region for moto, unless the run reads a deployed stack with yours (`make e2e
+# STACK=...`, which runs tests/e2e only; moto's mock would still put fake keys around any in-process test).
+if not os.environ.get("E2E_STACK"):
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_REGION": "eu-west-1",
+        }
+    )
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        os.environ.pop(name, None)
 os.environ.update(
     {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_REGION": "eu-west-1",
         "BUCKET_NAME": "otp-api-test-images",
         "TABLE_NAME": "otp-api-test-verify-state",
         "REPLAY_PROTECTION": "true",
@@ -28,8 +37,6 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "DEBUG",  # the leak tests want to see everything that could be logged
     }
 )
-for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
-    os.environ.pop(name, None)
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402

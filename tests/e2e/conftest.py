@@ -1,0 +1,170 @@
+"""The API the end-to-end suite talks to, from the environment (`make e2e` sets it):
+
+- nothing: the local server of `make dev`, started here with an API key of its own;
+- E2E_API_URL (and E2E_API_KEY): any running API, a deployed stack or `OTP_API_KEY=k make dev`; the settings the
+  suite checks (lockout, replay, CORS) are taken to be template.yaml's defaults;
+- E2E_STACK: a deployed stack by name; its URL, key and settings come from CloudFormation and API Gateway (boto3,
+  with your usual AWS credentials and region).
+
+Nothing here prints a secret: replies show their status and their JSON with secrets, codes and URLs masked.
+"""
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from devserver import template
+
+MASKED = {"secret", "otp_url", "qrcode_url", "url", "otp_codes", "matched"}
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str  # without a trailing slash
+    api_key: str | None
+    local: bool
+    replay_protection: bool
+    max_failed_attempts: int
+    lockout_seconds: int
+    cors_origins: tuple[str, ...]
+
+    def __repr__(self) -> str:  # never the key
+        return f"Target({self.url}, key={'yes' if self.api_key else 'no'})"
+
+
+def _settings(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    origins = parameters["CorsAllowedOrigins"]
+    if isinstance(origins, str):
+        origins = [item for item in origins.split(",") if item]
+    return {
+        "replay_protection": str(parameters["ReplayProtection"]).lower() == "true",
+        "max_failed_attempts": int(parameters["MaxFailedAttempts"]),
+        "lockout_seconds": int(parameters["LockoutWindowSeconds"]),
+        "cors_origins": tuple(origin.strip() for origin in origins),
+    }
+
+
+def _from_stack(name: str) -> Target:
+    import boto3
+
+    (stack,) = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+    parameters = {**template.load().parameters,
+                  **{item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])}}  # fmt: skip
+    key = None
+    if "ApiKeyId" in outputs:
+        key = boto3.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)["value"]
+    return Target(outputs["ApiUrl"].rstrip("/"), key, local=False, **_settings(parameters))
+
+
+@pytest.fixture(scope="session")
+def target() -> Iterator[Target]:
+    defaults = _settings(template.load().parameters)
+    if os.environ.get("E2E_STACK"):
+        yield _from_stack(os.environ["E2E_STACK"])
+    elif os.environ.get("E2E_API_URL"):
+        url = os.environ["E2E_API_URL"].rstrip("/")
+        yield Target(url, os.environ.get("E2E_API_KEY") or None, local=False, **defaults)
+    else:
+        from devserver.server import serve
+        from devserver.stack import LocalStack
+
+        key = secrets.token_urlsafe(16)
+        with LocalStack() as stack:
+            server = serve(stack, "127.0.0.1", 0, api_key=key)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            try:
+                yield Target(f"http://127.0.0.1:{server.server_address[1]}", key, local=True, **defaults)
+            finally:
+                server.shutdown()
+                server.server_close()
+
+
+class Masked(Mapping):
+    """A JSON object whose repr masks secrets, codes and URLs (what pytest shows of a failed assertion)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr({key: "<masked>" if key in MASKED else value for key, value in self._data.items()})
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Any  # email.message.Message: case-insensitive
+    body: bytes
+
+    def json(self) -> Masked:
+        import json
+
+        return Masked(json.loads(self.body))
+
+    def __repr__(self) -> str:
+        kind = self.headers.get("Content-Type", "")
+        return f"Reply({self.status}, {kind}, {len(self.body)} bytes)"
+
+
+class _NoRedirects:
+    """urllib with redirects left to the caller, so a 302 is seen as a 302."""
+
+    def __init__(self) -> None:
+        import urllib.request
+
+        class Keep(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        self.opener = urllib.request.build_opener(Keep)
+
+    def __call__(self, method: str, url: str, body: dict | bytes | None = None,
+                 headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+        import json
+        import urllib.error
+        import urllib.request
+
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        all_headers = {"Content-Type": "application/json"} if data is not None else {}
+        request = urllib.request.Request(url, data=data, method=method, headers={**all_headers, **(headers or {})})
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return Reply(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.headers, error.read())
+
+
+@pytest.fixture(scope="session")
+def http() -> _NoRedirects:
+    """`http(method, url, body, headers)`: one HTTP request, redirects not followed, any status returned."""
+    return _NoRedirects()
+
+
+@pytest.fixture(scope="session")
+def api(target, http):
+    """`api(method, path, body, headers)`: a request to the API with its key. Fails every test if the API refuses
+    the key: a wrong key is a failure of the run, not a reason to skip."""
+
+    def call(method: str, path: str, body: dict | bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        key = {"x-api-key": target.api_key} if target.api_key else {}
+        return http(method, f"{target.url}{path}", body, {**key, **(headers or {})})
+
+    probe = call("POST", "/otp", {"type": "time_based", "action": "none"})
+    if probe.status == 403:
+        pytest.fail(f"{target.url} refused the API key (403): check E2E_API_KEY or the stack's key")
+    assert probe.status == 400, probe
+    return call

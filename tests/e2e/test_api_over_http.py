@@ -1,0 +1,146 @@
+"""End to end over HTTP, against the local server or a deployed stack (see conftest.py): enrol, scan, verify,
+replay, lockout, barcodes, the key and CORS, each through the API's front door."""
+
+import secrets
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from support import decode_image, independent_code
+
+pytestmark = pytest.mark.local_stack  # no in-process mock: the requests leave the process
+
+SYMBOLOGIES = ["qr_code", "aztec_code", "data_matrix"]
+
+
+def generate(api, label: str = "e2e"):
+    reply = api("POST", "/otp", {"type": "time_based", "action": "generate", "label": label, "issuer": "otp-api e2e"})
+    assert reply.status == 200, reply
+    return reply.json()
+
+
+def verify(api, secret: str, code: str):
+    return api("POST", "/otp", {"type": "time_based", "action": "verify", "secret": secret, "code": code})
+
+
+def wrong_code(secret: str) -> str:
+    """A code that no step within two minutes of now would accept."""
+    now = time.time()
+    near = {independent_code(secret, now + offset) for offset in range(-120, 121, 30)}
+    return next(code for code in (f"{secrets.randbelow(10**6):06d}" for _ in range(100)) if code not in near)
+
+
+def test_enrol_scan_the_qr_code_and_verify_a_code(api, http):
+    # Given a new enrolment
+    made = generate(api)
+    # When the QR code is downloaded from its presigned URL (no API key: it goes to S3) and decoded
+    image = http("GET", made["qrcode_url"])
+    assert image.status == 200 and image.headers["Content-Type"] == "image/png", image
+    otp_url = decode_image(image.body)
+    holds_the_uri = otp_url == made["otp_url"]  # compared apart: a failed assertion would print both secrets
+    assert holds_the_uri
+    # Then a code from an independent TOTP implementation, from the decoded secret, verifies
+    secret = parse_qs(urlsplit(otp_url).query)["secret"][0]
+    reply = verify(api, secret, independent_code(secret, time.time()))
+    assert reply.status == 200 and reply.headers["Cache-Control"] == "no-store"
+    assert reply.json()["valid"] is True
+
+
+def test_a_code_is_accepted_once(api, target):
+    secret = generate(api)["secret"]
+    code = independent_code(secret, time.time())
+    assert verify(api, secret, code).json()["valid"] is True
+    again = verify(api, secret, code).json()
+    if target.replay_protection:
+        assert (again["valid"], again["reason"]) == (False, "already_used")
+    else:
+        assert again["valid"] is True
+
+
+def test_a_guesser_is_locked_out_with_retry_after(api, target):
+    if not target.max_failed_attempts:
+        pytest.skip("lockout is off on this API (MaxFailedAttempts=0)")
+    secret = generate(api)["secret"]
+    for _ in range(target.max_failed_attempts):
+        reply = verify(api, secret, wrong_code(secret))
+        assert reply.status == 200 and reply.json()["reason"] == "no_match", reply
+    # even the right code is refused now, and the caller is told when to come back
+    locked = verify(api, secret, independent_code(secret, time.time()))
+    assert locked.status == 429, locked
+    assert locked.json()["error"] == "too_many_attempts"
+    assert 0 < int(locked.headers["Retry-After"]) <= target.lockout_seconds
+
+
+@pytest.mark.parametrize("symbology", SYMBOLOGIES)
+def test_barcode_get_redirects_to_the_image(api, http, symbology):
+    data = f"e2e {symbology} {secrets.token_hex(4)}"  # new each run: the first request of its kind renders
+    reply = api("GET", f"/barcodes?type={symbology}&data={data.replace(' ', '%20')}&scale=3")
+    assert reply.status == 302, reply
+    image = http("GET", reply.headers["Location"])
+    assert image.status == 200 and image.headers["Content-Type"] == "image/png", image
+    assert decode_image(image.body) == data
+
+
+@pytest.mark.parametrize("symbology", SYMBOLOGIES)
+def test_barcode_post_answers_json_with_the_url(api, http, symbology):
+    data = f"posted {symbology} {secrets.token_hex(4)}"
+    reply = api("POST", "/barcodes", {"type": symbology, "data": data, "scale": 4})
+    assert reply.status == 200, reply
+    body = reply.json()
+    assert (body["type"], body["format"], body["scale"]) == (symbology, "png", 4)
+    assert decode_image(http("GET", body["url"]).body) == data
+
+
+def test_requests_without_the_key_are_refused(target, http):
+    if not target.api_key:
+        pytest.skip("this API requires no key (RequireApiKey=false)")
+    body = {"type": "time_based", "action": "generate", "label": "no key"}
+    assert http("POST", f"{target.url}/otp", body).status == 403
+    assert http("POST", f"{target.url}/otp", body, {"x-api-key": "not-the-key"}).status == 403
+    assert http("GET", f"{target.url}/barcodes?type=qr_code&data=no%20key").status == 403
+
+
+def test_cors_preflight_as_configured(target, http):
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-api-key"}
+    stranger = http("OPTIONS", f"{target.url}/otp", headers={"Origin": "https://stranger.example", **preflight})
+    assert stranger.headers.get("Access-Control-Allow-Origin") is None, stranger
+    if not target.cors_origins:
+        # CORS off: no preflight route at all, so nothing runs without a key (API Gateway 403, locally 405)
+        assert stranger.status >= 400
+        return
+    origin = target.cors_origins[0]
+    allowed = http("OPTIONS", f"{target.url}/otp", headers={"Origin": origin, **preflight})
+    assert allowed.status in (200, 204), allowed
+    assert allowed.headers["Access-Control-Allow-Origin"] == origin
+    assert "x-api-key" in allowed.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_a_malformed_request_gets_a_json_error(api):
+    reply = api("POST", "/otp", b'{"type": "time_based",')
+    assert reply.status == 400 and reply.headers["Content-Type"] == "application/json"
+    assert reply.json()["error"] == "malformed_request"
+    reply = api("GET", "/barcodes?type=qr_code&data=abcd&scale=11")
+    assert (reply.status, reply.json()["parameter"]) == (400, "scale")
+
+
+# --- the local server only: API Gateway answers these itself ---------------------------------------------------
+
+
+@pytest.fixture
+def local(target):
+    if not target.local:
+        pytest.skip("the local server's own pages and routing")
+
+
+def test_unknown_route_and_method(api, local):
+    assert api("GET", "/nothing-here").status == 404
+    assert api("GET", "/otp").status == 405
+
+
+def test_swagger_ui_and_openapi_document(api, local):
+    import json
+
+    reply = api("GET", "/swagger")
+    assert reply.status == 200 and b"SwaggerUIBundle" in reply.body
+    reply = api("GET", "/openapi.json")
+    assert reply.status == 200 and set(json.loads(reply.body)["paths"]) == {"/otp", "/barcodes"}
