@@ -1,5 +1,6 @@
-"""`make e2e API_URL=... API_KEY=...`: the suite against a running API passes with its key, and fails (never skips)
-with a wrong one. The local server here is the one `OTP_API_KEY=... make dev` runs."""
+"""`make e2e`'s targets: against a running API (API_URL, API_KEY) the suite passes with its key and fails (never
+skips) with a wrong one; STACK reads the URL, key and settings of a deployed stack. The local server here is the one
+`OTP_API_KEY=... make dev` runs."""
 
 import os
 import subprocess
@@ -11,8 +12,6 @@ from support import ROOT
 
 from devserver.server import serve
 from devserver.stack import LocalStack
-
-pytestmark = pytest.mark.local_stack
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +31,50 @@ def run_suite(url: str, key: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.local_stack
 def test_the_suite_passes_against_a_running_api_with_its_key(running_api):
     result = run_suite(running_api, "the-right-key")
     assert result.returncode == 0, result.stdout[-2000:]
     assert "the-right-key" not in result.stdout + result.stderr
 
 
+@pytest.mark.local_stack
 def test_the_suite_fails_with_a_wrong_key(running_api):
     result = run_suite(running_api, "a-wrong-key")
     assert result.returncode == 1, result.stdout[-2000:]
     assert "refused the API key" in result.stdout
     summary = result.stdout.strip().splitlines()[-1]
     assert " error" in summary and "a-wrong-key" not in result.stdout + result.stderr
+
+
+def test_a_stack_target_comes_from_its_outputs_parameters_and_key(aws):
+    # moto's CloudFormation and API Gateway stand in for the deployed stack: its outputs and parameters as
+    # DescribeStacks returns them, the key's value from GetApiKey.
+    import boto3
+    import yaml
+    from e2e.target import from_stack
+
+    key = boto3.client("apigateway", region_name="eu-west-1").create_api_key(name="k", value="k" * 24, enabled=True)
+    body = {
+        "Parameters": {
+            "CorsAllowedOrigins": {"Type": "String"},
+            "MaxFailedAttempts": {"Type": "Number"},
+            "KeyId": {"Type": "String"},
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "ApiUrl": {"Value": "https://abc.execute-api.eu-west-1.amazonaws.com/Prod/"},
+            "ApiKeyId": {"Value": {"Ref": "KeyId"}},
+        },
+    }
+    parameters = {"CorsAllowedOrigins": "https://a.example,https://b.example", "MaxFailedAttempts": "3",
+                  "KeyId": key["id"]}  # fmt: skip
+    boto3.client("cloudformation", region_name="eu-west-1").create_stack(
+        StackName="otp-api", TemplateBody=yaml.safe_dump(body),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )  # fmt: skip
+    target = from_stack("otp-api")
+    assert target.url == "https://abc.execute-api.eu-west-1.amazonaws.com/Prod"
+    assert target.api_key == "k" * 24 and "k" * 24 not in repr(target)
+    assert target.cors_origins == ("https://a.example", "https://b.example")
+    assert (target.max_failed_attempts, target.lockout_seconds, target.replay_protection) == (3, 900, True)

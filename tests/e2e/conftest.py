@@ -17,56 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from e2e.target import Target, from_stack, settings_from
 
 from devserver import template
 
 MASKED = {"secret", "otp_url", "qrcode_url", "url", "otp_codes", "matched"}
 
 
-@dataclass(frozen=True)
-class Target:
-    url: str  # without a trailing slash
-    api_key: str | None
-    local: bool
-    replay_protection: bool
-    max_failed_attempts: int
-    lockout_seconds: int
-    cors_origins: tuple[str, ...]
-
-    def __repr__(self) -> str:  # never the key
-        return f"Target({self.url}, key={'yes' if self.api_key else 'no'})"
-
-
-def _settings(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    origins = parameters["CorsAllowedOrigins"]
-    if isinstance(origins, str):
-        origins = [item for item in origins.split(",") if item]
-    return {
-        "replay_protection": str(parameters["ReplayProtection"]).lower() == "true",
-        "max_failed_attempts": int(parameters["MaxFailedAttempts"]),
-        "lockout_seconds": int(parameters["LockoutWindowSeconds"]),
-        "cors_origins": tuple(origin.strip() for origin in origins),
-    }
-
-
-def _from_stack(name: str) -> Target:
-    import boto3
-
-    (stack,) = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
-    parameters = {**template.load().parameters,
-                  **{item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])}}  # fmt: skip
-    key = None
-    if "ApiKeyId" in outputs:
-        key = boto3.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)["value"]
-    return Target(outputs["ApiUrl"].rstrip("/"), key, local=False, **_settings(parameters))
-
-
 @pytest.fixture(scope="session")
 def target() -> Iterator[Target]:
-    defaults = _settings(template.load().parameters)
+    defaults = settings_from(template.load().parameters)
     if os.environ.get("E2E_STACK"):
-        yield _from_stack(os.environ["E2E_STACK"])
+        yield from_stack(os.environ["E2E_STACK"])
     elif os.environ.get("E2E_API_URL"):
         url = os.environ["E2E_API_URL"].rstrip("/")
         yield Target(url, os.environ.get("E2E_API_KEY") or None, local=False, **defaults)
