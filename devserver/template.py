@@ -47,8 +47,13 @@ class Template:
     functions: dict[str, Function]
 
 
+def raw_document(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
+    """The template as YAML reads it, short-form tags (!Ref X) as {"Ref": X}."""
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load(path: Path = ROOT / "template.yaml") -> Template:
-    doc = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    doc = raw_document(path)
     resources: dict[str, Any] = doc.get("Resources", {})
     parameters = {name: spec.get("Default", "") for name, spec in doc.get("Parameters", {}).items()}
     for name, spec in doc.get("Parameters", {}).items():

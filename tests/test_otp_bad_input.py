@@ -37,7 +37,15 @@ BODY_CASES = [
     ({**VER, "secret": "GEZDGNBVGY3TQOJQGEZDGNB1"}, 400, "secret", "invalid_parameter"),
     ({**VER, "secret": "A" * 300}, 400, "secret", "invalid_parameter"),
     ({**VER, "secret": 12345}, 400, "secret", "invalid_parameter"),
+    ({**VER, "secret": "JBSWY3DPEHPK3PXP"}, 400, "secret", "invalid_parameter"),  # 80 bits: below 112
+    ({**VER, "secret": "GEZDGNBVGY3TQOJQGEZDGN"}, 400, "secret", "invalid_parameter"),  # 22 characters
+    ({**VER, "secret": "GEZDGNBVGY3TQOJQGEZDGNBV!"}, 400, "secret", "invalid_parameter"),
     ({**VER, "code": "12345a"}, 400, "code", "invalid_parameter"),
+    ({**VER, "code": "-12345"}, 400, "code", "invalid_parameter"),
+    ({**VER, "code": "١٢٣٤٥٦"}, 400, "code", "invalid_parameter"),  # Arabic-Indic digits
+    ({**VER, "code": "12.456"}, 400, "code", "invalid_parameter"),
+    ({**VER, "code": ""}, 400, "code", "invalid_parameter"),
+    ({**VER, "code": None}, 400, "code", "invalid_parameter"),  # null never turns a check into a listing
     ({**VER, "code": 123456}, 400, "code", "invalid_parameter"),
     ({**VER, "code": "1" * 33}, 400, "code", "invalid_parameter"),
     ({**VER, "label": "x"}, 400, "label", "unknown_parameter"),

@@ -112,7 +112,7 @@ def test_the_table_holds_a_hash_not_the_secret(aws):
     assert len(items) == 1
     dumped = json.dumps(items)
     assert SECRET not in dumped and SECRET.lower() not in dumped
-    assert set(items[0]) <= {"pk", "last_step", "failures", "window_start", "expires_at"}
+    assert set(items[0]) <= {"pk", "last_used", "last_failure", "expires_at", *(f"f{i}" for i in range(1, 6))}
     assert int(items[0]["expires_at"]["N"]) > NOW  # expires by TTL
 
 
@@ -126,7 +126,7 @@ def test_lockout_after_five_failures_with_retry_after():
     status, headers, body = verify(code_at(NOW + 10), NOW + 10)  # even the right code
     assert status == 429
     assert body == {"error": "too_many_attempts", "parameter": "code", "message": body["message"]}
-    assert int(headers["Retry-After"]) == 900 - 10
+    assert int(headers["Retry-After"]) == 900 - (10 - 4)  # a full window from the fifth failure
     assert headers["Cache-Control"] == "no-store"
     status, _, _ = verify(wrong(NOW + 20), NOW + 20)
     assert status == 429
@@ -135,8 +135,8 @@ def test_lockout_after_five_failures_with_retry_after():
 def test_lockout_ends_when_the_window_passes():
     for attempt in range(5):
         verify(wrong(NOW), NOW + attempt)
-    assert verify(code_at(NOW + 899), NOW + 899)[0] == 429
-    status, _, body = verify(code_at(NOW + 901), NOW + 901)
+    assert verify(code_at(NOW + 903), NOW + 903)[0] == 429  # the fifth failure was at NOW + 4
+    status, _, body = verify(code_at(NOW + 904), NOW + 904)
     assert (status, body["valid"]) == (200, True)
 
 
@@ -184,7 +184,7 @@ def test_custom_limit_and_window(verify_settings):
     verify(wrong(NOW), NOW)
     verify(wrong(NOW), NOW + 1)
     status, headers, _ = verify(code_at(NOW + 2), NOW + 2)
-    assert (status, headers["Retry-After"]) == (429, "58")
+    assert (status, headers["Retry-After"]) == (429, "59")
     assert verify(code_at(NOW + 61), NOW + 61)[2]["valid"] is True
 
 

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import otp_service
+from otp_api import otp_service, verification
 from otp_api.http import create_app, documented, json_response, parse
-from otp_api.models import GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
+from otp_api.models import CodesResponse, GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings, get_verify_settings
@@ -15,6 +15,7 @@ get_verify_settings()
 if get_settings().warm_up_at_init:
     otp_service.warm_up()
 app = create_app()
+SECRET_PARAMETERS = frozenset({"secret", "code"})
 
 
 @app.post(
@@ -22,16 +23,16 @@ app = create_app()
     summary="Generate a TOTP secret with its QR code, or verify a code",
     responses=documented(
         200,
-        "The new secret, or the codes around now",
-        GenerateResponse | VerifyResponse,
-        e429="Too many failed attempts for this secret; Retry-After says when to try again",
+        "The new secret; the verdict on a code; or, without a code, the codes around now",
+        GenerateResponse | VerifyResponse | CodesResponse,
+        e429="The key is locked out after too many failures; Retry-After says when to try again",
     ),
 )
 def otp():  # no return annotation: Powertools would try to document `Response` itself
-    request = parse(OtpRequest, request_params(app.current_event))
+    request = parse(OtpRequest, request_params(app.current_event, body_only=SECRET_PARAMETERS))
     if isinstance(request, GenerateRequest):
         return json_response(200, otp_service.generate(request))
-    return json_response(200, otp_service.verify(request))
+    return json_response(200, verification.verify(request))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

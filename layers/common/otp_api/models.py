@@ -71,9 +71,16 @@ class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag=
         ),
     ]
     code: (
-        Annotated[str, Meta(max_length=32, pattern=CODE_PATTERN, description="The code to check; spaces are ignored.")]
-        | None
-    ) = None
+        Annotated[
+            str,
+            Meta(
+                max_length=32,
+                pattern=CODE_PATTERN,
+                description="The code to check (spaces are ignored); without it, the codes around now are listed.",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     digits: Digits = 6
     algorithm: Algorithm = "SHA1"
     period: Period = 30
@@ -95,23 +102,30 @@ class GenerateResponse(Struct):
     type: Literal["totp"] = "totp"
 
 
-class VerifyResponse(Struct, omit_defaults=True):
+class VerifyResponse(Struct):
+    """The verdict on a code: never the secret, never codes."""
+
+    algorithm: Algorithm
+    digits: int
+    period: int
+    type: Literal["totp"]
+    valid: bool
+    matched: Annotated[str | None, Meta(description="The step whose code it was (+30s, current, -30s), when valid.")]
+    reason: Annotated[
+        Reason | None,
+        Meta(description="Why the code was refused: it matched no step, or its step (or a later one) was accepted."),
+    ]
+
+
+class CodesResponse(Struct):
+    """The codes around now, as the reference lists them (verify without a code)."""
+
     algorithm: Algorithm
     digits: int
     otp_codes: dict[str, str]
     period: int
     secret: str
-    type: Literal["totp"]  # no default: omit_defaults would leave it out
-    # Present only when a code was given (UNSET fields are left out of the JSON).
-    valid: bool | UnsetType = UNSET
-    matched: Annotated[str | None, Meta(description="The otp_codes key that matched.")] | UnsetType = UNSET
-    reason: (
-        Annotated[
-            Reason | None,
-            Meta(description="Why the code was refused: it matched no step, or its step was accepted before."),
-        ]
-        | UnsetType
-    ) = UNSET
+    type: Literal["totp"]
 
 
 class BarcodeRequest(Struct, forbid_unknown_fields=True):

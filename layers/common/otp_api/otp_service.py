@@ -1,11 +1,8 @@
-"""Enrolment and verification of TOTP secrets: the domain behind POST /otp."""
-
-import time
+"""Enrolment of TOTP secrets: the domain behind POST /otp, action=generate (verification.py does verify)."""
 
 from otp_api import totp, verify_state
-from otp_api.errors import TooManyAttempts
-from otp_api.models import GenerateRequest, GenerateResponse, Reason, VerifyRequest, VerifyResponse
-from otp_api.observability import count, count_event
+from otp_api.models import GenerateRequest, GenerateResponse
+from otp_api.observability import count
 from otp_api.render import ErrorLevel
 from otp_api.settings import get_settings, get_verify_settings
 
@@ -25,7 +22,7 @@ def warm_up() -> None:
     from otp_api.render import render
 
     storage.connect()
-    verify_state.connect()
+    verify_state.connect(get_verify_settings())
     warm_up_uri = "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     render(warm_up_uri, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, mask=QR_MASK)
 
@@ -56,42 +53,3 @@ def generate(request: GenerateRequest) -> GenerateResponse:
         secret=secret,
         type="totp",
     )
-
-
-def verify(request: VerifyRequest) -> VerifyResponse:
-    secret = totp.normalise_secret(request.secret)
-    now = time.time()
-    codes = totp.codes_around(secret, request.digits, request.algorithm, request.period, now)
-    response = VerifyResponse(
-        algorithm=request.algorithm,
-        digits=request.digits,
-        otp_codes=codes,
-        period=request.period,
-        secret=secret,
-        type="totp",
-    )
-    if request.code is not None:
-        matched = totp.match(request.code, codes, request.period)
-        response.valid, response.reason = _check_state(secret, matched, now, request.period)
-        response.matched = matched if response.valid else None
-        count("OtpVerified", result="valid" if response.valid else response.reason or "invalid")
-    return response
-
-
-def _check_state(secret: str, matched: str | None, now: float, period: int) -> tuple[bool, Reason | None]:
-    """Replay protection and lockout; answers (valid, reason). Raises TooManyAttempts or StateUnavailable."""
-    settings = get_verify_settings()
-    if not settings.stateful:
-        return matched is not None, None if matched else "no_match"
-    key = verify_state.secret_key(secret)
-    if matched is None:
-        attempt = verify_state.record_failure(key, int(now), period)
-        if attempt.failures == settings.max_failed_attempts:
-            count_event("OtpLockout")
-        reason: Reason | None = "no_match"
-    else:
-        attempt = verify_state.accept(key, totp.step_of(matched, now, period), int(now), period)
-        reason = attempt.reason
-    if attempt.locked_for:
-        raise TooManyAttempts(attempt.locked_for)
-    return attempt.accepted, reason

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from otp_api.errors import MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+from otp_api.errors import InvalidParameter, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -65,6 +65,10 @@ def _body(event: APIGatewayProxyEvent) -> dict[str, Any]:
     return body
 
 
-def request_params(event: APIGatewayProxyEvent) -> dict[str, Any]:
-    """All parameters of the request; values from the JSON body override the query string's."""
-    return {**_query(event), **_body(event)}
+def request_params(event: APIGatewayProxyEvent, body_only: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """All parameters of the request; values from the JSON body override the query string's. Parameters in
+    `body_only` are refused in the query string: URLs reach access logs, proxies and browser history."""
+    query = _query(event)
+    for name in sorted(body_only & query.keys()):
+        raise InvalidParameter(f"send {name} in the JSON body, never in the URL (URLs end up in logs)", name)
+    return {**query, **_body(event)}

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import cache
 
 MAX_URL_EXPIRY_SECONDS = 3600
+MAX_FAILED_ATTEMPTS = 20  # the state item keeps one attribute per failure it remembers (verify_state)
 
 
 class SettingsError(RuntimeError):
@@ -37,6 +38,7 @@ class VerifySettings:
     replay_protection: bool
     max_failed_attempts: int  # 0: no lockout
     lockout_seconds: int
+    list_codes: bool  # verify without a code lists the codes around now (the reference's behaviour)
 
     @property
     def stateful(self) -> bool:
@@ -56,8 +58,9 @@ def get_verify_settings() -> VerifySettings:
     settings = VerifySettings(
         table=os.environ.get("TABLE_NAME", ""),
         replay_protection=_bool("REPLAY_PROTECTION", "true"),
-        max_failed_attempts=_int("MAX_FAILED_ATTEMPTS", "5", 0, 100),
+        max_failed_attempts=_int("MAX_FAILED_ATTEMPTS", "5", 0, MAX_FAILED_ATTEMPTS),
         lockout_seconds=_int("LOCKOUT_SECONDS", "900", 1, 86_400),
+        list_codes=_bool("LIST_CODES", "true"),
     )
     if settings.stateful and not settings.table:
         raise SettingsError("TABLE_NAME is not set, but replay protection or lockout is on")

@@ -8,15 +8,9 @@ import time
 
 import pyotp
 
-from otp_api.errors import InvalidParameter
-
 # RFC 6238 §5.1: the key should be as long as the HMAC output; RFC 4226 §4 asks for at least 160 bits.
 SECRET_BYTES = {"SHA1": 20, "SHA256": 32, "SHA512": 64}
 DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
-# Keys made elsewhere must still have 112 bits (NIST SP 800-63B; pyotp refuses shorter ones): 23 base32 characters.
-MIN_SECRET_BYTES = 14
-MIN_SECRET_CHARS = 23
-_BASE32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 
 def new_secret(algorithm: str) -> str:
@@ -25,57 +19,53 @@ def new_secret(algorithm: str) -> str:
 
 
 def normalise_secret(text: str) -> str:
-    """The canonical form of a secret as people paste it (lower case, spaces, '=' padding); never echoed in an
-    error message."""
+    """The canonical spelling of a secret as people paste it: no spaces or '=' padding, upper case. (The request
+    model has checked it is base32 of at least 112 bits.)"""
     secret = "".join(text.split()).rstrip("=").upper()
-    if len(secret) < MIN_SECRET_CHARS:
-        raise InvalidParameter(f"secret must have at least {MIN_SECRET_CHARS} base32 characters", "secret")
-    if not _BASE32.issuperset(secret):
-        raise InvalidParameter("secret must be base32 (letters A-Z and digits 2-7)", "secret")
     # A length that no encoder produces (1, 3 or 6 past a multiple of 8) ends in bits that make no whole byte:
     # drop them, as authenticator apps do, so the key bytes are the same everywhere.
-    if len(secret) % 8 in (1, 3, 6):
-        secret = secret[:-1]
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    if len(key) < MIN_SECRET_BYTES:
-        raise InvalidParameter(f"secret must decode to at least {MIN_SECRET_BYTES * 8} bits", "secret")
-    return secret
+    return secret[:-1] if len(secret) % 8 in (1, 3, 6) else secret
 
 
-OFFSETS = (1, 0, -1, -2)  # the steps of window_keys, relative to the current one
+def key_bytes(secret: str) -> bytes:
+    """The key a normalised secret spells. Several spellings can share it (unused trailing bits): state is keyed by
+    these bytes, never by the text."""
+    return base64.b32decode(secret + "=" * (-len(secret) % 8))
 
 
 def step_at(now: float, period: int) -> int:
     return int(now // period)
 
 
-def step_of(key: str, now: float, period: int) -> int:
-    """The time step whose code is listed under `key` at `now`."""
-    return step_at(now, period) + OFFSETS[window_keys(period).index(key)]
+def window_key(offset: int, period: int) -> str:
+    """The response key of the step `offset` steps from now: "+30s", "current", "-30s", "-60s"."""
+    return "current" if offset == 0 else f"{offset * period:+d}s"
 
 
-def window_keys(period: int) -> tuple[str, str, str, str]:
-    """Response keys of the steps around now: next, current, previous, the one before."""
-    return f"+{period}s", "current", f"-{period}s", f"-{2 * period}s"
+LISTED_OFFSETS = (1, 0, -1, -2)  # listed as in the reference; the last is shown, never accepted
+ACCEPTED_OFFSETS = (1, 0, -1)  # the next, current and previous step: a clock off by one step still works
+
+
+def _otp(secret: str, digits: int, algorithm: str) -> pyotp.OTP:
+    return pyotp.OTP(secret, digits=digits, digest=DIGESTS[algorithm])
 
 
 def codes_around(secret: str, digits: int, algorithm: str, period: int, now: float | None = None) -> dict[str, str]:
     """Codes for the next, current, previous and second previous time step (steps before 1970 have none)."""
     now = time.time() if now is None else now
-    otp = pyotp.OTP(secret, digits=digits, digest=DIGESTS[algorithm])
-    step = step_at(now, period)
-    pairs = zip(window_keys(period), OFFSETS, strict=True)
-    return {key: otp.generate_otp(step + offset) for key, offset in pairs if step + offset >= 0}
+    otp, step = _otp(secret, digits, algorithm), step_at(now, period)
+    return {window_key(offset, period): otp.generate_otp(step + offset)
+            for offset in LISTED_OFFSETS if step + offset >= 0}  # fmt: skip
 
 
-def match(code: str, codes: dict[str, str], period: int) -> str | None:
-    """The key of the step (previous, current or next) whose code equals `code`, compared in constant time."""
-    candidate = "".join(code.split())
-    if not candidate.isdigit() or not candidate.isascii():
-        raise InvalidParameter("code must contain digits only", "code")
+def matching_step(code: str, secret: str, digits: int, algorithm: str, period: int, now: float) -> int | None:
+    """The time step (next, current or previous) whose code is `code` (spaces ignored), or None. Every candidate is
+    compared, in constant time, so timing does not reveal which step matched or whether one did."""
+    candidate = "".join(code.split()).encode()
+    otp, step = _otp(secret, digits, algorithm), step_at(now, period)
     matched = None
-    for key in window_keys(period)[:3]:  # the step before the previous one is shown, never accepted
-        # compare every candidate so timing does not reveal which step matched
-        if hmac.compare_digest(candidate.encode(), codes.get(key, "").encode()) and matched is None:
-            matched = key
+    for offset in ACCEPTED_OFFSETS:
+        same = hmac.compare_digest(candidate, otp.generate_otp(max(step + offset, 0)).encode())
+        if same and step + offset >= 0 and matched is None:  # (no steps before 1970)
+            matched = step + offset
     return matched

@@ -1,35 +1,44 @@
-"""Per-secret verification state in DynamoDB: the last accepted time step (replay protection, RFC 6238 §5.2) and
-failed attempts in a fixed window (lockout, RFC 4226 §7.3).
+"""The verify state of one key in DynamoDB, changed by single conditional writes.
 
-One item per secret, keyed by a hash of it (the secret itself is never stored). Every write is conditional, so the
-decisions hold across concurrent Lambda instances. Any DynamoDB failure raises StateUnavailable: the caller
-answers 503 and accepts nothing.
+One item per key, keyed by a hash of the key's bytes (never the key itself, and the same for every spelling of it):
+- `last_used`: the start, in Unix seconds, of the time step of the last accepted code (replay protection);
+- `f1`..`fN`: when each of the last N failures leaves the lockout window (failure time + window), oldest first,
+  and `last_failure`: the time of the newest. The key is locked while the last N failures lie within one window of
+  the newest (f1 > last_failure) and the newest is less than a window old (fN > now).
+
+Each change is one UpdateItem whose condition is "not locked" (and, to accept, "step not used"). A refused write
+returns the item as it was (ReturnValuesOnConditionCheckFailure), so every decision costs one round trip whatever
+the code. Any DynamoDB failure raises StateUnavailable: the caller answers 503 and accepts nothing.
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from itertools import pairwise
+from typing import Any
 
 from otp_api import aws
 from otp_api.errors import StateUnavailable
-from otp_api.settings import get_verify_settings
+from otp_api.models import MAX_PERIOD
+from otp_api.settings import VerifySettings
 
-KEY_DOMAIN = b"otp-api/verify-state/v1\x00"
+KEY_DOMAIN = b"otp-api/verify-state/v2\x00"  # v2: keyed by key bytes; v1 items (keyed by text) expire unused
 UNAVAILABLE = "verification state is unavailable; no code was accepted, try again"
 
 
-def secret_key(secret: str) -> str:
-    """The item key of a (normalised) secret: a SHA-256 of it, from which the secret cannot be recovered."""
-    return hashlib.sha256(KEY_DOMAIN + secret.encode("ascii")).hexdigest()
+def item_key(key: bytes) -> str:
+    """The item key of a TOTP key: a SHA-256 of its bytes, from which the key cannot be recovered."""
+    return hashlib.sha256(KEY_DOMAIN + key).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
-    accepted: bool
-    reason: Literal["already_used"] | None = None  # when refused as a replay
-    locked_for: int = 0  # seconds until the lockout ends, when refused for it
-    failures: int = 0
+class Written:
+    """The outcome of one conditional write: whether it was made, and until when (Unix seconds) the key is locked
+    after it (or, when refused, as it stood)."""
+
+    applied: bool
+    locked_until: int
 
 
 @cache
@@ -37,115 +46,98 @@ def _client() -> Any:
     return aws.client("dynamodb")
 
 
-def connect() -> None:
+def connect(settings: VerifySettings) -> None:
     """Create the client now (at init, for SnapStart) rather than on the first request."""
-    if get_verify_settings().stateful:
+    if settings.stateful:
         _client()
 
 
-def _numbers(item: dict[str, Any]) -> dict[str, int]:
-    return {name: int(value["N"]) for name, value in item.items() if "N" in value}
+def _slots(settings: VerifySettings) -> list[str]:
+    return [f"f{i}" for i in range(1, settings.max_failed_attempts + 1)]
 
 
-def _update(key: str, expression: str, values: dict[str, int], condition: str | None = None) -> dict[str, int] | None:
-    """One atomic UpdateItem; the item's attributes after it, or None if `condition` did not hold."""
+def _locked_until(item: dict[str, Any], settings: VerifySettings, now: int) -> int:
+    """The same rule as the NOT_LOCKED condition, read from an item."""
+    numbers = {name: int(value["N"]) for name, value in item.items() if "N" in value}
+    slots = _slots(settings)
+    if not slots or "last_failure" not in numbers:
+        return 0
+    oldest, newest = numbers.get(slots[0], 0), numbers.get(slots[-1], 0)
+    return newest if oldest > numbers["last_failure"] and newest > now else 0
+
+
+def _not_locked(settings: VerifySettings) -> str:
+    first, last = _slots(settings)[0], _slots(settings)[-1]
+    return f"NOT (attribute_exists(last_failure) AND {first} > last_failure AND {last} > :now)"
+
+
+def _write(
+    key: str, settings: VerifySettings, now: int, update: str, condition: str, values: dict[str, int]
+) -> Written:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    request: dict[str, Any] = {
-        "TableName": get_verify_settings().table,
+    # DynamoDB refuses values that no expression uses: send only those used.
+    named = set(re.findall(r":\w+", f"{update} {condition}"))
+    used = {name: {"N": str(value)} for name, value in values.items() if name in named}
+    request = {
+        "TableName": settings.table,
         "Key": {"pk": {"S": key}},
-        "UpdateExpression": expression,
-        "ExpressionAttributeValues": {name: {"N": str(value)} for name, value in values.items()},
+        "UpdateExpression": update,
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": used,
         "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
-    if condition:
-        request["ConditionExpression"] = condition
     try:
-        return _numbers(_client().update_item(**request).get("Attributes", {}))
+        item = _client().update_item(**request).get("Attributes", {})
+        return Written(applied=True, locked_until=_locked_until(item, settings, now))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return None
-        raise StateUnavailable(UNAVAILABLE) from None
+        error = exc.response.get("Error", {})
+        if error.get("Code") != "ConditionalCheckFailedException":
+            raise StateUnavailable(UNAVAILABLE) from None
+        item = exc.response.get("Item", {})
+        return Written(applied=False, locked_until=_locked_until(item, settings, now))
     except BotoCoreError:
         raise StateUnavailable(UNAVAILABLE) from None
 
 
-def _get(key: str) -> dict[str, int]:
+def _expiry(settings: VerifySettings, now: int) -> int:
+    # Until a lockout begun now has ended and no step accepted now can still be presented (the next step's end).
+    return now + settings.lockout_seconds + 3 * MAX_PERIOD + 60
+
+
+def accept(key: str, settings: VerifySettings, step_start: int, now: int) -> Written:
+    """Record an accepted code of the step starting at `step_start`, unless the key is locked or (with replay
+    protection) a step starting at or after it was accepted before. Clears the failures."""
+    conditions, update = [], ["expires_at = :ttl"]
+    if settings.replay_protection:
+        conditions.append("(attribute_not_exists(last_used) OR last_used < :start)")
+        update.append("last_used = :start")
+    removed = ""
+    if settings.max_failed_attempts:
+        conditions.append(_not_locked(settings))
+        removed = " REMOVE " + ", ".join([*_slots(settings), "last_failure"])
+    values = {":ttl": _expiry(settings, now), ":start": step_start, ":now": now}
+    return _write(key, settings, now, "SET " + ", ".join(update) + removed, " AND ".join(conditions), values)
+
+
+def record_failure(key: str, settings: VerifySettings, now: int) -> Written:
+    """Record a failed attempt at `now`, unless the key is locked. `locked_until` tells whether this failure
+    locked it. Only with lockout on (max_failed_attempts > 0)."""
+    slots = _slots(settings)
+    # Shift the queue: every right-hand side is the value before the update (DynamoDB evaluates them so).
+    shifted = [f"{slot} = if_not_exists({newer}, :zero)" for slot, newer in pairwise(slots)]
+    update = ", ".join([*shifted, f"{slots[-1]} = :leaves", "last_failure = :now", "expires_at = :ttl"])
+    values = {":zero": 0, ":leaves": now + settings.lockout_seconds, ":now": now, ":ttl": _expiry(settings, now)}
+    return _write(key, settings, now, "SET " + update, _not_locked(settings), values)
+
+
+def locked_until(key: str, settings: VerifySettings, now: int) -> int:
+    """Until when the key is locked (0: it is not): one consistent read, for listing codes."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    request = {"TableName": get_verify_settings().table, "Key": {"pk": {"S": key}}, "ConsistentRead": True}
+    request = {"TableName": settings.table, "Key": {"pk": {"S": key}}, "ConsistentRead": True}
     try:
-        return _numbers(_client().get_item(**request).get("Item", {}))
+        return _locked_until(_client().get_item(**request).get("Item", {}), settings, now)
     except (BotoCoreError, ClientError):
         raise StateUnavailable(UNAVAILABLE) from None
-
-
-def _expiry(now: int, period: int) -> int:
-    # Long enough for the lockout window and for the last accepted step to stop mattering (next step + slack).
-    return now + get_verify_settings().lockout_seconds + 3 * period + 60
-
-
-def _locked_for(item: dict[str, int], now: int) -> int:
-    settings = get_verify_settings()
-    if not settings.max_failed_attempts or item.get("failures", 0) < settings.max_failed_attempts:
-        return 0
-    return max(0, item.get("window_start", 0) + settings.lockout_seconds - now)
-
-
-def accept(key: str, step: int, now: int, period: int) -> Attempt:
-    """Record a matching code for time step `step`, unless that step (or a later one) was accepted already or the
-    secret is locked out. A success resets the failure count. Called only with replay protection or lockout on."""
-    settings = get_verify_settings()
-    conditions, values = [], {":zero": 0, ":ttl": _expiry(now, period)}
-    update = "SET failures = :zero, expires_at = :ttl"
-    if settings.replay_protection:
-        conditions.append("(attribute_not_exists(last_step) OR last_step < :step)")
-        update += ", last_step = :step"
-        values[":step"] = step
-    if settings.max_failed_attempts:
-        conditions.append("(attribute_not_exists(failures) OR failures < :max OR window_start <= :cutoff)")
-        values[":max"] = settings.max_failed_attempts
-        values[":cutoff"] = now - settings.lockout_seconds
-    if _update(key, update + " REMOVE window_start", values, " AND ".join(conditions)) is not None:
-        return Attempt(accepted=True)
-    # Refused: tell a lockout from a replay by reading what is there now.
-    locked_for = _locked_for(_get(key), now)
-    if locked_for:
-        return Attempt(accepted=False, locked_for=locked_for)
-    # A replayed code counts as a failed attempt: it is what an eavesdropper would try.
-    failed = record_failure(key, now, period)
-    return Attempt(accepted=False, reason="already_used", locked_for=failed.locked_for, failures=failed.failures)
-
-
-def record_failure(key: str, now: int, period: int) -> Attempt:
-    """Count a failed attempt in the current window (a new window starts once the old one has passed).
-
-    `locked_for` is set when the secret was locked before this attempt: the caller answers 429 for it."""
-    settings = get_verify_settings()
-    if not settings.max_failed_attempts:
-        return Attempt(accepted=False)
-    # DynamoDB refuses attribute values that an expression does not use: one set for each write.
-    reset = {":one": 1, ":now": now, ":ttl": _expiry(now, period), ":cutoff": now - settings.lockout_seconds}
-    increment = {**reset, ":zero": 0}
-    item = None
-    for _ in range(3):  # a concurrent failure may open the new window between our two writes: count in it then
-        item = _update(
-            key,
-            "SET failures = if_not_exists(failures, :zero) + :one, window_start = if_not_exists(window_start, :now), "
-            "expires_at = :ttl",
-            increment,
-            "attribute_not_exists(window_start) OR window_start > :cutoff",
-        )
-        if item is not None:
-            break
-        # The old window has passed: this failure opens a new one, unless another request just did.
-        item = _update(
-            key, "SET failures = :one, window_start = :now, expires_at = :ttl", reset, "window_start <= :cutoff"
-        )
-        if item is not None:
-            break
-    if item is None:
-        raise StateUnavailable(UNAVAILABLE)
-    failures = item["failures"]
-    locked_for = _locked_for(item, now) if failures > settings.max_failed_attempts else 0
-    return Attempt(accepted=False, failures=failures, locked_for=locked_for)
