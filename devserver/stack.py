@@ -40,7 +40,8 @@ class LocalStack:
             self._start_moto()
             names = {**self.template.parameters, **self._create_resources()}
             for fn in self.template.functions.values():
-                env = {key: template.resolve(value, names) for key, value in fn.environment.items()}
+                env = {key: template.resolve(value, names, self.template.conditions)
+                       for key, value in fn.environment.items()}  # fmt: skip
                 layers = [layer / "python" for layer in fn.layer_dirs] if self.built else fn.layer_dirs
                 process = FunctionProcess(
                     fn.name,
@@ -110,6 +111,10 @@ class LocalStack:
                     AttributeDefinitions=props["AttributeDefinitions"],
                     BillingMode="PAY_PER_REQUEST",
                 )
+        if self.template.keys:
+            kms = self.client("kms")
+            for logical in self.template.keys:
+                names[logical] = kms.create_key(Description=f"otp-api local {logical}")["KeyMetadata"]["Arn"]
         return names
 
     def stop(self) -> None:

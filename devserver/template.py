@@ -42,8 +42,10 @@ class Function:
 @dataclass
 class Template:
     parameters: dict[str, Any]
+    conditions: dict[str, bool]  # with the parameters at their defaults
     buckets: list[str]
     tables: dict[str, dict[str, Any]]
+    keys: list[str]  # KMS keys the defaults create
     functions: dict[str, Function]
 
 
@@ -62,8 +64,11 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
     globals_fn = doc.get("Globals", {}).get("Function", {})
     conditions = doc.get("Conditions", {})
 
-    def condition(name: str) -> bool:
-        """A condition of the template, with the parameters at their defaults (as `make dev` runs them)."""
+    def condition(name: str | None) -> bool:
+        """A condition of the template, with the parameters at their defaults (as `make dev` runs them); no
+        condition holds."""
+        if name is None:
+            return True
 
         def value(node: Any) -> Any:
             if isinstance(node, dict) and len(node) == 1:
@@ -122,17 +127,26 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
     def of_type(kind: str) -> dict[str, Any]:
         return {name: res.get("Properties", {}) for name, res in resources.items() if res.get("Type") == kind}
 
+    keys = [name for name, res in resources.items()
+            if res.get("Type") == "AWS::KMS::Key" and condition(res.get("Condition"))]  # fmt: skip
     return Template(
         parameters=parameters,
+        conditions={name: condition(name) for name in conditions},
         buckets=list(of_type("AWS::S3::Bucket")),
         tables=of_type("AWS::DynamoDB::Table"),
+        keys=keys,
         functions=functions,
     )
 
 
-def resolve(value: Any, names: dict[str, Any]) -> str:
-    """An environment value with !Ref (parameters to their defaults, resources to their local names) and !Join
-    resolved."""
+def resolve(value: Any, names: dict[str, Any], conditions: dict[str, bool] | None = None) -> str:
+    """An environment value with !Ref (parameters to their defaults, resources to their local names), !GetAtt
+    (resources to their local names), !If and !Join resolved."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        when, if_true, if_false = value["Fn::If"]
+        return resolve(if_true if (conditions or {})[when] else if_false, names, conditions)
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(names[value["Fn::GetAtt"][0]])
     if isinstance(value, dict) and "Ref" in value:
         resolved = names[value["Ref"]]
         return ",".join(resolved) if isinstance(resolved, list) else str(resolved)

@@ -35,6 +35,7 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "otp-api",
         "POWERTOOLS_METRICS_NAMESPACE": "OtpApi",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",  # the leak tests want to see everything that could be logged
+        "SEALING_KEY": "alias/otp-api-test-sealed-secrets",
     }
 )
 
@@ -60,7 +61,9 @@ def aws(request):
         yield None
         return
     with mock_aws():
-        s3, dynamodb = _test_clients()
+        s3, dynamodb, kms = _test_clients()
+        key = kms.create_key(Description="sealed secrets")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=os.environ["SEALING_KEY"], TargetKeyId=key)
         location = {"LocationConstraint": "eu-west-1"}
         s3.create_bucket(Bucket=os.environ["BUCKET_NAME"], CreateBucketConfiguration=location)
         props = _table_properties()
@@ -70,7 +73,7 @@ def aws(request):
             AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
         )
-        yield {"s3": s3, "dynamodb": dynamodb}
+        yield {"s3": s3, "dynamodb": dynamodb, "kms": kms}
 
 
 @cache
@@ -81,7 +84,7 @@ def _test_clients() -> tuple:
     import boto3
 
     session = boto3.session.Session(region_name="eu-west-1")
-    return session.client("s3"), session.client("dynamodb")
+    return session.client("s3"), session.client("dynamodb"), session.client("kms")
 
 
 @pytest.fixture

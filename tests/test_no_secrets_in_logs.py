@@ -1,10 +1,11 @@
 """Everything the handlers write (logs, metrics) is captured and searched for secrets, codes and otp URLs."""
 
+import base64
 import io
 import logging
 
 import time_machine
-from support import call, event_with, invoke
+from support import b32bytes, call, event_with, independent_code, invoke
 
 NOW = 1_790_000_000
 
@@ -35,6 +36,18 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
             for _ in range(6):  # failures up to a lockout, then a 429
                 call("otp", {**verify, "code": "999999" if listed["otp_codes"]["current"] != "999999" else "999998"})
             call("otp", {**verify, "code": listed["otp_codes"]["+30s"]})  # refused while locked out
+            _, _, sealed = call("otp", {"type": "time_based", "action": "generate", "algorithm": algorithm,
+                                        "seal": True, "qrcode": "inline"})  # fmt: skip
+            sensitive += [sealed["secret"], sealed["sealed_secret"], sealed["qrcode_data_uri"][22:]]
+            # the key as a KMS Encrypt request carries it (header, then key bytes), as botocore's DEBUG log would
+            header = {"SHA1": b"\x00", "SHA256": b"\x01", "SHA512": b"\x02"}[algorithm] + b"\x06\x00\x1e"
+            sensitive.append(base64.b64encode(header + b32bytes(sealed["secret"])).decode())
+            sealed_code = independent_code(sealed["secret"], NOW, algorithm=algorithm)
+            call("otp", {"type": "time_based", "action": "verify", "sealed_secret": sealed["sealed_secret"],
+                         "code": sealed_code})  # fmt: skip
+            call("otp", {"type": "time_based", "action": "verify", "sealed_secret": sealed["sealed_secret"][:-2],
+                         "code": sealed_code})  # a tampered token  # fmt: skip
+            call("otp", {"type": "time_based", "action": "verify", "otp_url": sealed["otp_url"], "code": "000000"})
         for item in s3.list_objects_v2(Bucket="otp-api-test-images")["Contents"]:
             s3.delete_object(Bucket="otp-api-test-images", Key=item["Key"])
         s3.delete_bucket(Bucket="otp-api-test-images")

@@ -16,6 +16,7 @@ class Target:
     max_failed_attempts: int
     lockout_seconds: int
     cors_origins: tuple[str, ...]
+    sealed_secrets: bool
 
     def __repr__(self) -> str:  # never the key
         return f"Target({self.url}, key={'yes' if self.api_key else 'no'})"
@@ -30,6 +31,7 @@ def settings_from(parameters: Mapping[str, Any]) -> dict[str, Any]:
         "max_failed_attempts": int(parameters["MaxFailedAttempts"]),
         "lockout_seconds": int(parameters["LockoutWindowSeconds"]),
         "cors_origins": tuple(origin.strip() for origin in origins),
+        "sealed_secrets": str(parameters["SealedSecrets"]).lower() == "true",
     }
 
 

@@ -1,6 +1,7 @@
 """End to end over HTTP, against the local server or a deployed stack (see conftest.py): enrol, scan, verify,
 replay, lockout, barcodes, the key and CORS, each through the API's front door."""
 
+import base64
 import secrets
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -55,6 +56,27 @@ def test_a_code_is_accepted_once(api, target):
         assert (again["valid"], again["reason"]) == (False, "already_used")
     else:
         assert again["valid"] is True
+
+
+def test_a_sealed_secret_with_an_inline_qr_code(api, target):
+    if not target.sealed_secrets:
+        pytest.skip("sealed secrets are off on this API (SealedSecrets=false)")
+    # Given an enrolment whose QR code comes inline (never stored) and whose key comes sealed
+    reply = api("POST", "/otp", {"type": "time_based", "action": "generate", "label": "sealed e2e", "seal": True,
+                                 "qrcode": "inline"})  # fmt: skip
+    assert reply.status == 200, reply
+    made = reply.json()
+    assert "qrcode_url" not in made
+    png = base64.b64decode(made["qrcode_data_uri"].removeprefix("data:image/png;base64,"))
+    holds_the_uri = decode_image(png) == made["otp_url"]
+    assert holds_the_uri
+    # When the app verifies with the sealed secret alone, then the code is accepted once, whichever form names it
+    code = independent_code(made["secret"], time.time())
+    checked = api("POST", "/otp", {"type": "time_based", "action": "verify", "sealed_secret": made["sealed_secret"],
+                                   "code": code}).json()  # fmt: skip
+    assert checked["valid"] is True and "secret" not in checked
+    again = api("POST", "/otp", {"type": "time_based", "action": "verify", "otp_url": made["otp_url"], "code": code})
+    assert again.json()["reason"] == ("already_used" if target.replay_protection else None)
 
 
 def test_a_guesser_is_locked_out_with_retry_after(api, target):

@@ -61,3 +61,12 @@ class StateUnavailable(ApiError):
     status = 503
     code = "state_unavailable"
     retry_after = 1
+
+
+class SealingUnavailable(ApiError):
+    """KMS could not seal or unseal (throttled, unavailable, or the key unusable): nothing was handed out or
+    accepted."""
+
+    status = 503
+    code = "sealing_unavailable"
+    retry_after = 1

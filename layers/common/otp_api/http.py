@@ -7,7 +7,7 @@ import msgspec
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
-from otp_api.models import CASE_FOLD, RULES, ErrorResponse
+from otp_api.models import BOOLEANS, CASE_FOLD, RULES, ErrorResponse
 from otp_api.observability import logger
 
 NO_STORE = "no-store"
@@ -48,9 +48,16 @@ def _api_error(exc: msgspec.ValidationError) -> ApiError:
 
 
 def parse[T](model: type[T], params: dict[str, Any]) -> T:
-    """Validate request parameters into `model`; numbers may come as text (query strings), never as booleans."""
+    """Validate request parameters into `model`; numbers may come as text (query strings), never as booleans, and
+    booleans as JSON true/false or the text "true"/"false", never as numbers."""
     folded = {key: CASE_FOLD[key](value) if key in CASE_FOLD and isinstance(value, str) else value
               for key, value in params.items()}  # fmt: skip
+    for key in BOOLEANS & folded.keys():
+        value = folded[key]
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            folded[key] = value.lower() == "true"
+        elif not isinstance(value, bool):
+            raise InvalidParameter(f"{key} {RULES[key]}", key)
     try:
         return msgspec.convert(folded, model, strict=False)
     except msgspec.ValidationError as exc:

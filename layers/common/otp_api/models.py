@@ -19,13 +19,16 @@ MAX_NAME_LENGTH = 64
 NAME_PATTERN = r"^[^:\x00-\x1f\x7f-\x9f]*$"  # no colon (it separates issuer and account), no control characters
 SECRET_PATTERN = r"^\s*(?:[A-Za-z2-7]\s*){23,}(?:=\s*)*$"  # noqa: S105 - a pattern: base32, >= 112 bits, as pasted
 CODE_PATTERN = r"^\s*(?:[0-9]\s*)+$"
+SEALED_PATTERN = r"^s1\.[A-Za-z0-9_-]+$"  # sealing.PREFIX and unpadded URL-safe base64
 
 Name = Annotated[str, Meta(max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 Period = Annotated[int, Meta(ge=MIN_PERIOD, le=MAX_PERIOD, description="Seconds per time step.")]
 Digits = Literal[6, 8]
+QrDelivery = Literal["url", "inline", "none"]
 
 # Parameters whose case does not matter; folded before validation.
 CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
+BOOLEANS = frozenset({"seal"})  # true/false in JSON, or "true"/"false" in a query string; never 0 or 1
 
 RULES = {
     "type": "must be time_based (/otp), or qr_code, aztec_code or data_matrix (/barcodes)",
@@ -36,7 +39,11 @@ RULES = {
     "algorithm": "must be SHA1, SHA256 or SHA512",
     "period": f"must be a whole number of seconds from {MIN_PERIOD} to {MAX_PERIOD}",
     "secret": "must be base32 (letters A-Z and digits 2-7) of at least 112 bits; spaces and '=' padding are fine",
-    "code": "must be text of digits (spaces are ignored), at most 32 characters",
+    "code": "must be the code as a JSON string of digits (spaces are ignored), at most 32 characters",
+    "seal": "must be true or false",
+    "qrcode": "must be url, inline or none",
+    "sealed_secret": "is not a sealed secret of this API",  # one message whatever is wrong with it (sealing.py)
+    "otp_url": "must be an otpauth://totp/ URI with a base32 secret",
     "data": "must be text of 4 to 1663 characters",
     "scale": "must be a whole number from 1 to 10",
     "format": "must be png or svg",
@@ -54,6 +61,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", ta
     digits: Digits = 6
     algorithm: Algorithm = "SHA1"
     period: Period = 30
+    seal: Annotated[bool, Meta(description="Also answer sealed_secret: the key sealed under the stack's KMS key.")] = (
+        False
+    )
+    qrcode: Annotated[
+        QrDelivery,
+        Meta(description="url: a presigned URL (stored one day); inline: a data URI, nothing stored; none: no image."),
+    ] = "url"
 
     def __post_init__(self) -> None:
         self.label = self.label.strip()
@@ -61,15 +75,32 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", ta
 
 
 class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
+    """Exactly one of secret, sealed_secret and otp_url names the key. The parameters (digits, algorithm, period)
+    default to 6, SHA1 and 30 with `secret`, and come from the token or the URI otherwise."""
+
     type: Literal["time_based"]
-    secret: Annotated[
-        str,
-        Meta(
-            max_length=256,
-            pattern=SECRET_PATTERN,
-            description="Base32, at least 112 bits; lower case, spaces and '=' padding are accepted.",
-        ),
-    ]
+    secret: (
+        Annotated[
+            str,
+            Meta(
+                max_length=256,
+                pattern=SECRET_PATTERN,
+                description="Base32, at least 112 bits; lower case, spaces and '=' padding are accepted.",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    sealed_secret: (
+        Annotated[
+            str,
+            Meta(max_length=8200, pattern=SEALED_PATTERN, description="A sealed_secret from generate (seal: true)."),
+        ]
+        | UnsetType
+    ) = UNSET
+    otp_url: (
+        Annotated[str, Meta(max_length=2048, description="An otpauth://totp/ URI, as generate or an app gives it.")]
+        | UnsetType
+    ) = UNSET
     code: (
         Annotated[
             str,
@@ -81,9 +112,9 @@ class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag=
         ]
         | UnsetType
     ) = UNSET
-    digits: Digits = 6
-    algorithm: Algorithm = "SHA1"
-    period: Period = 30
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    period: Period | UnsetType = UNSET
 
 
 OtpRequest = GenerateRequest | VerifyRequest
@@ -96,10 +127,13 @@ class GenerateResponse(Struct):
     label: str
     otp_url: str
     period: int
-    qrcode_url: str
-    qrcode_expires_at: str
     secret: str
-    type: Literal["totp"] = "totp"
+    type: Literal["totp"]
+    # Only those that apply (UNSET fields are left out of the JSON).
+    qrcode_url: str | UnsetType = UNSET
+    qrcode_expires_at: str | UnsetType = UNSET
+    qrcode_data_uri: Annotated[str, Meta(description="data:image/png;base64,... (qrcode: inline)")] | UnsetType = UNSET
+    sealed_secret: Annotated[str, Meta(description="Store this, not the secret (seal: true).")] | UnsetType = UNSET
 
 
 class VerifyResponse(Struct):

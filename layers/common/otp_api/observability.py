@@ -4,6 +4,7 @@ No Tracer: Lambda's active tracing records each invocation without the X-Ray SDK
 and could capture responses (secrets) if misused.
 """
 
+import logging
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,6 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
+
+# botocore's DEBUG records carry whole request bodies (a KMS Encrypt's plaintext key among them): never emit
+# them, whatever level the runtime or an operator gives the root logger.
+logging.getLogger("botocore").setLevel(logging.INFO)
 
 # Requests that emit no metric (errors, code listings) are normal here, not worth a warning in every log stream.
 warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)

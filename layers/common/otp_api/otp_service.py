@@ -18,38 +18,59 @@ def warm_up() -> None:
     """With SnapStart the init phase is snapshotted and restored: do there everything the first requests would
     otherwise pay for (clients, libraries, a first render). Random secrets come from os.urandom after a restore
     too, so nothing predictable is captured in the snapshot."""
-    from otp_api import storage
+    from otp_api import sealing, storage
     from otp_api.render import render
 
     storage.connect()
     verify_state.connect(get_verify_settings())
+    sealing.connect()
     warm_up_uri = "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     render(warm_up_uri, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, mask=QR_MASK)
 
 
 def generate(request: GenerateRequest) -> GenerateResponse:
-    # Imported here: a verify-only instance never pays for URI building, rendering or S3.
-    import secrets
-
-    from otp_api import otpauth, storage
-    from otp_api.render import render
+    # Imported here: a verify-only instance never pays for URI building, rendering, S3 or KMS.
+    from otp_api import otpauth
 
     issuer = get_settings().default_issuer if request.issuer is None else request.issuer
     secret = totp.new_secret(request.algorithm)
     otp_url = otpauth.totp_uri(secret, request.label, issuer, request.algorithm, request.digits, request.period)
-    image = render(otp_url, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, mask=QR_MASK)
-    # A random key: nothing about the secret can be read from the URL or the bucket listing.
-    link = storage.store(f"{QR_PREFIX}{secrets.token_urlsafe(24)}.png", image.data, image.content_type)
-    count("OtpGenerated", algorithm=request.algorithm)
-    return GenerateResponse(
+    response = GenerateResponse(
         algorithm=request.algorithm,
         digits=request.digits,
         issuer=issuer,
         label=request.label,
         otp_url=otp_url,
         period=request.period,
-        qrcode_url=link.url,
-        qrcode_expires_at=link.expires_at_text,
         secret=secret,
         type="totp",
     )
+    if request.seal:  # before the image is stored: a KMS failure then leaves nothing behind
+        from otp_api import sealing
+
+        key = sealing.SealedKey(totp.key_bytes(secret), request.algorithm, request.digits, request.period)
+        response.sealed_secret = sealing.seal(key)
+    if request.qrcode != "none":
+        _attach_qr_code(response, request.qrcode)
+    count("OtpGenerated", algorithm=request.algorithm)
+    return response
+
+
+def _attach_qr_code(response: GenerateResponse, delivery: str) -> None:
+    """The QR code of the otpauth URI: stored under a random key behind a presigned URL, or inline as a data URI
+    (then it exists nowhere at rest)."""
+    from otp_api.render import render
+
+    image = render(response.otp_url, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, mask=QR_MASK)
+    if delivery == "inline":
+        import base64
+
+        response.qrcode_data_uri = f"data:{image.content_type};base64,{base64.b64encode(image.data).decode('ascii')}"
+        return
+    import secrets
+
+    from otp_api import storage
+
+    # A random key: nothing about the secret can be read from the URL or the bucket listing.
+    link = storage.store(f"{QR_PREFIX}{secrets.token_urlsafe(24)}.png", image.data, image.content_type)
+    response.qrcode_url, response.qrcode_expires_at = link.url, link.expires_at_text

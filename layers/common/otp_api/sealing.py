@@ -1,0 +1,92 @@
+"""Sealed secrets: a TOTP key and its parameters encrypted under the stack's KMS key, so that the app that stores
+them holds nothing usable outside this stack.
+
+A token is `s1.` and the URL-safe base64 (unpadded) of a KMS ciphertext of: one byte for the algorithm, one for
+the digits, two for the period, then the key bytes. The encryption context names the purpose and the version: a
+ciphertext made for anything else, or under another stack's key, does not decrypt here. KMS authenticates the
+ciphertext (AES-GCM), so any change to a token is refused.
+
+The KMS client is made on first use: the plain-secret paths never import anything of it.
+"""
+
+import base64
+import binascii
+import struct
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from otp_api import aws
+from otp_api.errors import InvalidParameter, SealingUnavailable
+from otp_api.models import Algorithm
+from otp_api.settings import get_settings
+
+PREFIX = "s1."
+CONTEXT = {"purpose": "otp-api/sealed-secret", "version": "1"}
+ALGORITHMS: tuple[Algorithm, ...] = ("SHA1", "SHA256", "SHA512")
+_HEADER = struct.Struct(">BBH")  # algorithm index, digits, period
+# Codes of KMS errors that mean "this token is not one of ours" (KMS API Reference, Decrypt, Errors): the caller
+# sent something wrong. Anything else (throttling, KMS unavailable, a disabled key, missing permissions) is ours.
+NOT_OURS = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
+REFUSED = "sealed_secret is not a sealed secret of this API"
+
+
+@dataclass(frozen=True, slots=True)
+class SealedKey:
+    key: bytes
+    algorithm: Algorithm
+    digits: int
+    period: int
+
+
+@cache
+def _client() -> Any:
+    return aws.client("kms")
+
+
+def connect() -> None:
+    """Create the client now (at init, for SnapStart) rather than on the first request."""
+    if get_settings().sealing_key:
+        _client()
+
+
+def _kms(operation: str, parameter: str, **request: Any) -> dict[str, Any]:
+    """One KMS call under the stack's key and the sealing context; `parameter` is the one to name if sealing is
+    off on this stack."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    key_id = get_settings().sealing_key
+    if not key_id:
+        raise InvalidParameter("sealed secrets are off on this stack (SealedSecrets=false)", parameter)
+    try:
+        answer: dict[str, Any] = getattr(_client(), operation)(KeyId=key_id, EncryptionContext=CONTEXT, **request)
+        return answer
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in NOT_OURS:
+            raise InvalidParameter(REFUSED, "sealed_secret") from None
+        raise SealingUnavailable(f"the key service is unavailable ({type(exc).__name__}); try again") from None
+    except BotoCoreError:
+        raise SealingUnavailable("the key service is unavailable; try again") from None
+
+
+def seal(sealed: SealedKey) -> str:
+    payload = _HEADER.pack(ALGORITHMS.index(sealed.algorithm), sealed.digits, sealed.period) + sealed.key
+    blob = _kms("encrypt", "seal", Plaintext=payload)["CiphertextBlob"]
+    return PREFIX + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
+
+
+def unseal(token: str) -> SealedKey:
+    """The key and parameters a token carries. Any token this stack did not seal is a 400 naming sealed_secret,
+    with one message whatever the reason (tampered, another stack's, another version, not base64). The request
+    model has checked the prefix and the alphabet."""
+    body = token.removeprefix(PREFIX)
+    try:
+        blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidParameter(REFUSED, "sealed_secret") from None
+    # One spelling per token (no trailing bits that decode to nothing), and a length KMS accepts (1 to 6144 bytes).
+    if base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=") != body or not 0 < len(blob) <= 6144:
+        raise InvalidParameter(REFUSED, "sealed_secret")
+    payload = _kms("decrypt", "sealed_secret", CiphertextBlob=blob)["Plaintext"]
+    algorithm, digits, period = _HEADER.unpack_from(payload)
+    return SealedKey(key=payload[_HEADER.size :], algorithm=ALGORITHMS[algorithm], digits=digits, period=period)
