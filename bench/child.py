@@ -29,6 +29,14 @@ def _fake_send(self, request):
 
     target = request.headers.get("X-Amz-Target", b"")
     target = target.decode() if isinstance(target, bytes) else target
+    if "TrentService" in target:  # KMS, as an identity cipher: Encrypt's blob is the plaintext, and back
+        import json
+
+        sent = json.loads(request.body)
+        field = "CiphertextBlob" if target.endswith("Encrypt") else "Plaintext"
+        blob = sent.get("Plaintext") or sent.get("CiphertextBlob")
+        body = json.dumps({field: blob, "KeyId": "arn:aws:kms:us-east-1:000000000000:key/bench"}).encode()
+        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body))
     if "DynamoDB" in target:
         body = b'{"Attributes": {"failures": {"N": "1"}, "window_start": {"N": "%d"}}}' % int(time.time())
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))

@@ -166,3 +166,29 @@ def test_swagger_ui_and_openapi_document(api, local):
     assert reply.status == 200 and b"SwaggerUIBundle" in reply.body
     reply = api("GET", "/openapi.json")
     assert reply.status == 200 and set(json.loads(reply.body)["paths"]) == {"/otp", "/barcodes"}
+
+
+def test_a_kept_alive_connection_answers_without_a_stall(target, local):
+    # The local server once held each response ~40 ms on a reused connection (Nagle against delayed ACK): anyone's
+    # measurement through `make dev` would have timed the server, not the function. Ten requests on one
+    # connection; a stall would put every one of them past 40 ms.
+    import http.client
+    import statistics
+    from urllib.parse import urlsplit
+
+    url = urlsplit(target.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    body = '{"type": "time_based", "action": "verify", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}'
+    headers = {"Content-Type": "application/json", "x-api-key": target.api_key or ""}
+    timings = []
+    try:
+        for _ in range(10):
+            start = time.perf_counter()
+            connection.request("POST", "/otp", body, headers)
+            response = connection.getresponse()
+            response.read()
+            timings.append(time.perf_counter() - start)
+            assert response.status == 200
+    finally:
+        connection.close()
+    assert statistics.median(timings[1:]) < 0.035, [round(t * 1000, 1) for t in timings]

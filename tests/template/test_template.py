@@ -125,3 +125,26 @@ def test_stack_parameters_admit_only_what_the_functions_accept():
     parameters = raw_document()["Parameters"]
     assert parameters["MaxFailedAttempts"]["MaxValue"] == MAX_FAILED_ATTEMPTS
     assert parameters["QrUrlExpirySeconds"]["MaxValue"] == MAX_URL_EXPIRY_SECONDS
+
+
+def test_only_the_otp_function_may_seal_and_unseal_and_only_under_the_sealing_context():
+    from otp_api.sealing import CONTEXT
+
+    resources = deployed()
+    (key,) = of_type(resources, "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    users = [s for s in statements if {"kms:Encrypt", "kms:Decrypt"} & set(s["Action"])]
+    assert len(users) == 1
+    assert users[0]["Principal"] == {"AWS": {"Fn::GetAtt": ["OtpFunctionRole", "Arn"]}}
+    assert users[0]["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": CONTEXT["purpose"]}}
+    # the account administers the key but cannot use it (no kms:* and no Decrypt for anyone else)
+    assert all("kms:*" not in s["Action"] and "kms:Decrypt" not in s["Action"] for s in statements if s is not users[0])
+    env = resources["OtpFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SEALING_KEY"] == {"Fn::GetAtt": [next(iter(of_type(resources, "AWS::KMS::Key"))), "Arn"]}
+
+
+def test_sealed_secrets_off_leaves_the_key_out():
+    resources = deployed(SealedSecrets="false")
+    assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["SEALING_KEY"] == ""
+    assert all(res.get("Condition") == "UseSealedSecrets" for res in of_type(resources, "AWS::KMS::Key").values())

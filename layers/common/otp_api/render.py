@@ -1,4 +1,5 @@
-"""Render text as a 2D symbol (QR with segno; Aztec and Data Matrix with zxing-cpp), as PNG or (segno's) SVG.
+"""Render text as a 2D symbol (QR with segno, or zxing-cpp for enrolment; Aztec and Data Matrix with zxing-cpp),
+as PNG or (segno's) SVG.
 
 Both libraries are imported when first used: the verify path never renders, and cold start should not pay for it.
 """
@@ -14,6 +15,7 @@ from otp_api.errors import InvalidParameter
 Symbology = Literal["qr_code", "aztec_code", "data_matrix"]
 ImageFormat = Literal["png", "svg"]
 ErrorLevel = Literal["L", "M", "Q", "H"]
+QrWriter = Literal["segno", "zxing-cpp"]
 # Aztec's error correction is a share of the symbol; ISO 24778 recommends 23 % + 3 codewords.
 AZTEC_EC_PERCENT: dict[str, int] = {"L": 10, "M": 23, "Q": 36, "H": 50}
 DEFAULT_ERROR: dict[str, ErrorLevel | None] = {"qr_code": "M", "aztec_code": "M", "data_matrix": None}
@@ -33,11 +35,11 @@ class Rendered:
     height: int
 
 
-def _qr_matrix(text: str, error: ErrorLevel | None, mask: int | None) -> tuple[Matrix, tuple[int, int]]:
+def _qr_matrix(text: str, error: ErrorLevel | None) -> tuple[Matrix, tuple[int, int]]:
     import segno
 
     try:
-        qr = segno.make_qr(text, error=error or "M", boost_error=False, mask=mask)
+        qr = segno.make_qr(text, error=error or "M", boost_error=False)
     except segno.DataOverflowError:
         raise InvalidParameter("data is too long for a QR code with these options", "data") from None
     width, height = qr.symbol_size(scale=1, border=0)
@@ -49,7 +51,9 @@ def _zxing_matrix(text: str, symbology: Symbology, error: ErrorLevel | None) -> 
 
     # zxing-cpp takes creator options as keyword arguments and ignores unknown ones: tests check both take effect.
     options: dict[str, Any]
-    if symbology == "aztec_code":
+    if symbology == "qr_code":
+        fmt, options = zxingcpp.BarcodeFormat.QRCode, {"ec_level": error or "M"}
+    elif symbology == "aztec_code":
         fmt, options = zxingcpp.BarcodeFormat.Aztec, {"ec_level": f"{AZTEC_EC_PERCENT[error or 'M']}%"}
     else:  # square symbols: rectangular Data Matrix is less widely read
         fmt, options = zxingcpp.BarcodeFormat.DataMatrix, {"force_square": True}
@@ -101,13 +105,14 @@ def render(
     fmt: ImageFormat = "png",
     border: int | None = None,
     error: ErrorLevel | None = None,
-    mask: int | None = None,
+    qr_writer: QrWriter = "segno",
 ) -> Rendered:
     """Render `text`; `scale` is the size of one module in pixels, `border` the quiet zone in modules, `error` the
-    error correction level (QR and Aztec; Data Matrix ECC 200 has a fixed one). `mask` fixes the QR data mask
-    instead of letting segno try all eight, which is most of a QR code's render time."""
-    if symbology == "qr_code":
-        matrix, (width, height) = _qr_matrix(text, error, mask)
+    error correction level (QR and Aztec; Data Matrix ECC 200 has a fixed one). QR codes come from segno, whose
+    mode and ECI choices suit any text, or from zxing-cpp's C++ writer (`qr_writer`), a quarter of segno's time,
+    which enrolment uses for its ASCII otpauth URIs."""
+    if symbology == "qr_code" and qr_writer == "segno":
+        matrix, (width, height) = _qr_matrix(text, error)
     else:
         matrix, (width, height) = _zxing_matrix(text, symbology, error)
     border = DEFAULT_BORDER[symbology] if border is None else border

@@ -69,9 +69,13 @@ def _kms(operation: str, parameter: str, **request: Any) -> dict[str, Any]:
         raise SealingUnavailable("the key service is unavailable; try again") from None
 
 
+def payload(sealed: SealedKey) -> bytes:
+    """What is encrypted: the parameters, then the key bytes."""
+    return _HEADER.pack(ALGORITHMS.index(sealed.algorithm), sealed.digits, sealed.period) + sealed.key
+
+
 def seal(sealed: SealedKey) -> str:
-    payload = _HEADER.pack(ALGORITHMS.index(sealed.algorithm), sealed.digits, sealed.period) + sealed.key
-    blob = _kms("encrypt", "seal", Plaintext=payload)["CiphertextBlob"]
+    blob = _kms("encrypt", "seal", Plaintext=payload(sealed))["CiphertextBlob"]
     return PREFIX + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
 
 
