@@ -7,7 +7,7 @@ import msgspec
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
-from otp_api.models import BOOLEANS, CASE_FOLD, RULES, ErrorResponse
+from otp_api.models import BOOLEANS, CASE_FOLD, NUMBERS, RULES, TYPE_RULES, ErrorResponse
 from otp_api.observability import logger
 
 NO_STORE = "no-store"
@@ -29,7 +29,7 @@ def _short(name: str) -> str:
     return name if len(name) <= 64 else name[:61] + "..."
 
 
-def _api_error(exc: msgspec.ValidationError) -> ApiError:
+def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
     """Name the parameter msgspec complains about and state its rule (never the value that was sent).
 
     msgspec reports errors as text in a documented form: the field's name in backticks, or its path after "- at"."""
@@ -44,14 +44,25 @@ def _api_error(exc: msgspec.ValidationError) -> ApiError:
     if path is None:
         return InvalidParameter("the request parameters are not valid", None)
     name = path.group(1)
-    return InvalidParameter(f"{name} {RULES.get(name, 'is not valid')}", name)
+    return InvalidParameter(f"{name} {rules.get(name, 'is not valid')}", name)
 
 
 def parse[T](model: type[T], params: dict[str, Any]) -> T:
-    """Validate request parameters into `model`; numbers may come as text (query strings), never as booleans, and
-    booleans as JSON true/false or the text "true"/"false", never as numbers."""
+    """Validate request parameters into `model`. One rule for numbers: a JSON integer, an integral JSON number
+    (8.0) or text of digits (as query strings send them), never a boolean. Booleans: JSON true/false or the text
+    "true"/"false", never numbers. A code is always text (leading zeros)."""
+    rules = {**RULES, "type": TYPE_RULES.get(model, RULES["type"])}
     folded = {key: CASE_FOLD[key](value) if key in CASE_FOLD and isinstance(value, str) else value
               for key, value in params.items()}  # fmt: skip
+    for key in NUMBERS & folded.keys():
+        value = folded[key]
+        if isinstance(value, float) and value.is_integer():
+            folded[key] = int(value)
+        elif isinstance(value, str):  # only digits: msgspec alone would also take "6e1" or "60.0" as text
+            text = value.strip()
+            if not (text.isascii() and text.isdigit() and len(text) <= 9):
+                raise InvalidParameter(f"{key} {rules[key]}", key)
+            folded[key] = int(text)
     for key in BOOLEANS & folded.keys():
         value = folded[key]
         if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -61,7 +72,7 @@ def parse[T](model: type[T], params: dict[str, Any]) -> T:
     try:
         return msgspec.convert(folded, model, strict=False)
     except msgspec.ValidationError as exc:
-        raise _api_error(exc) from None
+        raise _api_error(exc, rules) from None
 
 
 def documented(status: int, description: str, model: Any = None, **more: str) -> dict[int, Any]:

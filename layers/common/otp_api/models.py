@@ -24,6 +24,8 @@ SEALED_PATTERN = r"^s1\.[A-Za-z0-9_-]+$"  # sealing.PREFIX and unpadded URL-safe
 Name = Annotated[str, Meta(max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 Period = Annotated[int, Meta(ge=MIN_PERIOD, le=MAX_PERIOD, description="Seconds per time step.")]
 Digits = Literal[6, 8]
+OtpType = Literal["time_based", "totp"]  # totp: what generate and verify answer as `type`
+NUMBERS = frozenset({"digits", "period", "scale", "border"})  # JSON integers, integral floats (8.0) or digit text
 QrDelivery = Literal["url", "inline", "none"]
 
 # Parameters whose case does not matter; folded before validation.
@@ -31,7 +33,7 @@ CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
 BOOLEANS = frozenset({"seal"})  # true/false in JSON, or "true"/"false" in a query string; never 0 or 1
 
 RULES = {
-    "type": "must be time_based (/otp), or qr_code, aztec_code or data_matrix (/barcodes)",
+    "type": "is not a type of this route",  # each route states its own (TYPE_RULES)
     "action": "must be 'generate' or 'verify'",
     "label": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",
     "issuer": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",
@@ -53,7 +55,7 @@ RULES = {
 
 
 class GenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="generate"):
-    type: Literal["time_based"]
+    type: OtpType
     label: Name = ""
     issuer: Annotated[
         Name | None, Meta(description="Defaults to the stack's DefaultIssuer; an empty string means none.")
@@ -78,7 +80,7 @@ class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag=
     """Exactly one of secret, sealed_secret and otp_url names the key. The parameters (digits, algorithm, period)
     default to 6, SHA1 and 30 with `secret`, and come from the token or the URI otherwise."""
 
-    type: Literal["time_based"]
+    type: OtpType
     secret: (
         Annotated[
             str,
@@ -200,3 +202,8 @@ class ErrorResponse(Struct):
 
 # What each path takes and answers, for the OpenAPI document (scripts/openapi.py).
 REQUEST_MODELS: dict[str, Any] = {"/otp": OtpRequest, "/barcodes": BarcodeRequest}
+# The `type` rule of each route's request: /otp's error never lists /barcodes' types, nor the other way round.
+TYPE_RULES: dict[Any, str] = {
+    OtpRequest: "must be time_based (or totp)",
+    BarcodeRequest: "must be qr_code, aztec_code or data_matrix",
+}

@@ -1,6 +1,7 @@
 """Enrolment of TOTP secrets: the domain behind POST /otp, action=generate (verification.py does verify)."""
 
 from otp_api import totp, verify_state
+from otp_api.errors import InvalidParameter
 from otp_api.models import GenerateRequest, GenerateResponse
 from otp_api.observability import count
 from otp_api.render import ErrorLevel, QrWriter
@@ -33,6 +34,7 @@ def generate(request: GenerateRequest) -> GenerateResponse:
     from otp_api import otpauth
 
     issuer = get_settings().default_issuer if request.issuer is None else request.issuer
+    _check_names(request.label, issuer)
     secret = totp.new_secret(request.algorithm)
     otp_url = otpauth.totp_uri(secret, request.label, issuer, request.algorithm, request.digits, request.period)
     response = GenerateResponse(
@@ -56,11 +58,27 @@ def generate(request: GenerateRequest) -> GenerateResponse:
     return response
 
 
+def _check_names(label: str, issuer: str) -> None:
+    """What an authenticator will show must be what it says: no invisible characters that reorder or hide text
+    (the model's pattern already refuses control characters and colons), and some name at all."""
+    import unicodedata
+
+    for name, value in (("label", label), ("issuer", issuer)):
+        if any(unicodedata.category(char) in ("Cf", "Zl", "Zp") for char in value):
+            message = (f"{name} must not contain format characters or line separators (such as right-to-left "
+                       "overrides or zero-width spaces): apps would show another name")  # fmt: skip
+            raise InvalidParameter(message, name)
+    if not label and not issuer:
+        raise InvalidParameter("label is required when issuer is empty: an authenticator needs a name to show", "label")
+
+
 def _attach_qr_code(response: GenerateResponse, delivery: str) -> None:
     """The QR code of the otpauth URI: stored under a random key behind a presigned URL, or inline as a data URI
     (then it exists nowhere at rest)."""
     from otp_api.render import render
 
+    # Every label and issuer within their limits fits: the longest otpauth URI (64 four-byte characters in each, a
+    # SHA512 key) is 2476 characters, a version 36 symbol at level M (tests/test_interop.py reads it back).
     image = render(response.otp_url, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, qr_writer=QR_WRITER)
     if delivery == "inline":
         import base64

@@ -39,7 +39,8 @@ def _qr_matrix(text: str, error: ErrorLevel | None) -> tuple[Matrix, tuple[int, 
     import segno
 
     try:
-        qr = segno.make_qr(text, error=error or "M", boost_error=False)
+        # eci: text beyond ISO 8859-1 (QR's default) goes as UTF-8 with an ECI marker, or readers guess its charset
+        qr = segno.make_qr(text, error=error or "M", boost_error=False, eci=True)
     except segno.DataOverflowError:
         raise InvalidParameter("data is too long for a QR code with these options", "data") from None
     width, height = qr.symbol_size(scale=1, border=0)
