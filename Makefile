@@ -10,7 +10,7 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format zbar test e2e build bench clean build-CommonLayer build-OtpFunction build-BarcodesFunction
+.PHONY: help venv dev invoke openapi lint format zbar chromium test e2e build bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
@@ -22,10 +22,16 @@ help:
 	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
 	@echo "make invoke FUNCTION=OtpFunction EVENT=events/otp-generate.json   one event, one function"
 	@echo "make openapi regenerate openapi.json from the code"
+	@echo "make screenshots  refresh docs/demo.png and docs/swagger.png (the demo and Swagger UI in Chromium)"
 
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt scripts/find-python313
+# Two steps: `make dev` installs what the local server needs; `make test` adds the test and lint tools.
+$(VENV)/.installed-local: requirements-local.txt layers/common/requirements.txt scripts/find-python313
 	@python313="$$(scripts/find-python313)" && { [ -x $(PY) ] || "$$python313" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-local.txt
+	@touch $@
+
+$(VENV)/.installed: requirements-dev.txt $(VENV)/.installed-local
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
@@ -41,12 +47,12 @@ $(VENV_SCAN)/.installed: requirements-scan.txt scripts/find-python313
 
 venv: $(VENV)/.installed
 
-dev: $(VENV)/.installed
+dev: $(VENV)/.installed-local
 	PORT=$${PORT:-3000} $(PY) -m devserver
 
 FUNCTION ?= OtpFunction
 EVENT ?= events/otp-generate.json
-invoke: $(VENV)/.installed
+invoke: $(VENV)/.installed-local
 	$(PY) -m devserver.invoke $(FUNCTION) $(EVENT)
 
 openapi: $(VENV)/.installed
@@ -74,7 +80,18 @@ zbar: $(VENV)/.installed
 	    exit 1; \
 	  fi; }
 
-test: lint zbar $(VENV_SAM)/.installed
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+chromium: $(VENV)/.installed
+	@[ -n "$(CHROMIUM)" ] || command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else \
+	    echo "The browser tests need Chromium: sudo apt-get install chromium (Debian/Ubuntu), or set CHROMIUM=/path/to/chrome"; \
+	    exit 1; \
+	  fi; }
+
+test: lint zbar chromium $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	$(PY) -m pytest
 
@@ -112,6 +129,11 @@ build-OtpFunction build-BarcodesFunction:
 
 bench: $(VENV)/.installed $(VENV_SAM)/.installed
 	$(PY) -m bench $(if $(RUNS),--runs $(RUNS))
+
+# The README's pictures of the local pages: the browser tests, saving what they see.
+screenshots: $(VENV)/.installed chromium
+	mkdir -p docs
+	SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

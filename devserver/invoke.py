@@ -15,13 +15,21 @@ def main() -> None:
     parser.add_argument("function", help="logical id in template.yaml, e.g. OtpFunction")
     parser.add_argument("event", type=Path, help="an API Gateway event, e.g. events/otp-generate.json")
     args = parser.parse_args()
-    event = json.loads(args.event.read_text())
+    try:
+        event = json.loads(args.event.read_text())
+    except FileNotFoundError:
+        events = ", ".join(sorted(str(path) for path in Path("events").glob("*.json")))
+        raise SystemExit(f"no event file {args.event}; the sample events are: {events}") from None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{args.event} is not a readable JSON event: {exc}") from None
     with LocalStack() as stack:
         if args.function not in stack.functions:
             raise SystemExit(f"no function {args.function!r} in template.yaml; there are: {', '.join(stack.functions)}")
         response = stack.functions[args.function].invoke(event)
     eprint("")
     print(json.dumps(response, indent=2))
+    # The local S3 stops with this command: a presigned URL in the answer names a server that is gone.
+    eprint("Note: image URLs above pointed at a local S3 that stopped with this command; `make dev` keeps one running.")
 
 
 if __name__ == "__main__":

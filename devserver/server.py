@@ -1,9 +1,10 @@
-"""The local HTTP front: routes from template.yaml, API Gateway events to the function processes, Swagger UI."""
+"""The local HTTP front: routes from template.yaml, API Gateway events to the function processes, and the local
+pages: the enrolment demo at /, Swagger UI at /swagger (served from the venv, no internet needed)."""
 
 import hmac
 import json
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from devserver import gateway
@@ -11,12 +12,37 @@ from devserver.stack import LocalStack, eprint
 from devserver.template import ROOT
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+DEMO_PAGE = Path(__file__).with_name("demo.html")
 SWAGGER_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>otp-api</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="ui"></div><script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script></body></html>
+<html lang="en"><head><meta charset="utf-8"><title>otp-api: Swagger UI</title>
+<link rel="stylesheet" href="/swagger-ui/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/swagger-ui/swagger-ui-bundle.js"></script>
+<script>
+const key = /*API_KEY*/null;  // the local server's own key (OTP_API_KEY): authorised once the document is in
+const ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui",
+                            onComplete: () => { if (key) ui.preauthorizeApiKey("apiKey", key); }});
+</script></body></html>
 """
+KEY_SLOT = "/*API_KEY*/null"  # in a page's script: the local key (OTP_API_KEY) goes here
+SWAGGER_FILES = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".png": "image/png"}
+# API Gateway's own answers, byte for byte, where no function runs.
+NO_ROUTE = b'{"message":"Missing Authentication Token"}'  # an unknown path, or a method the path has not
+FORBIDDEN = b'{"message":"Forbidden"}'  # a missing or wrong API key
+TOO_LARGE = b'{"message":"Request Too Long"}'
+FUNCTION_FAILED = b'{"message": "Internal server error"}'  # (sic: API Gateway's spacing)
+
+
+def _swagger_ui_dir() -> Path:
+    """Swagger UI 5's own files from the swagger-ui-py package (pinned in requirements-local.txt): no CDN."""
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
+
+
+def _script_value(value: str | None) -> str:
+    """A JS string literal for a page's script (or null): `</script>` in it cannot end the element."""
+    return json.dumps(value).replace("<", "\\u003c")
 
 
 def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTPRequestHandler]:
@@ -39,51 +65,60 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def _error(self, status: HTTPStatus, code: str, message: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
-            body = json.dumps({"error": code, "parameter": None, "message": message}).encode()
-            self._send(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *extra], body)
+        def _json(self, status: int, body: bytes) -> None:
+            self._send(status, [("Content-Type", "application/json")], body)
+
+        def _page(self, path: str) -> bool:
+            """The local server's own pages: the demo, Swagger UI and its files, the OpenAPI document."""
+            if path == "/":
+                html = DEMO_PAGE.read_text().replace(KEY_SLOT, _script_value(api_key), 1)
+            elif path == "/swagger":
+                html = SWAGGER_HTML.replace(KEY_SLOT, _script_value(api_key), 1)
+            elif path == "/openapi.json":
+                self._send(200, [("Content-Type", "application/json")], (ROOT / "openapi.json").read_bytes())
+                return True
+            elif path.startswith("/swagger-ui/") and (name := path.removeprefix("/swagger-ui/")) in SWAGGER_FILES:
+                file = _swagger_ui_dir() / name
+                self._send(200, [("Content-Type", STATIC_TYPES[file.suffix])], file.read_bytes())
+                return True
+            else:
+                return False
+            self._send(
+                200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], html.encode()
+            )
+            return True
 
         def _handle(self) -> None:
             url = urlsplit(self.path)
-            if self.command == "GET" and url.path == "/swagger":
-                self._send(200, [("Content-Type", "text/html; charset=utf-8")], SWAGGER_HTML.encode())
-                return
-            if self.command == "GET" and url.path == "/openapi.json":
-                self._send(200, [("Content-Type", "application/json")], (ROOT / "openapi.json").read_bytes())
+            if self.command == "GET" and self._page(url.path):
                 return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
-                self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", "request body too large")
+                self._json(413, TOO_LARGE)
                 return
             body = self.rfile.read(length) if length else b""
+            function = stack.routes.get((self.command, url.path))
+            if function is None:
+                self._json(403, NO_ROUTE)
+                return
             if (
                 api_key
                 and self.command != "OPTIONS"
                 and not hmac.compare_digest(self.headers.get("x-api-key", "").encode(), api_key.encode())
             ):
-                # API Gateway's own answer to a missing or wrong key
-                self._send(403, [("Content-Type", "application/json")], b'{"message":"Forbidden"}')
-                return
-            function = stack.routes.get((self.command, url.path))
-            if function is None:
-                allowed = sorted(method for method, path in stack.routes if path == url.path)
-                if allowed:
-                    message = f"{self.command} is not allowed here"
-                    allow = (("Allow", ", ".join(allowed)),)
-                    self._error(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", message, allow)
-                else:
-                    self._error(HTTPStatus.NOT_FOUND, "not_found", "no such route")
+                self._json(403, FORBIDDEN)
                 return
             event = gateway.to_event(self.command, url.path, url.path, url.query, list(self.headers.items()), body,
                                      self.client_address[0])  # fmt: skip
             try:
                 status, headers, data = gateway.from_response(function.invoke(event))
             except Exception as exc:  # the function process died or raised: API Gateway answers 502
-                self._error(HTTPStatus.BAD_GATEWAY, "bad_gateway", f"{function.name} failed: {exc}")
+                eprint(f"{function.name} failed: {exc}")
+                self._json(502, FUNCTION_FAILED)
                 return
             self._send(status, headers, data)
 
-        def __getattr__(self, name: str):  # do_GET, do_POST, ... and any other method: 404 or 405 as it applies
+        def __getattr__(self, name: str):  # do_GET, do_POST, ... and any other method: routed, or API Gateway's 403
             if name.startswith("do_"):
                 return self._handle
             raise AttributeError(name)

@@ -16,6 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUTPUT = ROOT / "openapi.json"
 REF = "#/components/schemas/{name}"
+API_KEY_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "x-api-key",
+    "description": "The stack's API key (output ApiKeyId); none locally unless OTP_API_KEY is set.",
+}
+# The request "Try it out" starts from, as the README's first example.
+EXAMPLES = {
+    "/otp": {"type": "time_based", "action": "generate", "label": "alice@example.com", "issuer": "Example Corp"},
+    "/barcodes": {"type": "qr_code", "data": "hello world", "scale": 4},
+}
 
 
 def _load_app(name: str, code_dir: Path, handler: str) -> Any:
@@ -67,11 +78,16 @@ def build() -> dict[str, Any]:
                     for name, prop in props.items()
                 ]
             else:
+                content: dict[str, Any] = {"schema": schema}
+                if path in EXAMPLES:
+                    content["example"] = EXAMPLES[path]
                 operation["requestBody"] = {
                     "required": True,
                     "description": "Parameters may also come as query-string parameters; the body wins on a conflict.",
-                    "content": {"application/json": {"schema": schema}},
+                    "content": {"application/json": content},
                 }
+            # API Gateway asks for the key (RequireApiKey=true, the default); Swagger UI's Authorize sends it.
+            operation["security"] = [{"apiKey": []}]
         for operation in operations.values():
             for response in operation["responses"].values():
                 if response.get("content") == {"application/json": {}}:
@@ -85,7 +101,7 @@ def build() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": {}},
+        "components": {"schemas": {}, "securitySchemes": {"apiKey": API_KEY_SCHEME}},
     }
     document["components"]["schemas"] = {name: schemas[name] for name in sorted(_referenced(document, schemas))}
     return document

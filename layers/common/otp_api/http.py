@@ -86,6 +86,7 @@ def documented(status: int, description: str, model: Any = None, **more: str) ->
     responses = {
         status: {"description": description, **(json_of(model) if model is not None else {})},
         400: {"description": "Invalid request; `parameter` names what is wrong", **json_of(ErrorResponse)},
+        403: {"description": "API Gateway: no such route, or the x-api-key header is missing or wrong"},
         413: {"description": "Request body over 16 KB", **json_of(ErrorResponse)},
         415: {"description": "A body that is not JSON", **json_of(ErrorResponse)},
         503: {

@@ -1,0 +1,113 @@
+"""The local pages in a real browser with no internet: the enrolment demo from generate to a verified code, and
+Swagger UI with its operations, Authorize, and "Try it out" on POST /otp. Debian's Chromium, driven by Playwright
+(no browser download); every request that would leave 127.0.0.1 is refused, so nothing comes from a CDN.
+
+`make screenshots` runs these with SCREENSHOTS_DIR=docs to refresh the README's pictures."""
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from support import decode_image, independent_code
+
+from devserver.server import serve
+from devserver.stack import LocalStack
+
+pytestmark = pytest.mark.local_stack
+KEY = "browser-test-key"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    with LocalStack() as stack:  # with a key, as the deployed API: the pages must send it
+        server = serve(stack, "127.0.0.1", 0, api_key=KEY)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not executable:
+        pytest.fail("no Chromium: `make test` installs Debian's package, or set CHROMIUM=/path/to/chrome")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    left: list[str] = []
+
+    def offline(route):  # the machine may have no internet: make sure the pages never need it
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            left.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", offline)
+    yield page
+    context.close()
+    assert left == [], "the page asked for something beyond this machine"
+
+
+def screenshot(page, name: str) -> None:
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name), full_page=True)
+
+
+def test_the_demo_goes_from_enrolment_to_a_verified_code(page, base_url):
+    page.goto(base_url + "/")
+    # Given a new enrolment, whose QR code the page shows
+    page.fill("#label", "browser@example.com")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 0")
+    # When the QR code as shown is read and a code is computed from it independently
+    otp_url = decode_image(page.locator("#qr").screenshot())
+    assert otp_url == page.locator("#otp-url").inner_text()
+    secret = parse_qs(urlsplit(otp_url).query)["secret"][0]
+    page.fill("#code", independent_code(secret, time.time()))
+    page.click("#verify")
+    # Then the code is valid, and the request the page sent is shown as curl, without the key
+    result = page.locator("#result[data-valid]")
+    result.wait_for()
+    assert result.get_attribute("data-valid") == "true", result.inner_text()
+    request = page.locator("#verify-request").inner_text()
+    assert "curl" in request and '"action":"verify"' in request and KEY not in request
+    screenshot(page, "demo.png")
+    # And the same code again is refused, in words
+    page.click("#verify")
+    page.wait_for_function("document.getElementById('result').textContent.startsWith('Already used')")
+    assert result.get_attribute("data-valid") == "false"
+
+
+def test_swagger_ui_renders_offline_with_authorize_and_try_it_out(page, base_url):
+    page.goto(base_url + "/swagger")
+    page.locator(".opblock-summary-path").first.wait_for()
+    paths = set(page.locator(".opblock-summary-path").all_inner_texts())
+    assert {"/otp", "/barcodes"} <= {path.strip() for path in paths}
+    assert page.locator("button.authorize").is_visible()
+    screenshot(page, "swagger.png")
+    # "Try it out" on POST /otp with the documented example, the local key already authorised
+    operation = page.locator("#operations-default-post_otp")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table .response .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "200"
