@@ -10,11 +10,12 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format zbar chromium test e2e build bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
+.PHONY: help venv dev invoke openapi lint format zbar chromium test unit e2e build bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
 	@echo "make test    lint, validate the template, run every test"
+	@echo "make unit    the pure-function tests only, in seconds"
 	@echo "make lint    ruff, mypy, cfn-lint and checkov only"
 	@echo "make format  ruff format and fix"
 	@echo "make e2e     the end-to-end suite: local server, or API_URL=https://... API_KEY=..., or STACK=<name>"
@@ -93,7 +94,11 @@ chromium: $(VENV)/.installed
 
 test: lint zbar chromium $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
-	$(PY) -m pytest
+	$(PY) -m pytest --cov
+
+# Pure functions only: seconds, nothing beyond the venv (no AWS emulation, no zbar, no SAM, no browser).
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
 
 build: $(VENV)/.installed $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) build

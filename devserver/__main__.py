@@ -5,7 +5,7 @@ import signal
 import sys
 
 from devserver.server import serve
-from devserver.stack import LocalStack, eprint
+from devserver.stack import LocalCloud, eprint
 
 
 def _stop(*_: object) -> None:
@@ -14,7 +14,7 @@ def _stop(*_: object) -> None:
 
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
-    stack = LocalStack().start()
+    stack = LocalCloud().start()
     api_key = os.environ.get("OTP_API_KEY") or None
     server = serve(stack, "127.0.0.1", port, api_key)
     base = f"http://127.0.0.1:{server.server_address[1]}"

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from devserver.stack import LocalStack, eprint
+from devserver.stack import LocalCloud, eprint
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
         raise SystemExit(f"no event file {args.event}; the sample events are: {events}") from None
     except (OSError, ValueError) as exc:
         raise SystemExit(f"{args.event} is not a readable JSON event: {exc}") from None
-    with LocalStack() as stack:
+    with LocalCloud() as stack:
         if args.function not in stack.functions:
             raise SystemExit(f"no function {args.function!r} in template.yaml; there are: {', '.join(stack.functions)}")
         response = stack.functions[args.function].invoke(event)

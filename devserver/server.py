@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from devserver import gateway
-from devserver.stack import LocalStack, eprint
+from devserver.stack import LocalCloud, eprint
 from devserver.template import ROOT
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
@@ -45,7 +45,7 @@ def _script_value(value: str | None) -> str:
     return json.dumps(value).replace("<", "\\u003c")
 
 
-def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTPRequestHandler]:
+def make_handler(stack: LocalCloud, api_key: str | None = None) -> type[BaseHTTPRequestHandler]:
     """`api_key`: when set, requests must carry it in x-api-key, as API Gateway with RequireApiKey=true asks."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -130,7 +130,7 @@ def make_handler(stack: LocalStack, api_key: str | None = None) -> type[BaseHTTP
     return Handler
 
 
-def serve(stack: LocalStack, host: str, port: int, api_key: str | None = None) -> ThreadingHTTPServer:
+def serve(stack: LocalCloud, host: str, port: int, api_key: str | None = None) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), make_handler(stack, api_key))
     server.daemon_threads = True
     return server

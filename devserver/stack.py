@@ -14,8 +14,8 @@ REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 
 
-class LocalStack:
-    """Start with `LocalStack().start()`; `stop()` ends every process and thread it started."""
+class LocalCloud:
+    """Start with `LocalCloud().start()`; `stop()` ends every process and thread it started."""
 
     def __init__(
         self,
@@ -35,7 +35,7 @@ class LocalStack:
         self.endpoint = ""
         self._moto: Any = None
 
-    def start(self) -> "LocalStack":
+    def start(self) -> "LocalCloud":
         try:
             self._start_moto()
             names = {**self.template.parameters, **self._create_resources()}
@@ -131,7 +131,7 @@ class LocalStack:
                 self._moto.wait()
             self._moto = None
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> "LocalCloud":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

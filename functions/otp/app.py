@@ -25,7 +25,7 @@ SECRET_PARAMETERS = frozenset({"secret", "code"})
         200,
         "The new secret; the verdict on a code; or, without a code, the codes around now",
         GenerateResponse | VerifyResponse | CodesResponse,
-        e429="The key is locked out after too many failures; Retry-After says when to try again",
+        errors={429: "The key is locked out after too many failures; Retry-After says when to try again"},
     ),
 )
 def otp():  # no return annotation: Powertools would try to document `Response` itself

@@ -4,6 +4,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from moto_fixtures import mocked_aws, s3  # noqa: F401 - fixtures
+
+
+@pytest.fixture(autouse=True)
+def aws(mocked_aws):  # noqa: F811
+    return mocked_aws
 
 
 class _Body:

@@ -9,12 +9,10 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import time_machine
-from support import call, decode_image, independent_code
+from support import BUCKET, TABLE, call, decode_image, independent_code
 
 from otp_api import storage, verify_state
 
-BUCKET = "otp-api-test-images"
-TABLE = "otp-api-test-verify-state"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010.0
 

@@ -34,10 +34,10 @@ def target() -> Iterator[Target]:
         yield Target(url, os.environ.get("E2E_API_KEY") or None, local=False, **defaults)
     else:
         from devserver.server import serve
-        from devserver.stack import LocalStack
+        from devserver.stack import LocalCloud
 
         key = secrets.token_urlsafe(16)
-        with LocalStack() as stack:
+        with LocalCloud() as stack:
             server = serve(stack, "127.0.0.1", 0, api_key=key)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             try:

@@ -9,8 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from support import decode_image, independent_code
 
-pytestmark = pytest.mark.local_stack  # no in-process mock: the requests leave the process
-
 SYMBOLOGIES = ["qr_code", "aztec_code", "data_matrix"]
 
 

@@ -5,7 +5,7 @@ import json
 
 from otp_api import storage
 from otp_api.models import BarcodeRequest, BarcodeResponse
-from otp_api.observability import count
+from otp_api.observability import count_outcome
 from otp_api.render import DEFAULT_BORDER, DEFAULT_ERROR, render
 
 PREFIX = "barcodes/"
@@ -37,12 +37,12 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
     if found and found.get("width", "").isdigit() and found.get("height", "").isdigit():
         width, height = int(found["width"]), int(found["height"])
         link = storage.presign(key)
-        count("BarcodeServed", symbology=request.type, cache="hit")
+        count_outcome("BarcodeServed", symbology=request.type, cache="hit")
     else:
         image = render(request.data, request.type, request.scale, request.format, border, error)
         width, height = image.width, image.height
         link = storage.store(key, image.data, image.content_type, {"width": str(width), "height": str(height)})
-        count("BarcodeServed", symbology=request.type, cache="miss")
+        count_outcome("BarcodeServed", symbology=request.type, cache="miss")
     return BarcodeResponse(
         url=link.url,
         expires_at=link.expires_at_text,

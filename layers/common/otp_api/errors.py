@@ -1,4 +1,5 @@
-"""Domain errors. They know nothing of HTTP; `http.py` maps them to responses in one place."""
+"""Domain errors: what went wrong, in words a caller can act on, and the HTTP status and error code each answers
+with. `http.py` turns them into responses in one place (one exception handler, as the cookbook does)."""
 
 
 class ApiError(Exception):

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
 from otp_api.models import BOOLEANS, CASE_FOLD, NUMBERS, RULES, TYPE_RULES, ErrorResponse
 from otp_api.observability import logger
+from otp_api.params import MAX_BODY_BYTES
 
 NO_STORE = "no-store"
 _FIELD = re.compile(r"field `([^`]*)`")  # "Object missing required field `x`", "... contains unknown field `x`"
@@ -75,9 +76,11 @@ def parse[T](model: type[T], params: dict[str, Any]) -> T:
         raise _api_error(exc, rules) from None
 
 
-def documented(status: int, description: str, model: Any = None, **more: str) -> dict[int, Any]:
-    """OpenAPI responses of a route: its own success, the errors every route shares, and `more` error statuses
-    (`e429="..."`). Schemas are referenced by model name; scripts/openapi.py adds them to the document."""
+def documented(
+    status: int, description: str, model: Any = None, errors: dict[int, str] | None = None
+) -> dict[int, Any]:
+    """OpenAPI responses of a route: its own success, the errors every route shares, and the route's own error
+    statuses (`errors={429: "..."}`). Schemas are referenced by model name; scripts/openapi.py adds them."""
 
     def json_of(model: Any) -> dict[str, Any]:
         refs = [{"$ref": f"#/components/schemas/{m.__name__}"} for m in getattr(model, "__args__", (model,))]
@@ -87,15 +90,15 @@ def documented(status: int, description: str, model: Any = None, **more: str) ->
         status: {"description": description, **(json_of(model) if model is not None else {})},
         400: {"description": "Invalid request; `parameter` names what is wrong", **json_of(ErrorResponse)},
         403: {"description": "API Gateway: no such route, or the x-api-key header is missing or wrong"},
-        413: {"description": "Request body over 16 KB", **json_of(ErrorResponse)},
+        413: {"description": f"Request body over {MAX_BODY_BYTES // 1024} KB", **json_of(ErrorResponse)},
         415: {"description": "A body that is not JSON", **json_of(ErrorResponse)},
         503: {
-            "description": "Storage unavailable; nothing was handed out or accepted, retry",
+            "description": "S3, DynamoDB or KMS unavailable; nothing was handed out or accepted; Retry-After",
             **json_of(ErrorResponse),
         },
     }
-    for key, text in more.items():
-        responses[int(key.removeprefix("e"))] = {"description": text, **json_of(ErrorResponse)}
+    for code, text in (errors or {}).items():
+        responses[code] = {"description": text, **json_of(ErrorResponse)}
     return dict(sorted(responses.items()))
 
 

@@ -21,15 +21,17 @@ logging.getLogger("botocore").setLevel(logging.INFO)
 warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 
-def count(name: str, **dimensions: str) -> None:
-    """Count one `name`. Each invocation emits at most one such metric, so its dimensions belong to it alone."""
+def count_outcome(name: str, **dimensions: str) -> None:
+    """Count the outcome of this request (its dimensions: what kind). Each invocation emits at most one such
+    metric, so the invocation's dimensions belong to it alone."""
     for key, value in dimensions.items():
         metrics.add_dimension(name=key, value=value)
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def count_event(name: str) -> None:
-    """Count a rare event in a metric of its own (service dimension only), for alarms to watch."""
+def count_for_alarm(name: str) -> None:
+    """Count a rare event in a metric of its own, with the service dimension only, as the template's alarms
+    watch it (LockoutSpikeAlarm)."""
     from aws_lambda_powertools.metrics import single_metric
 
     with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:

@@ -3,7 +3,7 @@
 from otp_api import totp, verify_state
 from otp_api.errors import InvalidParameter
 from otp_api.models import GenerateRequest, GenerateResponse
-from otp_api.observability import count
+from otp_api.observability import count_outcome
 from otp_api.render import ErrorLevel, QrWriter
 from otp_api.settings import get_settings, get_verify_settings
 
@@ -54,7 +54,7 @@ def generate(request: GenerateRequest) -> GenerateResponse:
         response.sealed_secret = sealing.seal(key)
     if request.qrcode != "none":
         _attach_qr_code(response, request.qrcode)
-    count("OtpGenerated", algorithm=request.algorithm)
+    count_outcome("OtpGenerated", algorithm=request.algorithm)
     return response
 
 

@@ -23,7 +23,7 @@ from msgspec import UNSET
 from otp_api import totp, verify_state
 from otp_api.errors import InvalidParameter, MissingParameter, TooManyAttempts
 from otp_api.models import Algorithm, CodesResponse, Reason, VerifyRequest, VerifyResponse
-from otp_api.observability import count, count_event
+from otp_api.observability import count_for_alarm, count_outcome
 from otp_api.settings import VerifySettings, get_verify_settings
 
 KEY_PARAMETERS = ("secret", "sealed_secret", "otp_url")
@@ -45,7 +45,7 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
         return _list_codes(key, settings, int(now))
     step = totp.matching_step(request.code, key.secret, key.digits, key.algorithm, key.period, now)
     valid, reason = _decide(key, step, settings, int(now))
-    count("OtpVerified", result="valid" if valid else reason)
+    count_outcome("OtpVerified", result="valid" if valid else reason)
     matched = None
     if valid and step is not None:
         matched = totp.window_key(step - totp.step_at(now, key.period), key.period)
@@ -108,7 +108,7 @@ def _decide(key: Key, step: int | None, settings: VerifySettings, now: int) -> t
     if not written.applied:
         raise TooManyAttempts(written.locked_until - now)
     if written.locked_until:
-        count_event("OtpLockout")  # this failure locked the key
+        count_for_alarm("OtpLockout")  # this failure locked the key
     return False, reason
 
 

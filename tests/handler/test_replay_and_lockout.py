@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from support import call
+from support import TABLE, call
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -108,7 +108,7 @@ def test_stateless_mode_accepts_a_code_again(stateless):
 def test_the_table_holds_a_hash_not_the_secret(aws):
     verify(code_at(NOW))
     verify(wrong(NOW))
-    items = aws["dynamodb"].scan(TableName="otp-api-test-verify-state")["Items"]
+    items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
     assert len(items) == 1
     dumped = json.dumps(items)
     assert SECRET not in dumped and SECRET.lower() not in dumped
@@ -201,10 +201,10 @@ def test_listing_codes_without_a_code_touches_no_state(aws):
     with time_machine.travel(NOW, tick=False):
         status, _, _ = call("otp", {"type": "time_based", "action": "verify", "secret": SECRET})
     assert status == 200
-    assert aws["dynamodb"].scan(TableName="otp-api-test-verify-state")["Items"] == []
+    assert aws["dynamodb"].scan(TableName=TABLE)["Items"] == []
 
 
 @pytest.mark.parametrize("code", ["12a456", "abcdef"])
 def test_malformed_codes_are_400_and_not_counted(aws, code):
     assert verify(code)[0] == 400
-    assert aws["dynamodb"].scan(TableName="otp-api-test-verify-state")["Items"] == []
+    assert aws["dynamodb"].scan(TableName=TABLE)["Items"] == []

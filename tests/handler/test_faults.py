@@ -8,7 +8,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from support import call
+from support import BUCKET, TABLE, call
 
 from otp_api import storage, verify_state
 
@@ -50,7 +50,7 @@ def test_dynamodb_unreachable_fails_closed(monkeypatch):
 
 
 def test_missing_table_fails_closed(aws):
-    aws["dynamodb"].delete_table(TableName="otp-api-test-verify-state")
+    aws["dynamodb"].delete_table(TableName=TABLE)
     status, _, body = verify(right_code())
     assert (status, body["error"]) == (503, "state_unavailable")
 
@@ -73,11 +73,11 @@ def test_s3_errors_on_generate_give_503_and_leave_nothing(aws, error_code):
     assert status == 503
     assert body["error"] == "storage_unavailable"
     assert "secret" not in body and "qrcode_url" not in body
-    assert aws["s3"].list_objects_v2(Bucket="otp-api-test-images").get("KeyCount") == 0
+    assert aws["s3"].list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
 def test_s3_unreachable_on_barcodes(monkeypatch, aws):
     monkeypatch.setattr(storage._client(), "head_object", unreachable)
     status, _, body = call("barcodes", {"type": "qr_code", "data": "unreachable"})
     assert (status, body["error"]) == (503, "storage_unavailable")
-    assert aws["s3"].list_objects_v2(Bucket="otp-api-test-images").get("KeyCount") == 0
+    assert aws["s3"].list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0

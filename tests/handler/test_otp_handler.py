@@ -5,13 +5,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import time_machine
-from support import b32bytes, call, decode_image, event_with, independent_code, invoke, load_event
+from support import BUCKET, b32bytes, call, decode_image, event_with, independent_code, invoke, load_event
 
 NOW = 1_790_000_000  # a fixed moment, 20 s into its 30 s step
 
 
 def stored_object(s3, url: str) -> dict:
-    return s3.get_object(Bucket="otp-api-test-images", Key=unquote(urlsplit(url).path.lstrip("/")))
+    return s3.get_object(Bucket=BUCKET, Key=unquote(urlsplit(url).path.lstrip("/")))
 
 
 def test_generate_from_event_file(s3):
@@ -49,7 +49,7 @@ def test_presigned_url_is_sigv4_short_lived_and_says_nothing_of_the_secret(s3):
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     assert query["X-Amz-Expires"] == ["300"]
     assert "Signature" not in query  # no SigV2
-    assert urlsplit(url).hostname == "otp-api-test-images.s3.eu-west-1.amazonaws.com"  # regional: no redirect
+    assert urlsplit(url).hostname == f"{BUCKET}.s3.eu-west-1.amazonaws.com"  # regional: no redirect
     assert body["secret"] not in url and "otpauth" not in unquote(url) and "carol" not in url
     expected = datetime.fromtimestamp(NOW + 300, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert body["qrcode_expires_at"] == expected

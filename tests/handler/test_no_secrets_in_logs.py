@@ -5,7 +5,7 @@ import io
 import logging
 
 import time_machine
-from support import b32bytes, call, event_with, independent_code, invoke
+from support import BUCKET, b32bytes, call, event_with, independent_code, invoke
 
 NOW = 1_790_000_000
 
@@ -48,9 +48,9 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
             call("otp", {"type": "time_based", "action": "verify", "sealed_secret": sealed["sealed_secret"][:-2],
                          "code": sealed_code})  # a tampered token  # fmt: skip
             call("otp", {"type": "time_based", "action": "verify", "otp_url": sealed["otp_url"], "code": "000000"})
-        for item in s3.list_objects_v2(Bucket="otp-api-test-images")["Contents"]:
-            s3.delete_object(Bucket="otp-api-test-images", Key=item["Key"])
-        s3.delete_bucket(Bucket="otp-api-test-images")
+        for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
+            s3.delete_object(Bucket=BUCKET, Key=item["Key"])
+        s3.delete_bucket(Bucket=BUCKET)
         call("otp", {"type": "time_based", "action": "generate"})  # a storage failure
     logging.getLogger(logger.name).removeHandler(handler)
     captured = capsys.readouterr()

@@ -5,7 +5,7 @@ import importlib.util
 import os
 from unittest import mock
 
-from support import ROOT, FakeContext, decode_image, event_with
+from support import BUCKET, ROOT, FakeContext, decode_image, event_with
 
 from otp_api import storage
 
@@ -36,6 +36,6 @@ def test_init_warms_up_and_generate_still_works(s3):
     body = json.loads(response["body"])
     assert response["statusCode"] == 200
     key = body["qrcode_url"].split("?")[0].split(".amazonaws.com/", 1)[1]
-    assert decode_image(s3.get_object(Bucket="otp-api-test-images", Key=key)["Body"].read()) == body["otp_url"]
+    assert decode_image(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == body["otp_url"]
     posted = barcodes(event_with("barcodes-post", body={"type": "aztec_code", "data": "warm"}), FakeContext())
     assert posted["statusCode"] == 200

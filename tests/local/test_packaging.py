@@ -8,19 +8,13 @@ machine's own architecture (LAMBDA_ARCH). Everything else (requirements, layout,
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from support import decode_image
+from support import ROOT, decode_image
 
-pytestmark = pytest.mark.local_stack
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from devserver import packaging  # noqa: E402
-from devserver.stack import LocalStack  # noqa: E402
+from devserver import packaging
+from devserver.stack import LocalCloud
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +65,7 @@ def test_the_makefile_builds_for_the_templates_architecture():
 def test_built_functions_answer_the_sample_events(build_dir, runtime):
     events = {name: json.loads((ROOT / "events" / f"{name}.json").read_text()) for name in
               ("otp-generate", "otp-verify", "barcodes-get", "barcodes-post")}  # fmt: skip
-    with LocalStack(build_dir / "template.yaml", built=True, runtime_paths=(runtime,)) as stack:
+    with LocalCloud(build_dir / "template.yaml", built=True, runtime_paths=(runtime,)) as stack:
         otp, barcodes = stack.functions["OtpFunction"], stack.functions["BarcodesFunction"]
         generated = otp.invoke(events["otp-generate"])
         assert generated["statusCode"] == 200, generated

@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 from pyzbar import pyzbar
-from support import call, decode_image
+from support import BUCKET, call, decode_image
 
 TEXTS = [
     "€100 price tag",
@@ -23,7 +23,7 @@ TEXTS = [
 def stored_image(s3, url: str) -> bytes:
     from urllib.parse import unquote, urlsplit
 
-    return s3.get_object(Bucket="otp-api-test-images", Key=unquote(urlsplit(url).path.lstrip("/")))["Body"].read()
+    return s3.get_object(Bucket=BUCKET, Key=unquote(urlsplit(url).path.lstrip("/")))["Body"].read()
 
 
 @pytest.mark.parametrize("text", TEXTS)

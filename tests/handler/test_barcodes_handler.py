@@ -5,9 +5,8 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from support import decode_image, event_with, invoke, load_event
+from support import BUCKET, decode_image, event_with, invoke, load_event
 
-BUCKET = "otp-api-test-images"
 SYMBOLOGIES = ["qr_code", "aztec_code", "data_matrix"]
 TEXTS = {
     "shortest": "abcd",

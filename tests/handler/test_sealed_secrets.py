@@ -9,11 +9,10 @@ import json
 
 import pytest
 import time_machine
-from support import b32bytes, call, decode_image, independent_code
+from support import BUCKET, TABLE, b32bytes, call, decode_image, independent_code
 
 from otp_api import sealing
 
-BUCKET = "otp-api-test-images"
 NOW = 1_790_000_010
 
 
@@ -127,7 +126,7 @@ def test_every_flipped_byte_of_a_token_is_refused(kms_answers_as_aws, aws):
     blob = token_blob(token)
     flipped = [as_token(blob[:i] + bytes([blob[i] ^ 0x01]) + blob[i + 1 :]) for i in range(len(blob))]
     assert all(refused(t) for t in flipped), [i for i, t in enumerate(flipped) if not refused(t)]
-    assert aws["dynamodb"].scan(TableName="otp-api-test-verify-state")["Items"] == []  # nothing counted
+    assert aws["dynamodb"].scan(TableName=TABLE)["Items"] == []  # nothing counted
 
 
 def test_tokens_of_another_context_key_or_version_are_refused(kms_answers_as_aws, aws):

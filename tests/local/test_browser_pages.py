@@ -15,9 +15,8 @@ import pytest
 from support import decode_image, independent_code
 
 from devserver.server import serve
-from devserver.stack import LocalStack
+from devserver.stack import LocalCloud
 
-pytestmark = pytest.mark.local_stack
 KEY = "browser-test-key"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -25,7 +24,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 @pytest.fixture(scope="module")
 def base_url():
-    with LocalStack() as stack:  # with a key, as the deployed API: the pages must send it
+    with LocalCloud() as stack:  # with a key, as the deployed API: the pages must send it
         server = serve(stack, "127.0.0.1", 0, api_key=KEY)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         yield f"http://127.0.0.1:{server.server_address[1]}"

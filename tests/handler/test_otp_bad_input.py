@@ -4,7 +4,7 @@ import base64
 import json
 
 import pytest
-from support import event_with, invoke
+from support import BUCKET, event_with, invoke
 
 GEN = {"type": "time_based", "action": "generate"}
 VER = {"type": "time_based", "action": "verify", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}
@@ -148,7 +148,7 @@ def test_unknown_route_and_method_get_json_404():
 
 def test_storage_failure_is_a_503_without_a_url(s3):
     # Given a bucket that does not exist (as when S3 refuses the write)
-    s3.delete_bucket(Bucket="otp-api-test-images")
+    s3.delete_bucket(Bucket=BUCKET)
     status, headers, body = invoke("otp", event_with("otp-generate", body=GEN))
     assert status == 503
     assert body["error"] == "storage_unavailable"

@@ -11,12 +11,12 @@ import pytest
 from support import ROOT
 
 from devserver.server import serve
-from devserver.stack import LocalStack
+from devserver.stack import LocalCloud
 
 
 @pytest.fixture(scope="module")
 def running_api():
-    with LocalStack() as stack:
+    with LocalCloud() as stack:
         server = serve(stack, "127.0.0.1", 0, api_key="the-right-key")
         threading.Thread(target=server.serve_forever, daemon=True).start()
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -31,14 +31,12 @@ def run_suite(url: str, key: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.mark.local_stack
 def test_the_suite_passes_against_a_running_api_with_its_key(running_api):
     result = run_suite(running_api, "the-right-key")
     assert result.returncode == 0, result.stdout[-2000:]
     assert "the-right-key" not in result.stdout + result.stderr
 
 
-@pytest.mark.local_stack
 def test_the_suite_fails_with_a_wrong_key(running_api):
     result = run_suite(running_api, "a-wrong-key")
     assert result.returncode == 1, result.stdout[-2000:]
@@ -47,7 +45,7 @@ def test_the_suite_fails_with_a_wrong_key(running_api):
     assert " error" in summary and "a-wrong-key" not in result.stdout + result.stderr
 
 
-def test_a_stack_target_comes_from_its_outputs_parameters_and_key(aws):
+def test_a_stack_target_comes_from_its_outputs_parameters_and_key(mocked_aws):
     # moto's CloudFormation and API Gateway stand in for the deployed stack: its outputs and parameters as
     # DescribeStacks returns them, the key's value from GetApiKey.
     import boto3

@@ -1,0 +1,75 @@
+"""Facts stated in two places must agree: the rules in error messages and the models' constraints, the lifetime the
+code assumes and the bucket's lifecycle rule, limits in the template and in the settings. And the one place that
+reads msgspec's wording, pinned for every kind of error it reads."""
+
+import re
+
+import msgspec
+import pytest
+
+from devserver.template import raw_document
+from otp_api import models, params, storage
+from otp_api.errors import InvalidParameter, MissingParameter, UnknownParameter
+from otp_api.http import documented, parse
+
+
+def schema_of(model) -> dict:
+    (_, components) = msgspec.json.schema_components([model], ref_template="{name}")
+    return components[model.__name__]["properties"]
+
+
+def bounds(prop: dict) -> set[int]:
+    """The numbers a property's JSON schema states (bounds, lengths, allowed values)."""
+    found: set[int] = set()
+    for item in [prop, *prop.get("anyOf", [])]:
+        for key in ("minimum", "maximum", "minLength", "maxLength"):
+            if isinstance(item.get(key), int):
+                found.add(item[key])
+        found |= {value for value in item.get("enum", []) if isinstance(value, int) and not isinstance(value, bool)}
+    return found
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [(models.GenerateRequest, "digits"), (models.GenerateRequest, "period"), (models.GenerateRequest, "label"),
+     (models.BarcodeRequest, "scale"), (models.BarcodeRequest, "border"), (models.BarcodeRequest, "data"),
+     (models.VerifyRequest, "code")],
+)  # fmt: skip
+def test_each_rule_states_the_bounds_its_model_enforces(model, name):
+    stated = {int(number) for number in re.findall(r"\d+", models.RULES[name])}
+    enforced = bounds(schema_of(model)[name])
+    assert enforced and enforced <= stated | {0, 1}, (name, enforced, models.RULES[name])
+
+
+def test_every_parameter_has_a_rule():
+    names = {name for model in (models.GenerateRequest, models.VerifyRequest, models.BarcodeRequest)
+             for name in schema_of(model)}  # fmt: skip
+    assert names - {"action"} <= set(models.RULES)
+
+
+def test_the_body_limit_is_stated_from_the_constant():
+    assert f"{params.MAX_BODY_BYTES // 1024} KB" in documented(200, "ok")[413]["description"]
+
+
+def test_the_code_assumes_the_lifetime_the_bucket_gives_images():
+    (rule,) = raw_document()["Resources"]["ImageBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert storage.OBJECT_LIFETIME.days == rule["ExpirationInDays"]
+
+
+# --- http.parse reads msgspec's wording: one test per kind of error it reads --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "parameter"),
+    [
+        ({"action": "generate"}, MissingParameter, "type"),  # "Object missing required field `type`"
+        ({"type": "time_based", "action": "generate", "colour": 1}, UnknownParameter, "colour"),  # "unknown field"
+        ({"type": "time_based", "action": "generate", "period": 5}, InvalidParameter, "period"),  # "- at `$.period`"
+        ({"type": "time_based", "action": "generate", "label": 7}, InvalidParameter, "label"),  # a wrong type
+        ({"type": "time_based", "action": "unmake"}, InvalidParameter, "action"),  # an unknown tag
+    ],
+)
+def test_each_kind_of_msgspec_error_names_its_parameter(params, error, parameter):
+    with pytest.raises(error) as raised:
+        parse(models.OtpRequest, params)
+    assert raised.value.parameter == parameter
