@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,40 @@ def targets(runtime: Path) -> dict[str, dict]:
     }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Cold:
+    """A cold start: `target` initialised in a fresh process, then its first request of kind `first` (None: init
+    only); its ratio is given against the cold case named `baseline`."""
+
+    name: str
+    target: str
+    first: str | None
+    baseline: str | None = None
+
+
+BASE_INIT, BASE_VERIFY, BASE_GENERATE = (
+    "baseline otp init",
+    "baseline otp init + verify",
+    "baseline otp init + generate",
+)
+COLD_CASES = [
+    Cold("otp init", "otp", None, BASE_INIT),
+    Cold("otp init + verify (list codes)", "otp", "verify_list", BASE_VERIFY),
+    Cold("otp init + verify (code, replay/lockout)", "otp", "verify_code", BASE_VERIFY),
+    Cold("otp init + verify (code, stateless)", "otp_stateless", "verify_code", BASE_VERIFY),
+    Cold("otp init + verify (sealed secret)", "otp", "verify_sealed", BASE_VERIFY),
+    Cold("otp init + generate", "otp", "generate", BASE_GENERATE),
+    Cold("otp init + generate (qrcode inline)", "otp", "generate_inline", BASE_GENERATE),
+    Cold("barcodes init + qr_code", "barcodes", "qr_code", "baseline barcodes init + qr_code"),
+    Cold("otp warmed init + generate (SnapStart)", "otp_warm_init", "generate"),
+    Cold("empty handler (the harness alone)", "empty", None),
+    Cold(BASE_INIT, "baseline_otp", None),
+    Cold(BASE_VERIFY, "baseline_otp", "verify_code"),
+    Cold(BASE_GENERATE, "baseline_otp", "generate"),
+    Cold("baseline barcodes init + qr_code", "baseline_barcodes", "qr_code"),
+]
+
+
 def run_child(target: dict, mode: str, work: Path, **extra) -> tuple[float, dict]:
     spec_path, result_path = work / "spec.marshal", work / "result.marshal"
     spec = {"paths": [str(p) for p in target["paths"]], "handler": "app.lambda_handler", "events": target["events"],
@@ -128,40 +163,19 @@ def main() -> None:
     args = parser.parse_args()
     runtime = prepare()
     all_targets = targets(runtime)
-    cold_cases = {  # name: (target, first request or None for init only)
-        "otp init": ("otp", None), "otp init + verify (list codes)": ("otp", "verify_list"),
-        "otp init + verify (code, replay/lockout)": ("otp", "verify_code"),
-        "otp init + verify (code, stateless)": ("otp_stateless", "verify_code"),
-        "otp init + verify (sealed secret)": ("otp", "verify_sealed"),
-        "otp init + generate": ("otp", "generate"),
-        "otp init + generate (qrcode inline)": ("otp", "generate_inline"),
-        "barcodes init + qr_code": ("barcodes", "qr_code"),
-        "otp warmed init + generate (SnapStart)": ("otp_warm_init", "generate"),
-        "empty handler (the harness alone)": ("empty", None),
-        "baseline otp init": ("baseline_otp", None), "baseline otp init + verify": ("baseline_otp", "verify_code"),
-        "baseline otp init + generate": ("baseline_otp", "generate"),
-        "baseline barcodes init + qr_code": ("baseline_barcodes", "qr_code"),
-    }  # fmt: skip
-    baseline_of = {"otp init": "baseline otp init", "otp init + verify (list codes)": "baseline otp init + verify",
-                   "otp init + verify (code, replay/lockout)": "baseline otp init + verify",
-                   "otp init + verify (code, stateless)": "baseline otp init + verify",
-                   "otp init + verify (sealed secret)": "baseline otp init + verify",
-                   "otp init + generate": "baseline otp init + generate",
-                   "otp init + generate (qrcode inline)": "baseline otp init + generate",
-                   "barcodes init + qr_code": "baseline barcodes init + qr_code"}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        samples: dict[str, list[float]] = {name: [] for name in cold_cases}
-        first_requests: dict[str, list[float]] = {name: [] for name, (_, first) in cold_cases.items() if first}
+        samples: dict[str, list[float]] = {case.name: [] for case in COLD_CASES}
+        first_requests: dict[str, list[float]] = {case.name: [] for case in COLD_CASES if case.first}
         samples["python -c pass"] = []
         print(f"cold starts: {args.runs} rounds of {len(samples)} cases ...", file=sys.stderr)
         for _ in range(args.runs):  # round-robin, so drift in machine load spreads over every case
             samples["python -c pass"].append(python_pass())
-            for name, (target, first) in cold_cases.items():
-                elapsed, result = run_child(all_targets[target], "cold", work, first=first)
-                samples[name].append(elapsed)
-                if first:
-                    first_requests[name].append(result["first_request_ms"])
+            for case in COLD_CASES:
+                elapsed, result = run_child(all_targets[case.target], "cold", work, first=case.first)
+                samples[case.name].append(elapsed)
+                if case.first:
+                    first_requests[case.name].append(result["first_request_ms"])
         cold = {name: statistics.median(values) * 1000 for name, values in samples.items()}
         first_ms = {name: statistics.median(values) for name, values in first_requests.items()}
         print("warm latency and memory ...", file=sys.stderr)
@@ -177,9 +191,16 @@ def main() -> None:
     sizes["baseline function + dependencies"] = (
         packaging.zipped_size(ROOT / "bench" / "baseline" / "otp") + packaging.zipped_size(BASELINE_SITE)
     ) / 1e6
-    results = {"cold_ms": cold, "first_request_ms": first_ms, "cold_baseline_of": baseline_of, "warm_ms": warm,
-               "peak_rss_mb": rss,
-               "zipped_mb": sizes, "python": sys.version.split()[0], "machine": os.uname().machine}  # fmt: skip
+    results = {
+        "cold_ms": cold,
+        "first_request_ms": first_ms,
+        "cold_baseline_of": {case.name: case.baseline for case in COLD_CASES if case.baseline},
+        "warm_ms": warm,
+        "peak_rss_mb": rss,
+        "zipped_mb": sizes,
+        "python": sys.version.split()[0],
+        "machine": os.uname().machine,
+    }
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     print(f"\nwritten to {args.output.relative_to(ROOT)}", file=sys.stderr)

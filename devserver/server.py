@@ -45,89 +45,93 @@ def _script_value(value: str | None) -> str:
     return json.dumps(value).replace("<", "\\u003c")
 
 
-def make_handler(stack: LocalCloud, api_key: str | None = None) -> type[BaseHTTPRequestHandler]:
-    """`api_key`: when set, requests must carry it in x-api-key, as API Gateway with RequireApiKey=true asks."""
+class ApiHandler(BaseHTTPRequestHandler):
+    """One request: a local page, or API Gateway's part (routing, the key, the event) and the function's answer.
+    `stack` and `api_key` (when set, requests must carry it in x-api-key, as API Gateway with RequireApiKey=true
+    asks) are set on a subclass per server (make_handler)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "otp-api-local"
-        # TCP_NODELAY: headers and body leave in separate writes, and on a kept-alive connection Nagle's algorithm
-        # held the body back until the client's delayed ACK, about 40 ms per request.
-        disable_nagle_algorithm = True
+    stack: LocalCloud
+    api_key: str | None = None
 
-        def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-            self.send_response(status)
-            for key, value in headers:
-                if key.lower() not in ("content-length", "connection"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+    protocol_version = "HTTP/1.1"
+    server_version = "otp-api-local"
+    # TCP_NODELAY: headers and body leave in separate writes, and on a kept-alive connection Nagle's algorithm
+    # held the body back until the client's delayed ACK, about 40 ms per request.
+    disable_nagle_algorithm = True
 
-        def _json(self, status: int, body: bytes) -> None:
-            self._send(status, [("Content-Type", "application/json")], body)
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
-        def _page(self, path: str) -> bool:
-            """The local server's own pages: the demo, Swagger UI and its files, the OpenAPI document."""
-            if path == "/":
-                html = DEMO_PAGE.read_text().replace(KEY_SLOT, _script_value(api_key), 1)
-            elif path == "/swagger":
-                html = SWAGGER_HTML.replace(KEY_SLOT, _script_value(api_key), 1)
-            elif path == "/openapi.json":
-                self._send(200, [("Content-Type", "application/json")], (ROOT / "openapi.json").read_bytes())
-                return True
-            elif path.startswith("/swagger-ui/") and (name := path.removeprefix("/swagger-ui/")) in SWAGGER_FILES:
-                file = _swagger_ui_dir() / name
-                self._send(200, [("Content-Type", STATIC_TYPES[file.suffix])], file.read_bytes())
-                return True
-            else:
-                return False
-            self._send(
-                200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], html.encode()
-            )
+    def _json(self, status: int, body: bytes) -> None:
+        self._send(status, [("Content-Type", "application/json")], body)
+
+    def _page(self, path: str) -> bool:
+        """The local server's own pages: the demo, Swagger UI and its files, the OpenAPI document."""
+        if path == "/":
+            html = DEMO_PAGE.read_text().replace(KEY_SLOT, _script_value(self.api_key), 1)
+        elif path == "/swagger":
+            html = SWAGGER_HTML.replace(KEY_SLOT, _script_value(self.api_key), 1)
+        elif path == "/openapi.json":
+            self._send(200, [("Content-Type", "application/json")], (ROOT / "openapi.json").read_bytes())
             return True
+        elif path.startswith("/swagger-ui/") and (name := path.removeprefix("/swagger-ui/")) in SWAGGER_FILES:
+            file = _swagger_ui_dir() / name
+            self._send(200, [("Content-Type", STATIC_TYPES[file.suffix])], file.read_bytes())
+            return True
+        else:
+            return False
+        self._send(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], html.encode())
+        return True
 
-        def _handle(self) -> None:
-            url = urlsplit(self.path)
-            if self.command == "GET" and self._page(url.path):
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self._json(413, TOO_LARGE)
-                return
-            body = self.rfile.read(length) if length else b""
-            function = stack.routes.get((self.command, url.path))
-            if function is None:
-                self._json(403, NO_ROUTE)
-                return
-            if (
-                api_key
-                and self.command != "OPTIONS"
-                and not hmac.compare_digest(self.headers.get("x-api-key", "").encode(), api_key.encode())
-            ):
-                self._json(403, FORBIDDEN)
-                return
-            event = gateway.to_event(self.command, url.path, url.path, url.query, list(self.headers.items()), body,
-                                     self.client_address[0])  # fmt: skip
-            try:
-                status, headers, data = gateway.from_response(function.invoke(event))
-            except Exception as exc:  # the function process died or raised: API Gateway answers 502
-                eprint(f"{function.name} failed: {exc}")
-                self._json(502, FUNCTION_FAILED)
-                return
-            self._send(status, headers, data)
+    def _handle(self) -> None:
+        url = urlsplit(self.path)
+        if self.command == "GET" and self._page(url.path):
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._json(413, TOO_LARGE)
+            return
+        body = self.rfile.read(length) if length else b""
+        function = self.stack.routes.get((self.command, url.path))
+        if function is None:
+            self._json(403, NO_ROUTE)
+            return
+        if (
+            self.api_key
+            and self.command != "OPTIONS"
+            and not hmac.compare_digest(self.headers.get("x-api-key", "").encode(), self.api_key.encode())
+        ):
+            self._json(403, FORBIDDEN)
+            return
+        event = gateway.to_event(self.command, url.path, url.path, url.query, list(self.headers.items()), body,
+                                 self.client_address[0])  # fmt: skip
+        try:
+            status, headers, data = gateway.from_response(function.invoke(event))
+        except Exception as exc:  # the function process died or raised: API Gateway answers 502
+            eprint(f"{function.name} failed: {exc}")
+            self._json(502, FUNCTION_FAILED)
+            return
+        self._send(status, headers, data)
 
-        def __getattr__(self, name: str):  # do_GET, do_POST, ... and any other method: routed, or API Gateway's 403
-            if name.startswith("do_"):
-                return self._handle
-            raise AttributeError(name)
+    def __getattr__(self, name: str):  # do_GET, do_POST, ... and any other method: routed, or API Gateway's 403
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
-        def log_message(self, format: str, *args: object) -> None:
-            # The path only: query strings may carry secrets.
-            eprint(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
+    def log_message(self, format: str, *args: object) -> None:
+        # The path only: query strings may carry secrets.
+        eprint(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
 
-    return Handler
+
+def make_handler(stack: LocalCloud, api_key: str | None = None) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (ApiHandler,), {"stack": stack, "api_key": api_key})
 
 
 def serve(stack: LocalCloud, host: str, port: int, api_key: str | None = None) -> ThreadingHTTPServer:

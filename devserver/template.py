@@ -1,5 +1,6 @@
 """Read template.yaml: functions, their code, layers, environment and API routes (so nothing is listed twice)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,82 +62,72 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
     for name, spec in doc.get("Parameters", {}).items():
         if spec.get("Type") == "CommaDelimitedList":
             parameters[name] = [item for item in str(parameters[name]).split(",") if item]
-    globals_fn = doc.get("Globals", {}).get("Function", {})
-    conditions = doc.get("Conditions", {})
+    conditions = {name: _evaluate(node, parameters, doc.get("Conditions", {}))
+                  for name, node in doc.get("Conditions", {}).items()}  # fmt: skip
 
-    def condition(name: str | None) -> bool:
-        """A condition of the template, with the parameters at their defaults (as `make dev` runs them); no
-        condition holds."""
-        if name is None:
-            return True
-
-        def value(node: Any) -> Any:
-            if isinstance(node, dict) and len(node) == 1:
-                ((op, arg),) = node.items()
-                if op == "Ref":
-                    return parameters[arg]
-                if op == "Condition":
-                    return condition(arg)
-                if op == "Fn::Equals":
-                    left, right = (value(item) for item in arg)
-                    return str(left) == str(right)
-                if op == "Fn::Not":
-                    return not value(arg[0])
-                if op == "Fn::And":
-                    return all(value(item) for item in arg)
-                if op == "Fn::Or":
-                    return any(value(item) for item in arg)
-                if op == "Fn::Join":
-                    return arg[0].join(str(item) for item in value(arg[1]))
-            if isinstance(node, list):
-                return [value(item) for item in node]
-            return node
-
-        return bool(value(conditions[name]))
-
-    base = path.parent
-
-    def layer_dir(ref: Any) -> Path:
-        logical = ref["Ref"] if isinstance(ref, dict) else ref
-        return base / resources[logical]["Properties"]["ContentUri"]
-
-    functions = {}
-    for name, res in resources.items():
-        if res.get("Type") != "AWS::Serverless::Function":
-            continue
-        props = res["Properties"]
-        env = {
-            **globals_fn.get("Environment", {}).get("Variables", {}),
-            **props.get("Environment", {}).get("Variables", {}),
-        }
-        fn = Function(
-            name=name,
-            code_dir=base / props["CodeUri"],
-            handler=props.get("Handler", globals_fn.get("Handler", "")),
-            layer_dirs=[layer_dir(ref) for ref in props.get("Layers", globals_fn.get("Layers", []))],
-            environment=env,
-        )
-        for event in props.get("Events", {}).values():
-            if "Fn::If" in event:  # an event that only some parameter values create (the CORS preflights)
-                when, if_true, if_false = event["Fn::If"]
-                event = if_true if condition(when) else if_false
-            if event.get("Type") == "Api":
-                fn.routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
-        functions[name] = fn
+    def holds(name: str | None) -> bool:  # no condition holds
+        return name is None or conditions[name]
 
     def of_type(kind: str) -> dict[str, Any]:
-        return {name: res.get("Properties", {}) for name, res in resources.items() if res.get("Type") == kind}
+        return {name: res for name, res in resources.items() if res.get("Type") == kind and holds(res.get("Condition"))}
 
-    keys = [name for name, res in resources.items()
-            if res.get("Type") == "AWS::KMS::Key" and condition(res.get("Condition"))]  # fmt: skip
+    globals_fn = doc.get("Globals", {}).get("Function", {})
+    functions = {name: _function(name, res["Properties"], globals_fn, resources, path.parent, holds)
+                 for name, res in of_type("AWS::Serverless::Function").items()}  # fmt: skip
     return Template(
         parameters=parameters,
-        conditions={name: condition(name) for name in conditions},
+        conditions=conditions,
         buckets=list(of_type("AWS::S3::Bucket")),
-        tables=of_type("AWS::DynamoDB::Table"),
-        keys=keys,
+        tables={name: res.get("Properties", {}) for name, res in of_type("AWS::DynamoDB::Table").items()},
+        keys=list(of_type("AWS::KMS::Key")),
         functions=functions,
     )
+
+
+def _evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any]) -> Any:
+    """A condition's value, with the parameters at their defaults (as `make dev` runs them)."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, list):
+            return [value(item) for item in node]
+        if not (isinstance(node, dict) and len(node) == 1):
+            return node
+        ((op, arg),) = node.items()
+        operations = {
+            "Ref": lambda: parameters[arg],
+            "Condition": lambda: value(conditions[arg]),
+            "Fn::Equals": lambda: str(value(arg[0])) == str(value(arg[1])),
+            "Fn::Not": lambda: not value(arg[0]),
+            "Fn::And": lambda: all(value(item) for item in arg),
+            "Fn::Or": lambda: any(value(item) for item in arg),
+            "Fn::Join": lambda: arg[0].join(str(item) for item in value(arg[1])),
+        }
+        return operations[op]()
+
+    return value(node)
+
+
+def _function(name: str, props: dict[str, Any], globals_fn: dict[str, Any], resources: dict[str, Any], base: Path,
+              holds: Callable[[str], bool]) -> Function:  # fmt: skip
+    """One AWS::Serverless::Function: its code, layers, environment (globals first) and API routes."""
+    layers = [ref["Ref"] if isinstance(ref, dict) else ref for ref in props.get("Layers", globals_fn.get("Layers", []))]
+    fn = Function(
+        name=name,
+        code_dir=base / props["CodeUri"],
+        handler=props.get("Handler", globals_fn.get("Handler", "")),
+        layer_dirs=[base / resources[layer]["Properties"]["ContentUri"] for layer in layers],
+        environment={
+            **globals_fn.get("Environment", {}).get("Variables", {}),
+            **props.get("Environment", {}).get("Variables", {}),
+        },
+    )
+    for event in props.get("Events", {}).values():
+        if "Fn::If" in event:  # an event that only some parameter values create (the CORS preflights)
+            when, if_true, if_false = event["Fn::If"]
+            event = if_true if holds(when) else if_false
+        if event.get("Type") == "Api":
+            fn.routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
+    return fn
 
 
 def resolve(value: Any, names: dict[str, Any], conditions: dict[str, bool] | None = None) -> str:

@@ -75,6 +75,19 @@ def test_alarms_notify_a_topic_cloudwatch_can_publish_to():
             assert "alias/aws/" not in json.dumps(topic["Properties"].get("KmsMasterKeyId", ""))
 
 
+def test_every_function_has_an_alarm_on_its_errors_and_throttles():
+    resources = deployed()
+    watched = {
+        dimension["Value"]["Ref"]
+        for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()
+        for metric in alarm["Properties"].get("Metrics", [])
+        if "MetricStat" in metric
+        for dimension in metric["MetricStat"]["Metric"]["Dimensions"]
+        if dimension["Name"] == "FunctionName"
+    }
+    assert watched == set(of_type(resources, "AWS::Lambda::Function")) == {"OtpFunction", "BarcodesFunction"}
+
+
 @pytest.mark.parametrize(("parameters", "days"), [({}, 30), ({"LogRetentionDays": "7"}, 7)])
 def test_every_function_logs_to_a_group_with_a_retention(parameters, days):
     resources = deployed(**parameters)
