@@ -70,27 +70,27 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Debian packages the tests need: `$(call apt-install,CHECK,PACKAGE,HOW ELSEWHERE)` installs PACKAGE with apt
+# where it can (as root) unless CHECK passes, and otherwise says how.
+define apt-install
+@$(1) || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+    export DEBIAN_FRONTEND=noninteractive; \
+    apt-get install -y -q $(2) >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q $(2) >/dev/null; }; \
+  else \
+    echo "$(3)"; exit 1; \
+  fi; }
+endef
+
 # The QR tests read codes back with zbar too; its library is not a Python package.
+ZBAR_FOUND = $(PY) -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('zbar'))" 2>/dev/null
 zbar: $(VENV)/.installed
-	@$(PY) -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('zbar'))" 2>/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -q libzbar0 >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q libzbar0 >/dev/null; }; \
-	  else \
-	    echo "The tests need the zbar library: sudo apt-get install libzbar0 (Debian/Ubuntu) or brew install zbar (macOS)"; \
-	    exit 1; \
-	  fi; }
+	$(call apt-install,$(ZBAR_FOUND),libzbar0,The tests need the zbar library: sudo apt-get install libzbar0 (Debian/Ubuntu) or brew install zbar (macOS))
 
 # The browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM_FOUND = [ -n "$(CHROMIUM)" ] || command -v chromium >/dev/null
 chromium: $(VENV)/.installed
-	@[ -n "$(CHROMIUM)" ] || command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
-	  else \
-	    echo "The browser tests need Chromium: sudo apt-get install chromium (Debian/Ubuntu), or set CHROMIUM=/path/to/chrome"; \
-	    exit 1; \
-	  fi; }
+	$(call apt-install,$(CHROMIUM_FOUND),chromium,The browser tests need Chromium: sudo apt-get install chromium (Debian/Ubuntu) or set CHROMIUM=/path/to/chrome)
 
 test: lint zbar chromium $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml

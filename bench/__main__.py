@@ -30,11 +30,17 @@ CHILD = ROOT / "bench" / "child.py"
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 FLAGS = ["-I", "-S", "-B"]
 ENV = {
-    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1", "BUCKET_NAME": "otp-api-bench", "TABLE_NAME": "otp-api-bench",
-    "POWERTOOLS_SERVICE_NAME": "otp-api", "POWERTOOLS_METRICS_NAMESPACE": "OtpApi", "DEFAULT_ISSUER": "otp-api",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "BUCKET_NAME": "otp-api-bench",
+    "TABLE_NAME": "otp-api-bench",
+    "POWERTOOLS_SERVICE_NAME": "otp-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "OtpApi",
+    "DEFAULT_ISSUER": "otp-api",
     "SEALING_KEY": "alias/bench",
-}  # fmt: skip
+}
 
 
 def event(base: str, body: dict) -> dict:
@@ -63,11 +69,12 @@ def otp_events() -> dict[str, dict]:
     return {
         "verify_list": event("otp-verify", verify),
         "verify_code": event("otp-verify", {**verify, "code": code}),
-        "verify_sealed": event("otp-verify", {"type": "time_based", "action": "verify", "sealed_secret": sealed_token(),
-                                              "code": code}),
+        "verify_sealed": event(
+            "otp-verify", {"type": "time_based", "action": "verify", "sealed_secret": sealed_token(), "code": code}
+        ),
         "generate": event("otp-generate", generate),
         "generate_inline": event("otp-generate", {**generate, "qrcode": "inline"}),
-    }  # fmt: skip
+    }
 
 
 def barcode_events(symbologies=("qr_code", "aztec_code", "data_matrix")) -> dict[str, dict]:
@@ -80,19 +87,35 @@ def targets(runtime: Path) -> dict[str, dict]:
     base_site = [BASELINE_SITE, runtime]
     return {
         "otp": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(), "env": {}},
-        "otp_stateless": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(),
-                          "env": {"REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"}},
+        "otp_stateless": {
+            "paths": [BUILD / "OtpFunction", layer, runtime],
+            "events": otp_events(),
+            "env": {"REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"},
+        },
         "barcodes": {"paths": [BUILD / "BarcodesFunction", layer, runtime], "events": barcode_events(), "env": {}},
-        "otp_warm_init": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(),
-                          "env": {"WARM_UP_AT_INIT": "true"}},
-        "barcodes_stored": {"paths": [BUILD / "BarcodesFunction", layer, runtime], "events": barcode_events(),
-                            "env": {}, "stored": True},
+        "otp_warm_init": {
+            "paths": [BUILD / "OtpFunction", layer, runtime],
+            "events": otp_events(),
+            "env": {"WARM_UP_AT_INIT": "true"},
+        },
+        "barcodes_stored": {
+            "paths": [BUILD / "BarcodesFunction", layer, runtime],
+            "events": barcode_events(),
+            "env": {},
+            "stored": True,
+        },
         "empty": {"paths": [ROOT / "bench" / "empty"], "events": {}, "env": {}},
-        "baseline_otp": {"paths": [ROOT / "bench" / "baseline" / "otp", *base_site], "env": {},
-                         "events": {k: v for k, v in otp_events().items() if k in ("verify_code", "generate")}},
-        "baseline_barcodes": {"paths": [ROOT / "bench" / "baseline" / "barcodes", *base_site],
-                              "events": barcode_events(("qr_code",)), "env": {}},
-    }  # fmt: skip
+        "baseline_otp": {
+            "paths": [ROOT / "bench" / "baseline" / "otp", *base_site],
+            "env": {},
+            "events": {k: v for k, v in otp_events().items() if k in ("verify_code", "generate")},
+        },
+        "baseline_barcodes": {
+            "paths": [ROOT / "bench" / "baseline" / "barcodes", *base_site],
+            "events": barcode_events(("qr_code",)),
+            "env": {},
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -131,9 +154,16 @@ COLD_CASES = [
 
 def run_child(target: dict, mode: str, work: Path, **extra) -> tuple[float, dict]:
     spec_path, result_path = work / "spec.marshal", work / "result.marshal"
-    spec = {"paths": [str(p) for p in target["paths"]], "handler": "app.lambda_handler", "events": target["events"],
-            "env": {**ENV, **target["env"]}, "mode": mode, "result": str(result_path),
-            "stored": target.get("stored", False), **extra}  # fmt: skip
+    spec = {
+        "paths": [str(p) for p in target["paths"]],
+        "handler": "app.lambda_handler",
+        "events": target["events"],
+        "env": {**ENV, **target["env"]},
+        "mode": mode,
+        "result": str(result_path),
+        "stored": target.get("stored", False),
+        **extra,
+    }
     spec_path.write_bytes(marshal.dumps(spec))
     start = time.perf_counter()
     subprocess.run([sys.executable, *FLAGS, str(CHILD), str(spec_path)], check=True, env={"PATH": os.environ["PATH"]})

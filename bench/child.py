@@ -41,8 +41,11 @@ def _fake_send(self, request):
         body = b'{"Attributes": {"failures": {"N": "1"}, "window_start": {"N": "%d"}}}' % int(time.time())
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
     if request.method == "HEAD" and SPEC.get("stored"):  # the image is in the bucket already
-        headers = {"Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()),
-                   "x-amz-meta-width": "228", "x-amz-meta-height": "228"}  # fmt: skip
+        headers = {
+            "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()),
+            "x-amz-meta-width": "228",
+            "x-amz-meta-height": "228",
+        }
         return AWSResponse(request.url, 200, headers, _Raw(b""))
     if request.method == "HEAD":  # not stored yet: the request renders and puts it
         return AWSResponse(request.url, 404, {}, _Raw(b""))

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs
 STAGE = "Prod"
 
 
-def to_event(method: str, path: str, resource: str, query: str, headers: list[tuple[str, str]], body: bytes,
-             source_ip: str) -> dict[str, Any]:  # fmt: skip
+def to_event(
+    method: str, path: str, resource: str, query: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+) -> dict[str, Any]:
     multi_headers: dict[str, list[str]] = {}
     for key, value in headers:
         multi_headers.setdefault(key, []).append(value)

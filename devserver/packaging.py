@@ -33,8 +33,16 @@ def build(build_dir: Path, architecture: str = "arm64") -> Path:
         "SAM_CLI_TELEMETRY": "0",
         "LAMBDA_ARCH": architecture,
     }
-    command = [str(SAM), "build", "--template-file", str(ROOT / "template.yaml"), "--base-dir", str(ROOT),
-               "--build-dir", str(build_dir)]  # fmt: skip
+    command = [
+        str(SAM),
+        "build",
+        "--template-file",
+        str(ROOT / "template.yaml"),
+        "--base-dir",
+        str(ROOT),
+        "--build-dir",
+        str(build_dir),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
     if result.returncode != 0:
         raise RuntimeError(f"sam build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

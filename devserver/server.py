@@ -110,8 +110,9 @@ class ApiHandler(BaseHTTPRequestHandler):
         ):
             self._json(403, FORBIDDEN)
             return
-        event = gateway.to_event(self.command, url.path, url.path, url.query, list(self.headers.items()), body,
-                                 self.client_address[0])  # fmt: skip
+        event = gateway.to_event(
+            self.command, url.path, url.path, url.query, list(self.headers.items()), body, self.client_address[0]
+        )
         try:
             status, headers, data = gateway.from_response(function.invoke(event))
         except Exception as exc:  # the function process died or raised: API Gateway answers 502

@@ -62,8 +62,9 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
     for name, spec in doc.get("Parameters", {}).items():
         if spec.get("Type") == "CommaDelimitedList":
             parameters[name] = [item for item in str(parameters[name]).split(",") if item]
-    conditions = {name: _evaluate(node, parameters, doc.get("Conditions", {}))
-                  for name, node in doc.get("Conditions", {}).items()}  # fmt: skip
+    conditions = {
+        name: _evaluate(node, parameters, doc.get("Conditions", {})) for name, node in doc.get("Conditions", {}).items()
+    }
 
     def holds(name: str | None) -> bool:  # no condition holds
         return name is None or conditions[name]
@@ -72,8 +73,10 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
         return {name: res for name, res in resources.items() if res.get("Type") == kind and holds(res.get("Condition"))}
 
     globals_fn = doc.get("Globals", {}).get("Function", {})
-    functions = {name: _function(name, res["Properties"], globals_fn, resources, path.parent, holds)
-                 for name, res in of_type("AWS::Serverless::Function").items()}  # fmt: skip
+    functions = {
+        name: _function(name, res["Properties"], globals_fn, resources, path.parent, holds)
+        for name, res in of_type("AWS::Serverless::Function").items()
+    }
     return Template(
         parameters=parameters,
         conditions=conditions,
@@ -107,8 +110,14 @@ def _evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any])
     return value(node)
 
 
-def _function(name: str, props: dict[str, Any], globals_fn: dict[str, Any], resources: dict[str, Any], base: Path,
-              holds: Callable[[str], bool]) -> Function:  # fmt: skip
+def _function(
+    name: str,
+    props: dict[str, Any],
+    globals_fn: dict[str, Any],
+    resources: dict[str, Any],
+    base: Path,
+    holds: Callable[[str], bool],
+) -> Function:
     """One AWS::Serverless::Function: its code, layers, environment (globals first) and API routes."""
     layers = [ref["Ref"] if isinstance(ref, dict) else ref for ref in props.get("Layers", globals_fn.get("Layers", []))]
     fn = Function(

@@ -59,8 +59,13 @@ def build() -> dict[str, Any]:
     from otp_api import models
 
     request_models = [models.REQUEST_MODELS[path] for path in paths]  # a KeyError: a new route without its model
-    response_models = [models.GenerateResponse, models.VerifyResponse, models.CodesResponse, models.BarcodeResponse,
-                       models.ErrorResponse]  # fmt: skip
+    response_models = [
+        models.GenerateResponse,
+        models.VerifyResponse,
+        models.CodesResponse,
+        models.BarcodeResponse,
+        models.ErrorResponse,
+    ]
     request_schemas, components = msgspec.json.schema_components(request_models + response_models, ref_template=REF)
     schemas.update(components)
     for path, operations in paths.items():

@@ -62,8 +62,10 @@ def test_a_put_refused_with_access_denied_is_503_and_hands_out_nothing(aws_answe
     refusal is the real fault: 503, JSON, no secret and no URL handed out."""
     aws_answers(storage._client(), "HeadObject", 403)
     puts = aws_answers(storage._client(), "PutObject", 403, s3_error("AccessDenied", "Access Denied"))
-    params = {"otp": {"type": "time_based", "action": "generate", "label": "denied"},
-              "barcodes": {"type": "data_matrix", "data": "denied"}}[function]  # fmt: skip
+    params = {
+        "otp": {"type": "time_based", "action": "generate", "label": "denied"},
+        "barcodes": {"type": "data_matrix", "data": "denied"},
+    }[function]
     status, headers, body = call(function, params)
     assert (status, body["error"]) == (503, "storage_unavailable")
     assert headers["Content-Type"] == "application/json"
@@ -97,8 +99,13 @@ def test_dynamodb_throttling_is_503_with_retry_after_and_accepts_nothing(aws_ans
     """DynamoDB answers 400 with ThrottlingException (control-plane or on-demand limits) or
     ProvisionedThroughputExceededException (DynamoDB Developer Guide, Error handling: "Error messages and codes").
     Fail closed: 503 with Retry-After, no `valid`, no state written, and the code still usable afterwards."""
-    updates = aws_answers(verify_state._client(), "UpdateItem", 400, dynamodb_error(error_type, "Rate exceeded"),
-                          content_type="application/x-amz-json-1.0")  # fmt: skip
+    updates = aws_answers(
+        verify_state._client(),
+        "UpdateItem",
+        400,
+        dynamodb_error(error_type, "Rate exceeded"),
+        content_type="application/x-amz-json-1.0",
+    )
     code = independent_code(SECRET, NOW) if which == "right" else "000000"
     status, headers, body = verify_now(code)
     assert (status, body["error"]) == (503, "state_unavailable")

@@ -94,8 +94,9 @@ class _NoRedirects:
 
         self.opener = urllib.request.build_opener(Keep)
 
-    def __call__(self, method: str, url: str, body: dict | bytes | None = None,
-                 headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+    def __call__(
+        self, method: str, url: str, body: dict | bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
         import json
         import urllib.error
         import urllib.request

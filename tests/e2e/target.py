@@ -40,8 +40,10 @@ def from_stack(name: str) -> Target:
 
     (stack,) = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
-    parameters = {**template.load().parameters,
-                  **{item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])}}  # fmt: skip
+    parameters = {
+        **template.load().parameters,
+        **{item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])},
+    }
     key = None
     if "ApiKeyId" in outputs:
         key = boto3.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)["value"]

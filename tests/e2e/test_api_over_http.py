@@ -60,8 +60,11 @@ def test_a_sealed_secret_with_an_inline_qr_code(api, target):
     if not target.sealed_secrets:
         pytest.skip("sealed secrets are off on this API (SealedSecrets=false)")
     # Given an enrolment whose QR code comes inline (never stored) and whose key comes sealed
-    reply = api("POST", "/otp", {"type": "time_based", "action": "generate", "label": "sealed e2e", "seal": True,
-                                 "qrcode": "inline"})  # fmt: skip
+    reply = api(
+        "POST",
+        "/otp",
+        {"type": "time_based", "action": "generate", "label": "sealed e2e", "seal": True, "qrcode": "inline"},
+    )
     assert reply.status == 200, reply
     made = reply.json()
     assert "qrcode_url" not in made
@@ -70,8 +73,9 @@ def test_a_sealed_secret_with_an_inline_qr_code(api, target):
     assert holds_the_uri
     # When the app verifies with the sealed secret alone, then the code is accepted once, whichever form names it
     code = independent_code(made["secret"], time.time())
-    checked = api("POST", "/otp", {"type": "time_based", "action": "verify", "sealed_secret": made["sealed_secret"],
-                                   "code": code}).json()  # fmt: skip
+    checked = api(
+        "POST", "/otp", {"type": "time_based", "action": "verify", "sealed_secret": made["sealed_secret"], "code": code}
+    ).json()
     assert checked["valid"] is True and "secret" not in checked
     again = api("POST", "/otp", {"type": "time_based", "action": "verify", "otp_url": made["otp_url"], "code": code})
     assert again.json()["reason"] == ("already_used" if target.replay_protection else None)

@@ -29,8 +29,10 @@ def unreachable(*_args, **_kwargs):
     raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
 
 
-@pytest.mark.parametrize("error_code", ["ProvisionedThroughputExceededException", "ThrottlingException",
-                                        "InternalServerError", "AccessDeniedException"])  # fmt: skip
+@pytest.mark.parametrize(
+    "error_code",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError", "AccessDeniedException"],
+)
 @pytest.mark.parametrize("code", ["right", "wrong"])
 def test_dynamodb_errors_fail_closed(error_code, code):
     client = verify_state._client()

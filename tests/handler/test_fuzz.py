@@ -9,8 +9,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import event_with, invoke
 
-PARAMS = ["type", "action", "label", "issuer", "digits", "algorithm", "period", "secret", "code", "data", "scale",
-          "format", "border", "error"]  # fmt: skip
+PARAMS = [
+    "type",
+    "action",
+    "label",
+    "issuer",
+    "digits",
+    "algorithm",
+    "period",
+    "secret",
+    "code",
+    "data",
+    "scale",
+    "format",
+    "border",
+    "error",
+]
 VALUES = {
     "type": ["time_based", "qr_code", "aztec_code", "data_matrix"],
     "action": ["generate", "verify"],
@@ -65,8 +79,11 @@ def test_barcodes_json_bodies_and_queries(body, query):
 
 
 @FUZZ
-@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode), hdrs=headers,
-       function=st.sampled_from(["otp", "barcodes"]))  # fmt: skip
+@given(
+    raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode),
+    hdrs=headers,
+    function=st.sampled_from(["otp", "barcodes"]),
+)
 def test_raw_and_base64_bodies_with_any_headers(raw, hdrs, function):
     event = event_with("otp-generate" if function == "otp" else "barcodes-post", raw_body="", headers=hdrs)
     event["body"] = base64.b64encode(raw).decode()

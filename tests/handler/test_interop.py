@@ -61,8 +61,15 @@ def test_ordinary_unicode_names_are_kept(value):
 def test_the_longest_names_still_fit_the_qr_code_and_read_back(s3):
     # 64 four-byte characters in label and issuer (each percent-encoded to 12 characters, the issuer twice) and a
     # SHA512 key: the longest otpauth URI generate can make.
-    params = {"type": "time_based", "action": "generate", "label": "🔐" * 64, "issuer": "🔑" * 64,
-              "algorithm": "SHA512", "digits": 8, "period": 300}  # fmt: skip
+    params = {
+        "type": "time_based",
+        "action": "generate",
+        "label": "🔐" * 64,
+        "issuer": "🔑" * 64,
+        "algorithm": "SHA512",
+        "digits": 8,
+        "period": 300,
+    }
     status, _, body = call("otp", params)
     assert status == 200, body
     png = stored_image(s3, body["qrcode_url"])

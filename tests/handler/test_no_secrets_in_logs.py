@@ -22,8 +22,9 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
     sensitive: list[str] = []
     with time_machine.travel(NOW, tick=False):
         for algorithm in ("SHA1", "SHA512"):
-            _, _, made = call("otp", {"type": "time_based", "action": "generate", "label": "leak@example.com",
-                                      "algorithm": algorithm})  # fmt: skip
+            _, _, made = call(
+                "otp", {"type": "time_based", "action": "generate", "label": "leak@example.com", "algorithm": algorithm}
+            )
             sensitive += [made["secret"], made["otp_url"], made["qrcode_url"]]
             verify = {"type": "time_based", "action": "verify", "secret": made["secret"], "algorithm": algorithm}
             _, _, listed = call("otp", verify)
@@ -36,17 +37,33 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
             for _ in range(6):  # failures up to a lockout, then a 429
                 call("otp", {**verify, "code": "999999" if listed["otp_codes"]["current"] != "999999" else "999998"})
             call("otp", {**verify, "code": listed["otp_codes"]["+30s"]})  # refused while locked out
-            _, _, sealed = call("otp", {"type": "time_based", "action": "generate", "algorithm": algorithm,
-                                        "seal": True, "qrcode": "inline"})  # fmt: skip
+            _, _, sealed = call(
+                "otp",
+                {"type": "time_based", "action": "generate", "algorithm": algorithm, "seal": True, "qrcode": "inline"},
+            )
             sensitive += [sealed["secret"], sealed["sealed_secret"], sealed["qrcode_data_uri"][22:]]
             # the key as a KMS Encrypt request carries it (header, then key bytes), as botocore's DEBUG log would
             header = {"SHA1": b"\x00", "SHA256": b"\x01", "SHA512": b"\x02"}[algorithm] + b"\x06\x00\x1e"
             sensitive.append(base64.b64encode(header + b32bytes(sealed["secret"])).decode())
             sealed_code = independent_code(sealed["secret"], NOW, algorithm=algorithm)
-            call("otp", {"type": "time_based", "action": "verify", "sealed_secret": sealed["sealed_secret"],
-                         "code": sealed_code})  # fmt: skip
-            call("otp", {"type": "time_based", "action": "verify", "sealed_secret": sealed["sealed_secret"][:-2],
-                         "code": sealed_code})  # a tampered token  # fmt: skip
+            call(
+                "otp",
+                {
+                    "type": "time_based",
+                    "action": "verify",
+                    "sealed_secret": sealed["sealed_secret"],
+                    "code": sealed_code,
+                },
+            )
+            call(
+                "otp",
+                {
+                    "type": "time_based",
+                    "action": "verify",
+                    "sealed_secret": sealed["sealed_secret"][:-2],
+                    "code": sealed_code,
+                },
+            )  # a tampered token
             call("otp", {"type": "time_based", "action": "verify", "otp_url": sealed["otp_url"], "code": "000000"})
         for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
             s3.delete_object(Bucket=BUCKET, Key=item["Key"])

@@ -86,10 +86,14 @@ RAW_CASES = [
     ("[" * 100_00 + "]" * 100_00, {"Content-Type": "application/json"}, 413, "payload_too_large"),
     ("[" * 5000 + "]" * 5000, {"Content-Type": "application/json"}, 400, "malformed_request"),
     (json.dumps({**GEN, "label": "x" * 17_000}), {"Content-Type": "application/json"}, 413, "payload_too_large"),
-    ("type=time_based&action=generate", {"Content-Type": "application/x-www-form-urlencoded"}, 415,
-     "unsupported_media_type"),
+    (
+        "type=time_based&action=generate",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        415,
+        "unsupported_media_type",
+    ),
     ('{"digits": 1' + "0" * 5000 + "}", {"Content-Type": "application/json"}, 400, "malformed_request"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("raw", "headers", "status", "error"), RAW_CASES)

@@ -21,8 +21,18 @@ def test_generate_from_event_file(s3):
     assert status == 200, body
     assert headers["Cache-Control"] == "no-store"
     assert headers["Content-Type"] == "application/json"
-    assert set(body) == {"algorithm", "digits", "issuer", "label", "otp_url", "period", "qrcode_url",
-                         "qrcode_expires_at", "secret", "type"}  # fmt: skip
+    assert set(body) == {
+        "algorithm",
+        "digits",
+        "issuer",
+        "label",
+        "otp_url",
+        "period",
+        "qrcode_url",
+        "qrcode_expires_at",
+        "secret",
+        "type",
+    }
     assert (body["type"], body["algorithm"], body["digits"], body["period"]) == ("totp", "SHA1", 6, 30)
     assert (body["label"], body["issuer"]) == ("alice@example.com", "Example Corp")
     assert len(b32bytes(body["secret"])) == 20
@@ -68,8 +78,9 @@ def test_default_issuer_from_the_stack_and_no_issuer_on_request(s3):
 
 @pytest.mark.parametrize(("algorithm", "size"), [("SHA256", 32), ("SHA512", 64), ("sha512", 64)])
 def test_generate_with_longer_hashes(s3, algorithm, size):
-    status, _, body = call("otp", {"type": "time_based", "action": "generate", "algorithm": algorithm,
-                                   "digits": 8, "period": 60})  # fmt: skip
+    status, _, body = call(
+        "otp", {"type": "time_based", "action": "generate", "algorithm": algorithm, "digits": 8, "period": 60}
+    )
     assert status == 200, body
     assert body["algorithm"] == algorithm.upper()
     assert len(b32bytes(body["secret"])) == size
@@ -85,8 +96,9 @@ def test_parameters_from_the_query_string_with_numbers_as_text(s3):
 
 
 def test_body_wins_over_query_string(s3):
-    event = event_with("otp-generate", body={"type": "time_based", "action": "generate", "digits": 6},
-                       query={"digits": "8"})  # fmt: skip
+    event = event_with(
+        "otp-generate", body={"type": "time_based", "action": "generate", "digits": 6}, query={"digits": "8"}
+    )
     status, _, body = invoke("otp", event)
     assert status == 200 and body["digits"] == 6
 
@@ -95,8 +107,17 @@ def test_generated_secret_verifies_with_an_independent_client(s3):
     with time_machine.travel(NOW, tick=False):
         _, _, made = call("otp", {"type": "time_based", "action": "generate", "algorithm": "SHA256", "digits": 8})
         code = independent_code(made["secret"], NOW, 8, "SHA256")
-        status, _, body = call("otp", {"type": "time_based", "action": "verify", "secret": made["secret"],
-                                       "algorithm": "SHA256", "digits": 8, "code": code})  # fmt: skip
+        status, _, body = call(
+            "otp",
+            {
+                "type": "time_based",
+                "action": "verify",
+                "secret": made["secret"],
+                "algorithm": "SHA256",
+                "digits": 8,
+                "code": code,
+            },
+        )
     assert status == 200
     assert body["valid"] is True and body["matched"] == "current"
 
@@ -130,8 +151,9 @@ SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
 def verify(code: str, moment: float, **extra) -> dict:
     with time_machine.travel(moment, tick=False):
-        status, _, body = call("otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code,
-                                       **extra})  # fmt: skip
+        status, _, body = call(
+            "otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code, **extra}
+        )
     assert status == 200, body
     return body
 
@@ -163,8 +185,15 @@ def test_window_edges_with_frozen_time(stateless):
 def test_code_with_spaces_and_pasted_secret_forms():
     code = independent_code(SECRET, NOW)
     with time_machine.travel(NOW, tick=False):
-        _, _, body = call("otp", {"type": "time_based", "action": "verify", "code": f"{code[:3]} {code[3:]}",
-                                  "secret": "gezd gnbv gy3t qojq gezd gnbv gy3t qojq===="})  # fmt: skip
+        _, _, body = call(
+            "otp",
+            {
+                "type": "time_based",
+                "action": "verify",
+                "code": f"{code[:3]} {code[3:]}",
+                "secret": "gezd gnbv gy3t qojq gezd gnbv gy3t qojq====",
+            },
+        )
     assert body["valid"] is True
 
 
@@ -179,8 +208,18 @@ def test_eight_digit_sha512_codes_with_custom_period():
     secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
     code = independent_code(secret, NOW, 8, "SHA512", 60)
     with time_machine.travel(NOW, tick=False):
-        _, _, body = call("otp", {"type": "time_based", "action": "verify", "secret": secret, "code": code,
-                                  "digits": 8, "algorithm": "SHA512", "period": 60})  # fmt: skip
+        _, _, body = call(
+            "otp",
+            {
+                "type": "time_based",
+                "action": "verify",
+                "secret": secret,
+                "code": code,
+                "digits": 8,
+                "algorithm": "SHA512",
+                "period": 60,
+            },
+        )
     assert (body["valid"], body["matched"], body["period"]) == (True, "current", 60)
     listed = call("otp", {"type": "time_based", "action": "verify", "secret": secret, "digits": 8, "period": 60})[2]
     assert list(listed["otp_codes"]) == ["+60s", "current", "-60s", "-120s"]

@@ -56,8 +56,15 @@ def test_a_sealed_secret_verifies_without_repeating_its_parameters(algorithm, di
     code = independent_code(secret, NOW, digits=digits, algorithm=algorithm, period=period)
     status, _, body = verify(sealed_secret=token, code=code)
     assert status == 200
-    assert body == {"algorithm": algorithm, "digits": digits, "period": period, "type": "totp", "valid": True,
-                    "matched": "current", "reason": None}  # fmt: skip
+    assert body == {
+        "algorithm": algorithm,
+        "digits": digits,
+        "period": period,
+        "type": "totp",
+        "valid": True,
+        "matched": "current",
+        "reason": None,
+    }
 
 
 def test_a_sealed_and_a_plain_secret_share_replay_state_and_lockout():
@@ -134,8 +141,11 @@ def test_tokens_of_another_context_key_or_version_are_refused(kms_answers_as_aws
     blob = token_blob(made["sealed_secret"])
     kms = aws["kms"]
     payload = kms.decrypt(CiphertextBlob=blob, EncryptionContext=sealing.CONTEXT)["Plaintext"]
-    other_context = kms.encrypt(KeyId="alias/otp-api-test-sealed-secrets", Plaintext=payload,
-                                EncryptionContext={**sealing.CONTEXT, "version": "2"})["CiphertextBlob"]  # fmt: skip
+    other_context = kms.encrypt(
+        KeyId="alias/otp-api-test-sealed-secrets",
+        Plaintext=payload,
+        EncryptionContext={**sealing.CONTEXT, "version": "2"},
+    )["CiphertextBlob"]
     other_key = kms.create_key()["KeyMetadata"]["KeyId"]  # another stack's
     other_stack = kms.encrypt(KeyId=other_key, Plaintext=payload, EncryptionContext=sealing.CONTEXT)["CiphertextBlob"]
     for token in (as_token(other_context), as_token(other_stack), as_token(blob[:-1]), as_token(blob) + "A"):

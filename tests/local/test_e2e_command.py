@@ -65,12 +65,16 @@ def test_a_stack_target_comes_from_its_outputs_parameters_and_key(mocked_aws):
             "ApiKeyId": {"Value": {"Ref": "KeyId"}},
         },
     }
-    parameters = {"CorsAllowedOrigins": "https://a.example,https://b.example", "MaxFailedAttempts": "3",
-                  "KeyId": key["id"]}  # fmt: skip
+    parameters = {
+        "CorsAllowedOrigins": "https://a.example,https://b.example",
+        "MaxFailedAttempts": "3",
+        "KeyId": key["id"],
+    }
     boto3.client("cloudformation", region_name="eu-west-1").create_stack(
-        StackName="otp-api", TemplateBody=yaml.safe_dump(body),
+        StackName="otp-api",
+        TemplateBody=yaml.safe_dump(body),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-    )  # fmt: skip
+    )
     target = from_stack("otp-api")
     assert target.url == "https://abc.execute-api.eu-west-1.amazonaws.com/Prod"
     assert target.api_key == "k" * 24 and "k" * 24 not in repr(target)

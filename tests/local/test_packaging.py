@@ -63,8 +63,10 @@ def test_the_makefile_builds_for_the_templates_architecture():
 
 
 def test_built_functions_answer_the_sample_events(build_dir, runtime):
-    events = {name: json.loads((ROOT / "events" / f"{name}.json").read_text()) for name in
-              ("otp-generate", "otp-verify", "barcodes-get", "barcodes-post")}  # fmt: skip
+    events = {
+        name: json.loads((ROOT / "events" / f"{name}.json").read_text())
+        for name in ("otp-generate", "otp-verify", "barcodes-get", "barcodes-post")
+    }
     with LocalCloud(build_dir / "template.yaml", built=True, runtime_paths=(runtime,)) as stack:
         otp, barcodes = stack.functions["OtpFunction"], stack.functions["BarcodesFunction"]
         generated = otp.invoke(events["otp-generate"])
@@ -90,6 +92,7 @@ def test_isolated_interpreter_really_is_isolated(build_dir, runtime, tmp_path):
     from devserver.functions import FunctionError, FunctionProcess
 
     with pytest.raises(FunctionError, match="moto"):
-        FunctionProcess("Probe", "app.lambda_handler", [code, build_dir / "CommonLayer" / "python", runtime], {},
-                        isolated=True)  # fmt: skip
+        FunctionProcess(
+            "Probe", "app.lambda_handler", [code, build_dir / "CommonLayer" / "python", runtime], {}, isolated=True
+        )
     shutil.rmtree(code)

@@ -31,10 +31,16 @@ def bounds(prop: dict) -> set[int]:
 
 @pytest.mark.parametrize(
     ("model", "name"),
-    [(models.GenerateRequest, "digits"), (models.GenerateRequest, "period"), (models.GenerateRequest, "label"),
-     (models.BarcodeRequest, "scale"), (models.BarcodeRequest, "border"), (models.BarcodeRequest, "data"),
-     (models.VerifyRequest, "code")],
-)  # fmt: skip
+    [
+        (models.GenerateRequest, "digits"),
+        (models.GenerateRequest, "period"),
+        (models.GenerateRequest, "label"),
+        (models.BarcodeRequest, "scale"),
+        (models.BarcodeRequest, "border"),
+        (models.BarcodeRequest, "data"),
+        (models.VerifyRequest, "code"),
+    ],
+)
 def test_each_rule_states_the_bounds_its_model_enforces(model, name):
     stated = {int(number) for number in re.findall(r"\d+", models.RULES[name])}
     enforced = bounds(schema_of(model)[name])
@@ -42,8 +48,11 @@ def test_each_rule_states_the_bounds_its_model_enforces(model, name):
 
 
 def test_every_parameter_has_a_rule():
-    names = {name for model in (models.GenerateRequest, models.VerifyRequest, models.BarcodeRequest)
-             for name in schema_of(model)}  # fmt: skip
+    names = {
+        name
+        for model in (models.GenerateRequest, models.VerifyRequest, models.BarcodeRequest)
+        for name in schema_of(model)
+    }
     assert names - {"action"} <= set(models.RULES)
 
 

@@ -20,8 +20,15 @@ def warm_up() -> None:
 
 
 def _key(request: BarcodeRequest, border: int, error: str | None) -> str:
-    normalised = {"v": RENDER_VERSION, "type": request.type, "data": request.data, "scale": request.scale,
-                  "format": request.format, "border": border, "error": error}  # fmt: skip
+    normalised = {
+        "v": RENDER_VERSION,
+        "type": request.type,
+        "data": request.data,
+        "scale": request.scale,
+        "format": request.format,
+        "border": border,
+        "error": error,
+    }
     digest = hashlib.sha256(json.dumps(normalised, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return f"{PREFIX}{digest}.{request.format}"
 

@@ -53,8 +53,10 @@ def parse[T](model: type[T], params: dict[str, Any]) -> T:
     (8.0) or text of digits (as query strings send them), never a boolean. Booleans: JSON true/false or the text
     "true"/"false", never numbers. A code is always text (leading zeros)."""
     rules = {**RULES, "type": TYPE_RULES.get(model, RULES["type"])}
-    folded = {key: CASE_FOLD[key](value) if key in CASE_FOLD and isinstance(value, str) else value
-              for key, value in params.items()}  # fmt: skip
+    folded = {
+        key: CASE_FOLD[key](value) if key in CASE_FOLD and isinstance(value, str) else value
+        for key, value in params.items()
+    }
     for key in NUMBERS & folded.keys():
         value = folded[key]
         if isinstance(value, float) and value.is_integer():

@@ -65,8 +65,10 @@ def _check_names(label: str, issuer: str) -> None:
 
     for name, value in (("label", label), ("issuer", issuer)):
         if any(unicodedata.category(char) in ("Cf", "Zl", "Zp") for char in value):
-            message = (f"{name} must not contain format characters or line separators (such as right-to-left "
-                       "overrides or zero-width spaces): apps would show another name")  # fmt: skip
+            message = (
+                f"{name} must not contain format characters or line separators (such as right-to-left "
+                "overrides or zero-width spaces): apps would show another name"
+            )
             raise InvalidParameter(message, name)
     if not label and not issuer:
         raise InvalidParameter("label is required when issuer is empty: an authenticator needs a name to show", "label")

@@ -26,8 +26,11 @@ def parse_totp_uri(uri: str) -> tuple[str, Algorithm, int, int]:
     from otp_api.errors import InvalidParameter
     from otp_api.models import MAX_PERIOD, MIN_PERIOD, SECRET_PATTERN
 
-    refused = InvalidParameter("otp_url must be an otpauth://totp/ URI with a base32 secret of at least 112 bits, "
-                               "6 or 8 digits and a period of 15 to 300 seconds", "otp_url")  # fmt: skip
+    refused = InvalidParameter(
+        "otp_url must be an otpauth://totp/ URI with a base32 secret of at least 112 bits, "
+        "6 or 8 digits and a period of 15 to 300 seconds",
+        "otp_url",
+    )
     try:
         otp = pyotp.parse_uri(uri)
     except (ValueError, TypeError):

@@ -54,8 +54,9 @@ def codes_around(secret: str, digits: int, algorithm: str, period: int, now: flo
     """Codes for the next, current, previous and second previous time step (steps before 1970 have none)."""
     now = time.time() if now is None else now
     otp, step = _otp(secret, digits, algorithm), step_at(now, period)
-    return {window_key(offset, period): otp.generate_otp(step + offset)
-            for offset in LISTED_OFFSETS if step + offset >= 0}  # fmt: skip
+    return {
+        window_key(offset, period): otp.generate_otp(step + offset) for offset in LISTED_OFFSETS if step + offset >= 0
+    }
 
 
 def matching_step(code: str, secret: str, digits: int, algorithm: str, period: int, now: float) -> int | None:
