@@ -104,3 +104,18 @@ def independent_code(secret: str, moment: float, digits: int = 6, algorithm: str
 
     otp = TOTP(b32bytes(secret), digits, getattr(hashes, algorithm)(), period, enforce_key_length=False)
     return otp.generate(int(moment)).decode()
+
+
+def verify_at(moment: float, **params: Any) -> tuple[int, dict[str, str], Any]:
+    """POST /otp, action=verify, at a frozen `moment`: `params` name the key (secret, sealed_secret or otp_url) and
+    whatever else the request carries (code, digits, ...)."""
+    import time_machine
+
+    with time_machine.travel(moment, tick=False):
+        return call("otp", {"type": "time_based", "action": "verify", **params})
+
+
+def wrong_code(secret: str, moment: float) -> str:
+    """A 6-digit code that none of the steps verify accepts at `moment` (previous, current, next) has."""
+    valid = {independent_code(secret, moment + offset) for offset in (-30, 0, 30)}
+    return next(code for code in (f"{n:06d}" for n in range(1_000_000)) if code not in valid)

@@ -8,8 +8,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import time_machine
-from support import BUCKET, TABLE, call, decode_image, independent_code
+from support import BUCKET, TABLE, call, decode_image, independent_code, verify_at, wrong_code
 
 from otp_api import storage, verify_state
 
@@ -30,8 +29,7 @@ def stored_keys(s3) -> list[str]:
 
 
 def verify_now(code: str):
-    with time_machine.travel(NOW, tick=False):
-        return call("otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code})
+    return verify_at(NOW, secret=SECRET, code=code)
 
 
 def test_head_of_a_missing_key_answered_403_is_a_miss(aws_answers, s3):
@@ -131,15 +129,12 @@ def test_every_dynamodb_write_uses_each_value_it_sends(monkeypatch):
 
     monkeypatch.setattr(client, "update_item", checked)
 
-    def verify_at(code: str, moment: float):
-        with time_machine.travel(moment, tick=False):
-            return call("otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code})[2]
+    def verify_body(code: str, moment: float):
+        return verify_at(moment, secret=SECRET, code=code)[2]
 
-    assert verify_at(independent_code(SECRET, NOW), NOW)["valid"] is True  # accept
-    assert verify_at(independent_code(SECRET, NOW), NOW + 1)["reason"] == "already_used"  # refused, counted
+    assert verify_body(independent_code(SECRET, NOW), NOW)["valid"] is True  # accept
+    assert verify_body(independent_code(SECRET, NOW), NOW + 1)["reason"] == "already_used"  # refused, counted
     later = NOW + 2000
-    valid_then = {independent_code(SECRET, later + offset) for offset in (-30, 0, 30)}
-    wrong = next(c for c in (f"{n:06d}" for n in range(1_000_000)) if c not in valid_then)
-    verify_at(wrong, later)  # a failure after the window passed: a new window
+    verify_body(wrong_code(SECRET, later), later)  # a failure after the window passed: a new window
     assert unused == []
     assert len(seen) >= 3

@@ -1,14 +1,9 @@
 """Faults injected into DynamoDB and S3: 503 with a clear message, nothing accepted, nothing half-written."""
 
-import base64
-
 import pytest
-import time_machine
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from support import BUCKET, TABLE, call
+from support import BUCKET, TABLE, call, independent_code, verify_at
 
 from otp_api import storage, verify_state
 
@@ -17,12 +12,11 @@ NOW = 1_790_000_010.0
 
 
 def right_code() -> str:
-    return TOTP(base64.b32decode(SECRET), 6, SHA1(), 30, enforce_key_length=False).generate(int(NOW)).decode()
+    return independent_code(SECRET, NOW)
 
 
 def verify(code: str):
-    with time_machine.travel(NOW, tick=False):
-        return call("otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code})
+    return verify_at(NOW, secret=SECRET, code=code)
 
 
 def unreachable(*_args, **_kwargs):

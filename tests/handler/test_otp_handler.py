@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import time_machine
-from support import BUCKET, b32bytes, call, decode_image, event_with, independent_code, invoke, load_event
+from support import BUCKET, b32bytes, call, decode_image, event_with, independent_code, invoke, load_event, verify_at
 
 NOW = 1_790_000_000  # a fixed moment, 20 s into its 30 s step
 
@@ -150,10 +150,7 @@ SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
 
 def verify(code: str, moment: float, **extra) -> dict:
-    with time_machine.travel(moment, tick=False):
-        status, _, body = call(
-            "otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code, **extra}
-        )
+    status, _, body = verify_at(moment, secret=SECRET, code=code, **extra)
     assert status == 200, body
     return body
 

@@ -1,15 +1,12 @@
 """Replay protection (RFC 6238 §5.2) and brute-force lockout (RFC 4226 §7.3) through the handler, with moto's
 DynamoDB, frozen time and an independent TOTP implementation."""
 
-import base64
 import json
 import threading
 
 import pytest
 import time_machine
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from support import TABLE, call
+from support import TABLE, call, independent_code, verify_at, wrong_code
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -17,19 +14,15 @@ NOW = 1_790_000_010.0  # 10 s into a step
 
 
 def code_at(moment: float, secret: str = SECRET) -> str:
-    key = base64.b32decode(secret)
-    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(int(moment)).decode()
+    return independent_code(secret, moment)
 
 
 def verify(code: str, moment: float = NOW, secret: str = SECRET) -> tuple[int, dict, dict]:
-    with time_machine.travel(moment, tick=False):
-        return call("otp", {"type": "time_based", "action": "verify", "secret": secret, "code": code})
+    return verify_at(moment, secret=secret, code=code)
 
 
 def wrong(moment: float, secret: str = SECRET) -> str:
-    """A code that matches none of the accepted steps at `moment`."""
-    valid = {code_at(moment + offset, secret) for offset in (-30, 0, 30)}
-    return next(c for c in (f"{n:06d}" for n in range(1_000_000)) if c not in valid)
+    return wrong_code(secret, moment)
 
 
 # --- replay ---------------------------------------------------------------------------------------------------

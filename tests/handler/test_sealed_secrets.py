@@ -9,7 +9,7 @@ import json
 
 import pytest
 import time_machine
-from support import BUCKET, TABLE, b32bytes, call, decode_image, independent_code
+from support import BUCKET, TABLE, b32bytes, call, decode_image, independent_code, verify_at
 
 from otp_api import sealing
 
@@ -24,8 +24,7 @@ def generate(**params):
 
 
 def verify(moment: float = NOW, **params):
-    with time_machine.travel(moment, tick=False):
-        return call("otp", {"type": "time_based", "action": "verify", **params})
+    return verify_at(moment, **params)
 
 
 def stored(s3) -> list[str]:

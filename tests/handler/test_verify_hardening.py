@@ -7,8 +7,7 @@ import json
 import random
 
 import pytest
-import time_machine
-from support import call, event_with, independent_code, invoke
+from support import event_with, independent_code, invoke, verify_at, wrong_code
 
 from otp_api import verify_state
 
@@ -18,16 +17,11 @@ WINDOW, LIMIT = 900, 5  # the test settings (conftest): LOCKOUT_SECONDS, MAX_FAI
 
 
 def verify(code: str | None, moment: float, secret: str = SECRET, **extra):
-    body = {"type": "time_based", "action": "verify", "secret": secret, **extra}
-    if code is not None:
-        body["code"] = code
-    with time_machine.travel(moment, tick=False):
-        return call("otp", body)
+    return verify_at(moment, secret=secret, **extra, **({} if code is None else {"code": code}))
 
 
 def wrong(moment: float, secret: str = SECRET) -> str:
-    valid = {independent_code(secret, moment + offset) for offset in (-30, 0, 30)}
-    return next(c for c in (f"{n:06d}" for n in range(1_000_000)) if c not in valid)
+    return wrong_code(secret, moment)
 
 
 # --- the lockout window ----------------------------------------------------------------------------------------
