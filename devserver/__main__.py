@@ -19,7 +19,8 @@ def main() -> None:
     server = serve(stack, "127.0.0.1", port, api_key)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
-    eprint(f"otp-api is running on {base} (S3 from moto at {stack.endpoint})\n{routes}\n  Swagger UI: {base}/swagger\n")
+    eprint(f"otp-api is running on {base} (S3, DynamoDB and KMS from moto at {stack.endpoint})\n{routes}")
+    eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger\n")
     key_header = ' -H "x-api-key: $OTP_API_KEY"' if api_key else ""
     eprint("API key: required (OTP_API_KEY)" if api_key else "API key: none (set OTP_API_KEY to require one)")
     eprint("Try:")
