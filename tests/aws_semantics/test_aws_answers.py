@@ -4,6 +4,7 @@
 moto grants every IAM permission and never throttles, so none of these paths can be reached through it alone.
 """
 
+import json
 import re
 from urllib.parse import unquote, urlsplit
 
@@ -138,3 +139,28 @@ def test_every_dynamodb_write_uses_each_value_it_sends(monkeypatch):
     verify_body(wrong_code(SECRET, later), later)  # a failure after the window passed: a new window
     assert unused == []
     assert len(seen) >= 3
+
+
+def test_a_refused_write_is_read_from_the_item_dynamodb_returns_with_its_refusal(aws_answers, aws):
+    """UpdateItem with ReturnValuesOnConditionCheckFailure=ALL_OLD: a failed condition answers 400
+    ConditionalCheckFailedException whose body carries the item as it was, under "Item" (DynamoDB API Reference,
+    UpdateItem). Here the item of a key locked until NOW + 600: one call, and the caller told when to come back."""
+    now = int(NOW)
+    locked = {
+        "pk": {"S": "x"},
+        "f1": {"N": str(now + 500)},
+        "f5": {"N": str(now + 600)},
+        "last_failure": {"N": str(now - 300)},
+    }
+    body = json.dumps(
+        {
+            "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+            "message": "The conditional request failed",
+            "Item": locked,
+        }
+    ).encode()
+    updates = aws_answers(verify_state._client(), "UpdateItem", 400, body, content_type="application/x-amz-json-1.0")
+    status, headers, answer = verify_now(independent_code(SECRET, NOW))
+    assert (status, answer["error"], headers["Retry-After"]) == (429, "too_many_attempts", "600")
+    assert len(updates) == 1
+    assert aws["dynamodb"].scan(TableName=TABLE)["Items"] == []

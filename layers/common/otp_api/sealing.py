@@ -62,9 +62,10 @@ def _kms(operation: str, parameter: str, **request: Any) -> dict[str, Any]:
         answer: dict[str, Any] = getattr(_client(), operation)(KeyId=key_id, EncryptionContext=CONTEXT, **request)
         return answer
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in NOT_OURS:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in NOT_OURS:
             raise InvalidParameter(REFUSED, "sealed_secret") from None
-        raise SealingUnavailable(f"the key service is unavailable ({type(exc).__name__}); try again") from None
+        raise SealingUnavailable(f"the key service is unavailable ({code or 'error'}); try again") from None
     except BotoCoreError:
         raise SealingUnavailable("the key service is unavailable; try again") from None
 
@@ -91,6 +92,6 @@ def unseal(token: str) -> SealedKey:
     # One spelling per token (no trailing bits that decode to nothing), and a length KMS accepts (1 to 6144 bytes).
     if base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=") != body or not 0 < len(blob) <= 6144:
         raise InvalidParameter(REFUSED, "sealed_secret")
-    payload = _kms("decrypt", "sealed_secret", CiphertextBlob=blob)["Plaintext"]
-    algorithm, digits, period = _HEADER.unpack_from(payload)
-    return SealedKey(key=payload[_HEADER.size :], algorithm=ALGORITHMS[algorithm], digits=digits, period=period)
+    plain = _kms("decrypt", "sealed_secret", CiphertextBlob=blob)["Plaintext"]
+    algorithm, digits, period = _HEADER.unpack_from(plain)
+    return SealedKey(key=plain[_HEADER.size :], algorithm=ALGORITHMS[algorithm], digits=digits, period=period)

@@ -57,7 +57,7 @@ def _slots(settings: VerifySettings) -> list[str]:
 
 
 def _locked_until(item: dict[str, Any], settings: VerifySettings, now: int) -> int:
-    """The same rule as the NOT_LOCKED condition, read from an item."""
+    """The rule of `_not_locked`'s condition, read from an item: when the lock ends, or 0."""
     numbers = {name: int(value["N"]) for name, value in item.items() if "N" in value}
     slots = _slots(settings)
     if not slots or "last_failure" not in numbers:
@@ -125,7 +125,8 @@ def record_failure(key: str, settings: VerifySettings, now: int) -> Written:
     """Record a failed attempt at `now`, unless the key is locked. `locked_until` tells whether this failure
     locked it. Only with lockout on (max_failed_attempts > 0)."""
     slots = _slots(settings)
-    # Shift the queue: every right-hand side is the value before the update (DynamoDB evaluates them so).
+    # Shift the queue. DynamoDB evaluates every right-hand side against the item before the update; moto applies
+    # the actions left to right. Shifting towards f1 in this order gives the same queue both ways.
     shifted = [f"{slot} = if_not_exists({newer}, :zero)" for slot, newer in pairwise(slots)]
     update = ", ".join([*shifted, f"{slots[-1]} = :leaves", "last_failure = :now", "expires_at = :ttl"])
     values = {":zero": 0, ":leaves": now + settings.lockout_seconds, ":now": now, ":ttl": _expiry(settings, now)}
