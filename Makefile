@@ -138,7 +138,7 @@ bench: $(VENV)/.installed $(VENV_SAM)/.installed
 # The README's pictures of the local pages: the browser tests, saving what they see.
 screenshots: $(VENV)/.installed chromium
 	mkdir -p docs
-	SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/browser
+	SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/local/test_browser_pages.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache
