@@ -102,6 +102,9 @@ def test_the_demo_goes_from_enrolment_to_a_verified_code(page, base_url):
     assert result.get_attribute("data-valid") == "true", result.inner_text()
     request = page.locator("#verify-request").inner_text()
     assert "curl" in request and '"action":"verify"' in request and KEY not in request
+    # the app sent what it stores, the sealed secret, not the secret
+    sealed = page.locator("#sealed").inner_text()
+    assert sealed.startswith("s1.") and f'"sealed_secret":"{sealed}"' in request and secret not in request
     screenshot(page, "demo.png")
     # And the same code again is refused, in words
     page.click("#verify")
