@@ -149,7 +149,8 @@ def test_tokens_of_another_context_key_or_version_are_refused(kms_answers_as_aws
     other_stack = kms.encrypt(KeyId=other_key, Plaintext=payload, EncryptionContext=sealing.CONTEXT)["CiphertextBlob"]
     for token in (as_token(other_context), as_token(other_stack), as_token(blob[:-1]), as_token(blob) + "A"):
         assert refused(token), token[:8]
-    for shape in ("s2." + made["sealed_secret"][3:], "s1.", "s1.+/==", made["secret"]):
+    # another version, no body, not the URL-safe alphabet, a length no base64 has, a plain secret
+    for shape in ("s2." + made["sealed_secret"][3:], "s1.", "s1.+/==", "s1.AAAAA", made["secret"]):
         status, _, body = verify(sealed_secret=shape, code="123456")
         assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", sealing.REFUSED)
 

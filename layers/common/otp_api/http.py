@@ -73,7 +73,7 @@ def parse[T](model: type[T], params: dict[str, Any]) -> T:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             folded[key] = value.lower() == "true"
         elif not isinstance(value, bool):
-            raise InvalidParameter(f"{key} {RULES[key]}", key)
+            raise InvalidParameter(f"{key} {rules[key]}", key)
     try:
         return msgspec.convert(folded, model, strict=False)
     except msgspec.ValidationError as exc:
