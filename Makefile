@@ -10,7 +10,7 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format zbar chromium test unit e2e build bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
+.PHONY: help venv dev invoke openapi lint format zbar chromium test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
@@ -20,6 +20,7 @@ help:
 	@echo "make format  ruff format and fix"
 	@echo "make e2e     the end-to-end suite: local server, or API_URL=https://... API_KEY=..., or STACK=<name>"
 	@echo "make build   sam build: the arm64 deployment package, bytecode included, in .aws-sam/build"
+	@echo "make delete STACK=<name>  empty the image bucket, sam delete, and say what is retained (the sealing key)"
 	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
 	@echo "make invoke FUNCTION=OtpFunction EVENT=events/otp-generate.json   one event, one function"
 	@echo "make openapi regenerate openapi.json from the code"
@@ -102,6 +103,11 @@ unit: $(VENV)/.installed
 
 build: $(VENV)/.installed $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) build
+
+# Delete a deployed stack: the image bucket emptied first, `sam delete`, then what was retained (the sealing key).
+delete: $(VENV)/.installed-local $(VENV_SAM)/.installed
+	@[ -n "$(STACK)" ] || { echo "usage: make delete STACK=<stack name>"; exit 1; }
+	$(SAM_ENV) $(PY) scripts/delete_stack.py "$(STACK)" $(SAM)
 
 # The end-to-end suite (tests/e2e): against the local server, started for it, or a running API (API_URL, API_KEY),
 # or a deployed stack by name (STACK: its URL and key read with your AWS credentials).

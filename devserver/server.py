@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devserver import gateway
+from devserver import gateway, sigv4
 from devserver.stack import LocalCloud, eprint
 from devserver.template import ROOT
 
@@ -46,12 +46,14 @@ def _script_value(value: str | None) -> str:
 
 
 class ApiHandler(BaseHTTPRequestHandler):
-    """One request: a local page, or API Gateway's part (routing, the key, the event) and the function's answer.
-    `stack` and `api_key` (when set, requests must carry it in x-api-key, as API Gateway with RequireApiKey=true
-    asks) are set on a subclass per server (make_handler)."""
+    """One request: a local page, or API Gateway's part (routing, auth, the event) and the function's answer.
+    `stack`, `api_key` (when set, requests must carry it in x-api-key, as API Gateway with ApiAuth=api_key asks)
+    and `key_pair` (when set, requests must be signed with that key pair, as with ApiAuth=iam) are set on a subclass
+    per server (make_handler)."""
 
     stack: LocalCloud
     api_key: str | None = None
+    key_pair: sigv4.KeyPair | None = None
 
     protocol_version = "HTTP/1.1"
     server_version = "otp-api-local"
@@ -110,6 +112,12 @@ class ApiHandler(BaseHTTPRequestHandler):
         ):
             self._json(403, FORBIDDEN)
             return
+        if self.key_pair and self.command != "OPTIONS":
+            url_seen = f"http://{self.headers.get('Host', '')}{self.path}"
+            lowered = {name.lower(): value for name, value in self.headers.items()}
+            if refused := sigv4.refusal(self.key_pair, self.command, url_seen, lowered, body):
+                self._json(403, refused)
+                return
         event = gateway.to_event(
             self.command, url.path, url.path, url.query, list(self.headers.items()), body, self.client_address[0]
         )
@@ -131,11 +139,16 @@ class ApiHandler(BaseHTTPRequestHandler):
         eprint(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
 
 
-def make_handler(stack: LocalCloud, api_key: str | None = None) -> type[BaseHTTPRequestHandler]:
-    return type("Handler", (ApiHandler,), {"stack": stack, "api_key": api_key})
+def make_handler(
+    stack: LocalCloud, api_key: str | None = None, signed_by: sigv4.KeyPair | None = None
+) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (ApiHandler,), {"stack": stack, "api_key": api_key, "key_pair": signed_by})
 
 
-def serve(stack: LocalCloud, host: str, port: int, api_key: str | None = None) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), make_handler(stack, api_key))
+def serve(
+    stack: LocalCloud, host: str, port: int, api_key: str | None = None, signed_by: sigv4.KeyPair | None = None
+) -> ThreadingHTTPServer:
+    """The local API; `api_key` or `signed_by` (a SigV4 key pair) make it refuse requests without them."""
+    server = ThreadingHTTPServer((host, port), make_handler(stack, api_key, signed_by))
     server.daemon_threads = True
     return server

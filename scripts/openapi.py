@@ -91,7 +91,7 @@ def build() -> dict[str, Any]:
                     "description": "Parameters may also come as query-string parameters; the body wins on a conflict.",
                     "content": {"application/json": content},
                 }
-            # API Gateway asks for the key (RequireApiKey=true, the default); Swagger UI's Authorize sends it.
+            # API Gateway asks for the key (ApiAuth=api_key, the default); Swagger UI's Authorize sends it.
             operation["security"] = [{"apiKey": []}]
         for operation in operations.values():
             for response in operation["responses"].values():

@@ -4,7 +4,8 @@
 - E2E_API_URL (and E2E_API_KEY): any running API, a deployed stack or `OTP_API_KEY=k make dev`; the settings the
   suite checks (lockout, replay, CORS) are taken to be template.yaml's defaults;
 - E2E_STACK: a deployed stack by name; its URL, key and settings come from CloudFormation and API Gateway (boto3,
-  with your usual AWS credentials and region).
+  with your usual AWS credentials and region); with ApiAuth=iam, requests are signed with those credentials;
+- E2E_LOCAL_AUTH=iam: the local server requires SigV4 (as `OTP_API_AUTH=iam make dev`), and the suite signs.
 
 Nothing here prints a secret: replies show their status and their JSON with secrets, codes and URLs masked.
 """
@@ -33,15 +34,19 @@ def target() -> Iterator[Target]:
         url = os.environ["E2E_API_URL"].rstrip("/")
         yield Target(url, os.environ.get("E2E_API_KEY") or None, local=False, **defaults)
     else:
+        from devserver.__main__ import LOCAL_KEY_PAIR
         from devserver.server import serve
         from devserver.stack import LocalCloud
 
-        key = secrets.token_urlsafe(16)
+        signed = os.environ.get("E2E_LOCAL_AUTH") == "iam"
+        key = None if signed else secrets.token_urlsafe(16)
+        key_pair = LOCAL_KEY_PAIR if signed else None
         with LocalCloud() as stack:
-            server = serve(stack, "127.0.0.1", 0, api_key=key)
+            server = serve(stack, "127.0.0.1", 0, api_key=key, signed_by=key_pair)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             try:
-                yield Target(f"http://127.0.0.1:{server.server_address[1]}", key, local=True, **defaults)
+                url = f"http://127.0.0.1:{server.server_address[1]}"
+                yield Target(url, key, local=True, **defaults, key_pair=key_pair)
             finally:
                 server.shutdown()
                 server.server_close()
@@ -117,17 +122,30 @@ def http() -> _NoRedirects:
     return _NoRedirects()
 
 
+def authorised(target: Target, method: str, path: str, body: dict | bytes | None) -> dict[str, str]:
+    """The headers that authorise a request to the target: its API key, or a SigV4 signature over the request."""
+    import json
+
+    if target.key_pair:
+        from devserver.sigv4 import sign
+
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        content = {"Content-Type": "application/json"} if data is not None else {}
+        return sign(target.key_pair, method, f"{target.url}{path}", content, data, target.region)
+    return {"x-api-key": target.api_key} if target.api_key else {}
+
+
 @pytest.fixture(scope="session")
 def api(target, http):
     """`api(method, path, body, headers)`: a request to the API with its key. Fails every test if the API refuses
     the key: a wrong key is a failure of the run, not a reason to skip."""
 
     def call(method: str, path: str, body: dict | bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
-        key = {"x-api-key": target.api_key} if target.api_key else {}
-        return http(method, f"{target.url}{path}", body, {**key, **(headers or {})})
+        return http(method, f"{target.url}{path}", body, {**authorised(target, method, path, body), **(headers or {})})
 
     probe = call("POST", "/otp", {"type": "time_based", "action": "none"})
     if probe.status == 403:
-        pytest.fail(f"{target.url} refused the API key (403): check E2E_API_KEY or the stack's key")
+        what = "signature" if target.key_pair else "API key"
+        pytest.fail(f"{target.url} refused the {what} (403): check E2E_API_KEY, the stack's key or your credentials")
     assert probe.status == 400, probe
     return call

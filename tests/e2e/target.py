@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devserver import template
+from devserver.sigv4 import KeyPair
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,12 @@ class Target:
     lockout_seconds: int
     cors_origins: tuple[str, ...]
     sealed_secrets: bool
+    key_pair: KeyPair | None = None  # ApiAuth=iam: requests are signed with it (SigV4, execute-api)
+    region: str = "us-east-1"
 
     def __repr__(self) -> str:  # never the key
-        return f"Target({self.url}, key={'yes' if self.api_key else 'no'})"
+        signed = f", signed as {self.key_pair.access_key}" if self.key_pair else ""
+        return f"Target({self.url}, key={'yes' if self.api_key else 'no'}{signed})"
 
 
 def settings_from(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,13 +42,18 @@ def settings_from(parameters: Mapping[str, Any]) -> dict[str, Any]:
 def from_stack(name: str) -> Target:
     import boto3
 
-    (stack,) = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+    session = boto3.session.Session()
+    (stack,) = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
     parameters = {
         **template.load().parameters,
         **{item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])},
     }
-    key = None
+    key, key_pair = None, None
     if "ApiKeyId" in outputs:
-        key = boto3.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)["value"]
-    return Target(outputs["ApiUrl"].rstrip("/"), key, local=False, **settings_from(parameters))
+        key = session.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)["value"]
+    if parameters["ApiAuth"] == "iam":  # signed with your own credentials, which need execute-api:Invoke
+        frozen = session.get_credentials().get_frozen_credentials()
+        key_pair = KeyPair(frozen.access_key, frozen.secret_key, frozen.token)
+    url = outputs["ApiUrl"].rstrip("/")
+    return Target(url, key, False, **settings_from(parameters), key_pair=key_pair, region=session.region_name)

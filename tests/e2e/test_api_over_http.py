@@ -7,6 +7,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from e2e.conftest import authorised
 from support import decode_image, independent_code
 
 SYMBOLOGIES = ["qr_code", "aztec_code", "data_matrix"]
@@ -117,11 +118,27 @@ def test_barcode_post_answers_json_with_the_url(api, http, symbology):
 
 def test_requests_without_the_key_are_refused(target, http):
     if not target.api_key:
-        pytest.skip("this API requires no key (RequireApiKey=false)")
+        pytest.skip("this API requires no key (ApiAuth is not api_key)")
     body = {"type": "time_based", "action": "generate", "label": "no key"}
     assert http("POST", f"{target.url}/otp", body).status == 403
     assert http("POST", f"{target.url}/otp", body, {"x-api-key": "not-the-key"}).status == 403
     assert http("GET", f"{target.url}/barcodes?type=qr_code&data=no%20key").status == 403
+
+
+def test_unsigned_and_wrongly_signed_requests_are_refused(target, http):
+    if not target.key_pair:
+        pytest.skip("this API takes no signatures (ApiAuth is not iam)")
+    from dataclasses import replace
+
+    body = {"type": "time_based", "action": "generate", "label": "unsigned"}
+    unsigned = http("POST", f"{target.url}/otp", body)
+    assert (unsigned.status, unsigned.json()["message"]) == (403, "Missing Authentication Token")
+    wrong = replace(target, key_pair=replace(target.key_pair, secret_key="not-the-secret"))
+    forged = http("POST", f"{target.url}/otp", body, authorised(wrong, "POST", "/otp", body))
+    assert forged.status == 403 and "signature" in forged.json()["message"]
+    # a signature over another body does not cover this one
+    signed_for_other = authorised(target, "POST", "/otp", {**body, "label": "other"})
+    assert http("POST", f"{target.url}/otp", body, signed_for_other).status == 403
 
 
 def test_cors_preflight_as_configured(target, http):
@@ -189,7 +206,7 @@ def test_a_kept_alive_connection_answers_without_a_stall(target, local):
     url = urlsplit(target.url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     body = '{"type": "time_based", "action": "verify", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}'
-    headers = {"Content-Type": "application/json", "x-api-key": target.api_key or ""}
+    headers = {"Content-Type": "application/json", **authorised(target, "POST", "/otp", body.encode())}
     timings = []
     try:
         for _ in range(10):

@@ -45,6 +45,18 @@ def test_the_suite_fails_with_a_wrong_key(running_api):
     assert " error" in summary and "a-wrong-key" not in result.stdout + result.stderr
 
 
+def test_the_suite_signs_its_requests_for_a_server_that_requires_sigv4():
+    # `OTP_API_AUTH=iam make dev`: the suite's signing path (the one a stack with ApiAuth=iam takes), against a
+    # server that recomputes each signature with botocore's signer and refuses unsigned or forged requests.
+    env = {**os.environ, "E2E_LOCAL_AUTH": "iam"}
+    for name in ("E2E_STACK", "E2E_API_URL", "E2E_API_KEY"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "tests/e2e"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "test_unsigned_and_wrongly_signed_requests_are_refused" not in result.stdout  # not among the skipped
+
+
 def test_a_stack_target_comes_from_its_outputs_parameters_and_key(mocked_aws):
     # moto's CloudFormation and API Gateway stand in for the deployed stack: its outputs and parameters as
     # DescribeStacks returns them, the key's value from GetApiKey.

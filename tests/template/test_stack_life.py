@@ -1,0 +1,427 @@
+"""The stack's life after its first deploy, as the SAM translator that CloudFormation runs sees it (`expand.py`):
+updates that publish new versions for the `live` alias, one stage, a sealing key that outlives the stack and that
+only the OTP function may use, the auth choices, and every parameter set free of references to missing resources.
+
+SAM publishes a version only when the hash it computes over a function changes (samtranslator's
+`_construct_version`): these tests transform twice and compare the versions' logical IDs, as CloudFormation would
+see them on an update. Conditions are evaluated as CloudFormation evaluates them at deploy time.
+"""
+
+import fnmatch
+import re
+from typing import Any
+
+import pytest
+from test_template import of_type, transformed
+
+from devserver.template import raw_document
+
+FUNCTIONS = ("OtpFunction", "BarcodesFunction")
+PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::NoValue", "AWS::URLSuffix"}
+ADOPTED = "arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
+
+
+def versions(template: dict) -> dict[str, str]:
+    """Each function's version logical ID, checked to be the one its `live` alias serves."""
+    resources = template["Resources"]
+    found = {}
+    for function in FUNCTIONS:
+        (version,) = [name for name in of_type(resources, "AWS::Lambda::Version") if name.startswith(function)]
+        alias = resources[f"{function}Aliaslive"]["Properties"]
+        assert alias["FunctionVersion"] == {"Fn::GetAtt": [version, "Version"]}
+        found[function] = version
+    return found
+
+
+# --- updates -------------------------------------------------------------------------------------------------------
+
+
+def _parameters_read_by(function: str) -> set[str]:
+    """The parameters that reach a function's properties, directly or through a condition (raw template)."""
+    document = raw_document()
+    parameters, conditions = set(document["Parameters"]), document["Conditions"]
+
+    def names(node: Any) -> set[str]:
+        if isinstance(node, list):
+            return set().union(*map(names, node)) if node else set()
+        if not isinstance(node, dict):
+            return set()
+        found = set().union(*map(names, node.values())) if node else set()
+        if node.get("Ref") in parameters:
+            found.add(node["Ref"])
+        if "Fn::If" in node:
+            found |= names(conditions[node["Fn::If"][0]])
+        if "Condition" in node and isinstance(node["Condition"], str):
+            found |= names(conditions[node["Condition"]])
+        if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
+            found |= set(re.findall(r"\$\{([A-Za-z0-9]+)\}", node["Fn::Sub"])) & parameters
+        return found
+
+    properties = dict(document["Resources"][function]["Properties"])
+    properties.pop("Events")  # routes change the API's deployment, not what the function runs
+    return names([properties, document["Globals"]["Function"]])
+
+
+def _another_value(name: str) -> str:
+    spec = raw_document()["Parameters"][name]
+    default = str(spec.get("Default", ""))
+    if "AllowedValues" in spec:
+        return next(str(value) for value in spec["AllowedValues"] if str(value) != default)
+    if spec["Type"] == "Number":
+        return str(spec.get("MinValue", 0) if int(default) != spec.get("MinValue", 0) else int(default) + 1)
+    if spec["Type"] == "CommaDelimitedList":
+        return "https://app.example.com"
+    return {"SealingKeyArn": ADOPTED}.get(name, "another-value")
+
+
+def test_the_functions_read_the_parameters_an_operator_tunes():
+    # The list the update test walks, checked against what an operator would expect it to hold.
+    otp, barcodes = _parameters_read_by("OtpFunction"), _parameters_read_by("BarcodesFunction")
+    tuned = {"LogLevel", "EnableSnapStart", "CorsAllowedOrigins", "QrUrlExpirySeconds", "DefaultIssuer"}
+    assert tuned <= otp and tuned <= barcodes
+    assert {"ReplayProtection", "MaxFailedAttempts", "LockoutWindowSeconds", "SealedSecrets", "SealingKeyArn"} <= otp
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_parameter_a_function_reads_publishes_a_new_version_of_it(function):
+    # Before AutoPublishAliasAllProperties and parameter values in the functions' own Properties, none of LogLevel,
+    # EnableSnapStart, CorsAllowedOrigins, QrUrlExpirySeconds or DefaultIssuer published a version: the alias kept
+    # serving the old environment.
+    before = versions(transformed())[function]
+    unchanged = []
+    for name in sorted(_parameters_read_by(function)):
+        if versions(transformed({name: _another_value(name)}))[function] == before:
+            unchanged.append(name)
+    assert unchanged == []
+
+
+@pytest.mark.parametrize("resource", ["CommonLayer", *FUNCTIONS])
+def test_a_change_of_code_alone_publishes_new_versions(resource):
+    # The layer holds all runtime code: a layer-only update must reach both aliases (PublishLambdaVersion on the
+    # layer with AutoPublishAliasAllProperties; either alone leaves the version as it was).
+    before = versions(transformed())
+    after = versions(transformed(code={resource: f"s3://bucket/{resource}-v2"}))
+    changed = {function for function in FUNCTIONS if after[function] != before[function]}
+    assert changed == (set(FUNCTIONS) if resource == "CommonLayer" else {resource})
+
+
+def test_a_change_of_throttling_alone_publishes_nothing():
+    # The converse: the versions follow what the functions run, not every parameter (a needless version would cost
+    # a SnapStart snapshot).
+    assert versions(transformed({"ThrottleRateLimit": "7"})) == versions(transformed())
+
+
+# --- one entrance --------------------------------------------------------------------------------------------------
+
+
+def test_the_api_has_one_stage_and_a_regional_endpoint():
+    resources = transformed()["Resources"]
+    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == "Prod"
+    # SAM's Deployment with a StageName of its own creates the second, unthrottled stage "Stage".
+    for deployment in of_type(resources, "AWS::ApiGateway::Deployment").values():
+        assert "StageName" not in deployment["Properties"]
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert stage["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == 50
+
+
+def test_stage_tracing_is_off_unless_asked_for():
+    # X-Ray records the request URL with its query string.
+    def tracing(parameters: dict[str, str]) -> Any:
+        (stage,) = of_type(transformed(parameters)["Resources"], "AWS::ApiGateway::Stage").values()
+        return stage["Properties"].get("TracingEnabled")
+
+    assert tracing({}) is False
+    assert tracing({"ApiTracing": "true"}) is True
+
+
+def _method_auth(parameters: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any]]:
+    """(path, method) -> (security scheme or "", integration credentials) for each route."""
+    resources = transformed(parameters)["Resources"]
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    found = {}
+    for path, methods in api["Properties"]["Body"]["paths"].items():
+        for method, spec in methods.items():
+            schemes = [name for entry in spec.get("security", []) for name in entry if name != "NONE"]
+            credentials = spec["x-amazon-apigateway-integration"].get("credentials")
+            found[(path, method)] = (schemes[0] if schemes else "", credentials)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("auth", "scheme", "plans"), [("api_key", "api_key", 1), ("iam", "AWS_IAM", 0), ("none", "", 0)]
+)
+def test_api_auth_guards_every_route_but_preflights(auth, scheme, plans):
+    cors = {"CorsAllowedOrigins": "https://app.example.com"}
+    routes = _method_auth({"ApiAuth": auth, **cors})
+    for (path, method), (found, credentials) in routes.items():
+        assert found == ("" if method == "options" else scheme), (path, method)
+        # API Gateway invokes with its own permission (InvokeRole NONE), never with the caller's credentials.
+        assert credentials is None, (path, method)
+    resources = transformed({"ApiAuth": auth})["Resources"]
+    assert len(of_type(resources, "AWS::ApiGateway::UsagePlan")) == plans
+    assert len(of_type(resources, "AWS::ApiGateway::ApiKey")) == plans
+
+
+@pytest.mark.parametrize("auth", ["api_key", "iam"])
+def test_public_barcodes_opens_get_barcodes_alone(auth):
+    closed = _method_auth({"ApiAuth": auth})
+    opened = _method_auth({"ApiAuth": auth, "PublicBarcodes": "true"})
+    assert closed[("/barcodes", "get")][0] != ""
+    assert opened[("/barcodes", "get")] == ("", None)
+    assert {route: v for route, v in opened.items() if route != ("/barcodes", "get")} == {
+        route: v for route, v in closed.items() if route != ("/barcodes", "get")
+    }
+
+
+@pytest.mark.parametrize("cors", ["", "https://app.example.com"])
+def test_api_gateways_own_answers_are_never_cached(cors):
+    resources = transformed({"CorsAllowedOrigins": cors} if cors else {})["Resources"]
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        headers = {
+            name.removeprefix("gatewayresponse.header."): value
+            for name, value in response["responseParameters"].items()
+        }
+        assert headers["Cache-Control"] == "'no-store'"
+        # With CORS on, a browser may read API Gateway's 403 or 429: the Origin header is mapped back
+        # (x-amazon-apigateway-gateway-responses.responseParameters maps method.request.header.* in AWS's docs).
+        expected = {"Access-Control-Allow-Origin": "method.request.header.Origin", "Vary": "'Origin'"} if cors else {}
+        assert {name: value for name, value in headers.items() if name != "Cache-Control"} == expected
+
+
+# --- the sealing key -----------------------------------------------------------------------------------------------
+
+# Every action of AWS KMS's API (AWS KMS permissions reference). Those that use a key or hand its use on:
+KMS_ACTIONS = [
+    "CancelKeyDeletion",
+    "ConnectCustomKeyStore",
+    "CreateAlias",
+    "CreateCustomKeyStore",
+    "CreateGrant",
+    "CreateKey",
+    "Decrypt",
+    "DeleteAlias",
+    "DeleteCustomKeyStore",
+    "DeleteImportedKeyMaterial",
+    "DeriveSharedSecret",
+    "DescribeCustomKeyStores",
+    "DescribeKey",
+    "DisableKey",
+    "DisableKeyRotation",
+    "DisconnectCustomKeyStore",
+    "EnableKey",
+    "EnableKeyRotation",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "GenerateRandom",
+    "GetKeyPolicy",
+    "GetKeyRotationStatus",
+    "GetParametersForImport",
+    "GetPublicKey",
+    "ImportKeyMaterial",
+    "ListAliases",
+    "ListGrants",
+    "ListKeyPolicies",
+    "ListKeyRotations",
+    "ListKeys",
+    "ListResourceTags",
+    "ListRetirableGrants",
+    "PutKeyPolicy",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "ReplicateKey",
+    "RetireGrant",
+    "RevokeGrant",
+    "RotateKeyOnDemand",
+    "ScheduleKeyDeletion",
+    "Sign",
+    "SynchronizeMultiRegionKey",
+    "TagResource",
+    "UntagResource",
+    "UpdateAlias",
+    "UpdateCustomKeyStore",
+    "UpdateKeyDescription",
+    "UpdatePrimaryRegion",
+    "Verify",
+    "VerifyMac",
+]
+USES_THE_KEY = {
+    "Decrypt",
+    "Encrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+    "Sign",
+    "Verify",
+    "DeriveSharedSecret",
+    "CreateGrant",  # a grant can give any principal Decrypt
+}
+
+
+def _allowed(statement: dict) -> set[str]:
+    # IAM matches actions case-insensitively, with * and ? as wildcards.
+    patterns = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    return {a for a in KMS_ACTIONS for p in patterns if fnmatch.fnmatchcase(f"kms:{a}".lower(), p.lower())}
+
+
+def test_the_sealing_key_is_used_by_the_otp_role_alone_under_the_sealing_context():
+    from otp_api.sealing import CONTEXT
+
+    resources = transformed()["Resources"]
+    ((key_name, key),) = of_type(resources, "AWS::KMS::Key").items()
+    env = resources["OtpFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SEALING_KEY"] == {"Fn::GetAtt": [key_name, "Arn"]}
+    users: dict[str, set[str]] = {}
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        assert statement["Effect"] == "Allow"
+        used = _allowed(statement) & USES_THE_KEY
+        if used:
+            principal = statement["Principal"]["AWS"]
+            users[str(principal)] = used
+            assert statement["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": CONTEXT["purpose"]}}
+    assert users == {str({"Fn::GetAtt": ["OtpFunctionRole", "Arn"]}): {"Encrypt", "Decrypt"}}
+    # The account still administers it: rotation, deletion, its policy, a replica.
+    (admin,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Sid"] == "AccountAdministersTheKey"]
+    for action in ("PutKeyPolicy", "ScheduleKeyDeletion", "CancelKeyDeletion", "ReplicateKey", "EnableKeyRotation"):
+        assert action in _allowed(admin)
+
+
+def test_the_sealing_key_outlives_the_stack_and_can_have_replicas():
+    resources = transformed()["Resources"]
+    (key,) = of_type(resources, "AWS::KMS::Key").values()
+    # sam delete, SealedSecrets=false or a replacement would otherwise schedule it for deletion, and every sealed
+    # secret ever issued with it could never be opened again.
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    assert key["Properties"]["MultiRegion"] is True  # fixed at creation
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_sealing_key_arn_adopts_an_existing_key():
+    from otp_api.sealing import CONTEXT
+
+    template = transformed({"SealingKeyArn": ADOPTED})
+    resources = live(template)
+    assert of_type(resources, "AWS::KMS::Key") == {}
+    assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["SEALING_KEY"] == ADOPTED
+    statements = [
+        s
+        for policy in resources["OtpFunctionRole"]["Properties"]["Policies"]
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
+    (grant,) = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
+    assert grant["Action"] == ["kms:Encrypt", "kms:Decrypt"] and grant["Resource"] == ADOPTED
+    assert grant["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": CONTEXT["purpose"]}}
+    assert template["Outputs"]["SealingKeyArn"]["Value"] == ADOPTED
+
+
+def test_sealed_secrets_off_has_no_key_and_no_kms_grant():
+    for parameters in ({"SealedSecrets": "false"}, {"SealedSecrets": "false", "SealingKeyArn": ADOPTED}):
+        resources = live(transformed(parameters))
+        assert of_type(resources, "AWS::KMS::Key") == {}
+        assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["SEALING_KEY"] == ""
+        assert "kms:" not in str(resources["OtpFunctionRole"]["Properties"]["Policies"])
+
+
+# --- every parameter set -------------------------------------------------------------------------------------------
+
+
+def _conditions(template: dict) -> dict[str, bool]:
+    raw = template.get("Conditions", {})
+
+    def value(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        ((op, arg),) = node.items()
+        if op == "Condition":
+            return value(raw[arg])
+        if op == "Fn::Equals":
+            return str(value(arg[0])) == str(value(arg[1]))
+        if op == "Fn::Not":
+            return not value(arg[0])
+        if op == "Fn::And":
+            return all(value(item) for item in arg)
+        if op == "Fn::Or":
+            return any(value(item) for item in arg)
+        raise AssertionError(f"a condition CloudFormation could not evaluate: {node}")
+
+    return {name: value(node) for name, node in raw.items()}
+
+
+def _prune(node: Any, conditions: dict[str, bool]) -> Any:
+    """The node with every Fn::If decided, as CloudFormation decides it at deploy time."""
+    if isinstance(node, list):
+        return [_prune(item, conditions) for item in node]
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            when, if_true, if_false = node["Fn::If"]
+            return _prune(if_true if conditions[when] else if_false, conditions)
+        return {key: _prune(value, conditions) for key, value in node.items()}
+    return node
+
+
+def live(template: dict) -> dict:
+    """The resources CloudFormation creates: those whose condition holds, with their Fn::If decided."""
+    conditions = _conditions(template)
+    return {
+        name: _prune(resource, conditions)
+        for name, resource in template["Resources"].items()
+        if conditions.get(resource.get("Condition"), True)
+    }
+
+
+def _references(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*map(_references, node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = set().union(*map(_references, node.values())) if node else set()
+    if isinstance(node.get("Ref"), str):
+        found.add(node["Ref"])
+    if "Fn::GetAtt" in node:
+        target = node["Fn::GetAtt"]
+        found.add(target[0] if isinstance(target, list) else target.split(".")[0])
+    if "Fn::Sub" in node:
+        text, local = (node["Fn::Sub"], {}) if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"]
+        found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)} - set(local)
+    return found
+
+
+PARAMETER_SETS = [
+    {},
+    {"ApiAuth": "iam"},
+    {"ApiAuth": "none"},
+    {"ApiAuth": "iam", "PublicBarcodes": "true", "CorsAllowedOrigins": "https://a.example,https://b.example"},
+    {"ApiAuth": "none", "PublicBarcodes": "true"},
+    {"SealedSecrets": "false"},
+    {"SealingKeyArn": ADOPTED},
+    {"EnableSnapStart": "true", "ApiTracing": "true", "AlarmEmail": "ops@example.com", "QuotaLimit": "1000"},
+    {"ApiGatewayLogsRole": "existing", "ReplayProtection": "false", "MaxFailedAttempts": "0"},
+]
+
+
+@pytest.mark.parametrize("parameters", PARAMETER_SETS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
+def test_every_parameter_set_transforms_with_nothing_pointing_at_a_missing_resource(parameters):
+    template = transformed(parameters)
+    resources = live(template)
+    known = resources.keys() | template.get("Parameters", {}).keys() | raw_document()["Parameters"].keys() | PSEUDO
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        missing = (_references(resource) | set([depends] if isinstance(depends, str) else depends)) - known
+        assert not missing, (name, missing)
+    conditions = _conditions(template)
+    for name, output in template.get("Outputs", {}).items():
+        if conditions.get(output.get("Condition"), True):
+            assert not _references(_prune(output, conditions)) - known, name
