@@ -5,6 +5,7 @@ import hmac
 import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from devserver import gateway, sigv4
@@ -31,6 +32,10 @@ NO_ROUTE = b'{"message":"Missing Authentication Token"}'  # an unknown path, or 
 FORBIDDEN = b'{"message":"Forbidden"}'  # a missing or wrong API key
 TOO_LARGE = b'{"message":"Request Too Long"}'
 FUNCTION_FAILED = b'{"message": "Internal server error"}'  # (sic: API Gateway's spacing)
+# Only the server's own names: a DNS-rebinding page (evil.example resolving to 127.0.0.1) sends its own Host, and
+# must not read the pages, which carry the local key, nor call the API from the developer's browser.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+MISDIRECTED = b'{"message":"Misdirected Request: this server answers only to 127.0.0.1, localhost and [::1]"}'
 
 
 def _swagger_ui_dir() -> Path:
@@ -92,7 +97,15 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._send(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], html.encode())
         return True
 
+    def _own_host(self) -> bool:
+        port = cast(tuple[str, int], self.server.server_address)[1]
+        return self.headers.get("Host", "").strip().lower() in {f"{host}:{port}" for host in LOCAL_HOSTS}
+
     def _handle(self) -> None:
+        if not self._own_host():
+            self.close_connection = True
+            self._json(421, MISDIRECTED)
+            return
         url = urlsplit(self.path)
         if self.command == "GET" and self._page(url.path):
             return

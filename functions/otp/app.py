@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from otp_api import otp_service, verification
 from otp_api.http import create_app, documented, json_response, parse
-from otp_api.models import CodesResponse, GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
+from otp_api.models import BODY_ONLY, CodesResponse, GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings, get_verify_settings
@@ -15,7 +15,6 @@ get_verify_settings()
 if get_settings().warm_up_at_init:
     otp_service.warm_up()
 app = create_app()
-SECRET_PARAMETERS = frozenset({"secret", "code"})
 
 
 @app.post(
@@ -29,7 +28,7 @@ SECRET_PARAMETERS = frozenset({"secret", "code"})
     ),
 )
 def otp():  # no return annotation: Powertools would try to document `Response` itself
-    request = parse(OtpRequest, request_params(app.current_event, body_only=SECRET_PARAMETERS))
+    request = parse(OtpRequest, request_params(app.current_event, body_only=BODY_ONLY))
     if isinstance(request, GenerateRequest):
         return json_response(200, otp_service.generate(request))
     return json_response(200, verification.verify(request))

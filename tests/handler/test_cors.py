@@ -49,6 +49,14 @@ def test_preflight_is_answered_without_a_key(cors_handler):
     assert response["statusCode"] == 204
     assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "X-Api-Key" in headers["Access-Control-Allow-Headers"]
+    # a preflight is never stored, and shared caches key it by the origin it answered
+    assert headers["Cache-Control"] == "no-store" and headers["Vary"] == "Origin"
+
+
+def test_answers_vary_by_origin_with_cors_on(cors_handler):
+    for origin in ("https://app.example.com", "https://evil.example.net"):
+        headers = headers_of(cors_handler(with_origin(origin), FakeContext()))
+        assert headers["Vary"] == "Origin" and headers["Cache-Control"] == "no-store"
 
 
 def test_cors_is_off_by_default():

@@ -30,7 +30,7 @@ BODY_CASES = [
     ({**GEN, "label": "x" * 65}, 400, "label", "invalid_parameter"),
     ({**GEN, "label": "bad\nline"}, 400, "label", "invalid_parameter"),
     ({**GEN, "label": {"nested": True}}, 400, "label", "invalid_parameter"),
-    ({**GEN, "colour": "blue"}, 400, "colour", "unknown_parameter"),
+    ({**GEN, "colour": "blue"}, 400, None, "unknown_parameter"),  # not a name of the API's: never answered
     ({**GEN, "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}, 400, "secret", "unknown_parameter"),
     ({"type": "time_based", "action": "verify"}, 400, "secret", "missing_parameter"),
     ({**VER, "secret": "short"}, 400, "secret", "invalid_parameter"),
@@ -92,6 +92,12 @@ RAW_CASES = [
         415,
         "unsupported_media_type",
     ),
+    # What a web page can POST cross-site without a CORS preflight, or no type at all: never parsed as JSON.
+    (json.dumps(GEN), {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+    (json.dumps(GEN), {"Content-Type": "multipart/form-data; boundary=x"}, 415, "unsupported_media_type"),
+    (json.dumps(GEN), {}, 415, "unsupported_media_type"),
+    (json.dumps(GEN), {"Content-Type": "application/vnd.api+json"}, 415, "unsupported_media_type"),
+    (json.dumps(GEN), {"Content-Type": "application/json; charset=latin-1"}, 415, "unsupported_media_type"),
     ('{"digits": 1' + "0" * 5000 + "}", {"Content-Type": "application/json"}, 400, "malformed_request"),
 ]
 
@@ -102,6 +108,70 @@ def test_malformed_bodies(raw, headers, status, error):
     assert code == status, body
     assert response_headers["Cache-Control"] == "no-store"
     assert body["error"] == error
+
+
+@pytest.mark.parametrize(
+    "kind", ["application/json", "Application/JSON; charset=UTF-8", 'application/json;charset="utf-8"']
+)
+def test_json_bodies_with_or_without_a_utf8_charset_are_read(kind):
+    status, _, body = invoke("otp", event_with("otp-verify", raw_body=json.dumps(VER), headers={"Content-Type": kind}))
+    assert status == 200, body
+
+
+def test_a_refused_media_type_names_content_type():
+    raw = json.dumps(VER)
+    status, _, body = invoke("otp", event_with("otp-verify", raw_body=raw, headers={"Content-Type": "text/plain"}))
+    assert (status, body["parameter"]) == (415, "Content-Type")
+    assert VER["secret"] not in json.dumps(body)
+
+
+def test_parameters_in_the_query_string_alone_still_work_as_the_references_do():
+    status, _, body = invoke("otp", event_with("otp-generate", query={"type": "time_based", "action": "generate"}))
+    assert status == 200 and body["type"] == "totp"
+
+
+SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["secret", "code", "otp_url", "sealed_secret"],
+)
+def test_secret_bearing_parameters_in_the_query_string_are_refused_without_echo(name):
+    values = {
+        "secret": SECRET,
+        "code": "287082",
+        "otp_url": f"otpauth://totp/a?secret={SECRET}",
+        "sealed_secret": "s1." + "A" * 200,
+    }
+    query = {"type": "time_based", "action": "verify", name: values[name]}
+    status, _, body = invoke("otp", event_with("otp-verify", query=query))
+    assert (status, body["parameter"]) == (400, name), body
+    assert values[name] not in json.dumps(body) and SECRET not in json.dumps(body)
+
+
+@pytest.mark.parametrize("where", ["body", "query"])
+def test_unknown_parameter_names_are_never_echoed(where, capsys):
+    # A secret pasted as a key name: refused without naming it, in the answer or the log (a hash only).
+    name = SECRET * 3
+    params = {**GEN, name: "1"}
+    event = event_with("otp-generate", body=params) if where == "body" else event_with("otp-generate", query=params)
+    status, _, body = invoke("otp", event)
+    assert (status, body["error"], body["parameter"]) == (400, "unknown_parameter", None)
+    assert SECRET not in json.dumps(body) and SECRET not in capsys.readouterr().out
+
+
+def test_a_repeated_unknown_query_parameter_is_not_echoed_either():
+    event = event_with("otp-generate", query=dict(GEN))  # a copy: the event holds the dict it is given
+    event["multiValueQueryStringParameters"][SECRET] = ["1", "2"]
+    event["queryStringParameters"][SECRET] = "2"
+    status, _, body = invoke("otp", event)
+    assert (status, body["parameter"]) == (400, None) and SECRET not in json.dumps(body)
+
+
+def test_a_name_the_api_defines_is_named_even_where_it_does_not_belong():
+    status, _, body = invoke("otp", event_with("otp-generate", body={**GEN, "code": "123456"}))
+    assert (status, body["error"], body["parameter"]) == (400, "unknown_parameter", "code")
 
 
 def test_base64_body_that_is_not_base64():
@@ -123,7 +193,7 @@ QUERY_CASES = [
     ({"type": "time_based", "action": "generate", "period": "-30"}, "period"),
     ({"type": "time_based", "action": "generate", "period": "9" * 5000}, "period"),
     ({"type": "time_based", "action": "generat"}, "action"),
-    ({"type": "time_based", "action": "generate", "bogus": "1"}, "bogus"),
+    ({"type": "time_based", "action": "generate", "bogus": "1"}, None),
 ]
 
 

@@ -125,6 +125,24 @@ def test_lockout_after_five_failures_with_retry_after():
     assert status == 429
 
 
+def test_five_failures_less_than_a_window_apart_lock_whatever_their_fractions_of_a_second():
+    # Times truncated to whole seconds once let failures at 0.9 s and 900.4 s (899.5 s apart) both pass unlocked:
+    # six failures in one 900 s window.
+    first = NOW + 0.9
+    for moment in (first, first + 1, first + 2, first + 3, first + 899.5):
+        status, _, body = verify(wrong(moment), moment)
+        assert (status, body["reason"]) == (200, "no_match"), moment
+    status, headers, _ = verify(code_at(first + 899.6), first + 899.6)
+    assert status == 429 and int(headers["Retry-After"]) >= 899
+
+
+def test_a_lock_never_ends_before_a_full_window_from_the_nth_failure():
+    for moment in (NOW + 0.2, NOW + 1.2, NOW + 2.2, NOW + 3.2, NOW + 4.7):
+        verify(wrong(moment), moment)
+    assert verify(code_at(NOW + 4.7 + 899.9), NOW + 4.7 + 899.9)[0] == 429
+    assert verify(code_at(NOW + 906), NOW + 906)[2]["valid"] is True
+
+
 def test_lockout_ends_when_the_window_passes():
     for attempt in range(5):
         verify(wrong(NOW), NOW + attempt)

@@ -255,6 +255,10 @@ def test_verify_by_a_uri_pyotp_exported():
         "otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
         "https://example.com/?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
         "otpauth://totp/no-secret",
+        # numbers that Python's int() reads but no URI writer means: full-width, Arabic-Indic, underscored
+        "otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&period=%EF%BC%96%EF%BC%90",
+        "otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=%D9%A6",
+        "otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&period=6_0",
     ],
 )
 def test_a_uri_that_is_not_a_usable_totp_uri_is_refused(uri):
@@ -283,3 +287,103 @@ def test_sealed_tokens_differ_for_the_same_key():
     tokens = {sealing.seal(key) for _ in range(3)}
     assert len(tokens) == 3
     assert all(sealing.unseal(a) == sealing.unseal(b) == key for a, b in itertools.pairwise(sorted(tokens)))
+
+
+# --- sealed secrets bound to their user (subject) --------------------------------------------------------------------
+
+
+def test_a_token_bound_to_a_subject_verifies_only_with_that_subject(kms_answers_as_aws):
+    # Someone who can write the app's user table copies their own sealed_secret into a victim's row: with the
+    # subject bound into KMS's encryption context, it opens for no one but its own user.
+    made = generate(seal=True, qrcode="none", subject="user-7f3a")
+    code = independent_code(made["secret"], NOW)
+    for other in ({"subject": "user-0001"}, {}, {"subject": "USER-7F3A"}, {"subject": "user-7f3a "}):
+        status, _, body = verify(sealed_secret=made["sealed_secret"], code=code, **other)
+        assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", sealing.REFUSED), other
+    status, _, body = verify(sealed_secret=made["sealed_secret"], code=code, subject="user-7f3a")
+    assert (status, body["valid"]) == (200, True)
+
+
+def test_an_unbound_token_is_refused_with_a_subject(kms_answers_as_aws):
+    made = generate(seal=True, qrcode="none")
+    code = independent_code(made["secret"], NOW)
+    assert refused_with(made["sealed_secret"], code, subject="user-7f3a")
+    assert verify(sealed_secret=made["sealed_secret"], code=code)[2]["valid"] is True
+
+
+def refused_with(token: str, code: str, **params) -> bool:
+    status, _, body = verify(sealed_secret=token, code=code, **params)
+    return (status, body["parameter"], body["message"]) == (400, "sealed_secret", sealing.REFUSED)
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"subject": "u1"}, "subject"),  # generate without seal: nothing to bind
+        ({"seal": True, "subject": ""}, "subject"),
+        ({"seal": True, "subject": "x" * 129}, "subject"),
+        ({"seal": True, "subject": "a\nb"}, "subject"),
+    ],
+)
+def test_subject_rules_on_generate(params, parameter):
+    with time_machine.travel(NOW, tick=False):
+        status, _, body = call("otp", {"type": "time_based", "action": "generate", "qrcode": "none", **params})
+    assert (status, body["parameter"]) == (400, parameter), body
+
+
+def test_subject_belongs_to_a_sealed_secret_only():
+    secret = generate(qrcode="none")["secret"]
+    status, _, body = verify(secret=secret, code="123456", subject="user-1")
+    assert (status, body["parameter"]) == (400, "subject")
+
+
+# --- what decrypts is checked too --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        bytes([3, 6, 0, 30]) + b"k" * 20,  # an algorithm index that names nothing
+        bytes([0, 0, 0, 30]) + b"k" * 20,  # digits 0
+        bytes([0, 9, 0, 30]) + b"k" * 20,  # digits 9
+        bytes([0, 7, 0, 30]) + b"k" * 20,  # digits 7
+        bytes([0, 6, 0, 0]) + b"k" * 20,  # period 0 (a division by zero)
+        bytes([0, 6, 255, 255]) + b"k" * 20,  # period 65535
+        bytes([0, 6, 0, 14]) + b"k" * 20,  # period 14, below the least
+        bytes([0, 6]),  # shorter than the header
+        bytes([0, 6, 0, 30]),  # a header and no key
+        bytes([0, 6, 0, 30]) + b"k" * 13,  # a key of 104 bits, below 112
+    ],
+    ids=[
+        "algorithm",
+        "digits-0",
+        "digits-9",
+        "digits-7",
+        "period-0",
+        "period-max",
+        "period-14",
+        "short",
+        "no-key",
+        "short-key",
+    ],
+)
+def test_a_crafted_payload_sealed_under_the_real_context_is_refused(payload, aws):
+    # Only a holder of kms:Encrypt under the sealing context can make these: still a 400, never a 500 or a verdict.
+    blob = aws["kms"].encrypt(
+        KeyId="alias/otp-api-test-sealed-secrets", Plaintext=payload, EncryptionContext=sealing.CONTEXT
+    )
+    assert refused(as_token(blob["CiphertextBlob"]))
+
+
+def test_a_well_formed_payload_sealed_under_the_context_verifies(aws):
+    # The converse of the crafted payloads: the same path accepts what is in bounds (an imported 14-byte key).
+    key = b"0123456789abcd"
+    blob = aws["kms"].encrypt(
+        KeyId="alias/otp-api-test-sealed-secrets",
+        Plaintext=bytes([1, 8, 0, 60]) + key,
+        EncryptionContext=sealing.CONTEXT,
+    )["CiphertextBlob"]
+    secret = base64.b32encode(key).decode().rstrip("=")
+    code = independent_code(secret, NOW, digits=8, algorithm="SHA256", period=60)
+    status, _, body = verify(sealed_secret=as_token(blob), code=code)
+    assert (status, body["valid"], body["algorithm"], body["period"]) == (200, True, "SHA256", 60)

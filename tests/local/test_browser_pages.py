@@ -112,6 +112,22 @@ def test_the_demo_goes_from_enrolment_to_a_verified_code(page, base_url):
     assert result.get_attribute("data-valid") == "false"
 
 
+def test_the_curl_text_the_demo_shows_runs_in_a_shell_whatever_the_label(page, base_url):
+    import json
+    import subprocess
+
+    page.goto(base_url + "/")
+    label = 'O\'Brien "$HOME" `x`'  # quotes, a variable and backticks: the shell must see them as text
+    page.fill("#label", label)
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('generate-request').textContent.includes('curl')")
+    shown = page.locator("#generate-request").inner_text()
+    result = subprocess.run(
+        ["bash", "-c", shown], env={**os.environ, "OTP_API_KEY": KEY}, capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(result.stdout)["label"] == label, result.stdout + result.stderr
+
+
 def test_swagger_ui_renders_offline_with_authorize_and_try_it_out(page, base_url):
     page.goto(base_url + "/swagger")
     page.locator(".opblock-summary-path").first.wait_for()

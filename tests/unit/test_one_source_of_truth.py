@@ -72,7 +72,8 @@ def test_the_code_assumes_the_lifetime_the_bucket_gives_images():
     ("params", "error", "parameter"),
     [
         ({"action": "generate"}, MissingParameter, "type"),  # "Object missing required field `type`"
-        ({"type": "time_based", "action": "generate", "colour": 1}, UnknownParameter, "colour"),  # "unknown field"
+        ({"type": "time_based", "action": "generate", "colour": 1}, UnknownParameter, None),  # "unknown field"
+        ({"type": "time_based", "action": "generate", "code": "1"}, UnknownParameter, "code"),  # the API's name
         ({"type": "time_based", "action": "generate", "period": 5}, InvalidParameter, "period"),  # "- at `$.period`"
         ({"type": "time_based", "action": "generate", "label": 7}, InvalidParameter, "label"),  # a wrong type
         ({"type": "time_based", "action": "unmake"}, InvalidParameter, "action"),  # an unknown tag

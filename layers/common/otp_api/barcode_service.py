@@ -4,6 +4,7 @@ import hashlib
 import json
 
 from otp_api import storage
+from otp_api.errors import InvalidParameter
 from otp_api.models import BarcodeRequest, BarcodeResponse
 from otp_api.observability import count_outcome
 from otp_api.render import DEFAULT_BORDER, DEFAULT_ERROR, render
@@ -35,6 +36,14 @@ def _key(request: BarcodeRequest, border: int, error: str | None) -> str:
 
 def create(request: BarcodeRequest) -> BarcodeResponse:
     """Render the image, or reuse the one an identical request stored, and return a presigned URL to it."""
+    if request.data.strip().lower().startswith("otpauth:"):
+        # An enrolment URI holds a secret: here it would sit in a URL, a trace and, as an image, in S3 for a day
+        # under a key derived from it. POST /otp renders it without any of that.
+        raise InvalidParameter(
+            "data must not be an otpauth:// URI (it holds a secret): POST /otp with qrcode inline or url makes the "
+            "enrolment QR code",
+            "data",
+        )
     border = DEFAULT_BORDER[request.type] if request.border is None else request.border
     # Normalised, so that equivalent requests share one stored image (Data Matrix has no choice of level).
     error = (request.error or DEFAULT_ERROR[request.type]) if DEFAULT_ERROR[request.type] else None

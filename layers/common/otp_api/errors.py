@@ -9,10 +9,11 @@ class ApiError(Exception):
     code = "bad_request"
     retry_after: int | None = None  # seconds, sent as Retry-After
 
-    def __init__(self, message: str, parameter: str | None = None) -> None:
+    def __init__(self, message: str, parameter: str | None = None, logged: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.parameter = parameter
+        self.logged = logged or {}  # for the log line only, never the answer
 
 
 class InvalidParameter(ApiError):
@@ -24,7 +25,20 @@ class MissingParameter(ApiError):
 
 
 class UnknownParameter(ApiError):
+    """A parameter this request does not take. A name the API defines (`defined`, for another action or route) is
+    named; any other is the caller's text (a secret pasted as a key, say): never answered, only a hash of it logged."""
+
     code = "unknown_parameter"
+
+    def __init__(self, name: str, defined: bool) -> None:
+        if defined:
+            super().__init__(f"{name} is not a parameter of this request", name)
+            return
+        import hashlib
+
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        message = "unknown parameter: only the documented parameters are accepted"
+        super().__init__(message, None, {"name_sha256": digest})
 
 
 class MalformedRequest(ApiError):

@@ -41,8 +41,8 @@ def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
         name = _short(_FIELD.search(text).group(1))  # type: ignore[union-attr]
         return MissingParameter(f"{name} is required", name)
     if text.startswith("Object contains unknown field"):
-        name = _short(_FIELD.search(text).group(1))  # type: ignore[union-attr]
-        return UnknownParameter(f"unknown parameter '{name}'", name)
+        name = _FIELD.search(text).group(1)  # type: ignore[union-attr]
+        return UnknownParameter(name, defined=name in rules)
     path = _PATH.search(text)
     if path is None:
         return InvalidParameter("the request parameters are not valid", None)
@@ -126,13 +126,26 @@ def create_app() -> APIGatewayRestResolver:
     Not Powertools' `enable_validation` (pydantic: 66 ms more cold start and 3.4 MB more layer, README Performance;
     msgspec validates in `parse`) nor `enable_swagger` (its page loads Swagger UI from a CDN; the deployed API
     answers JSON only, and the local server serves Swagger UI offline)."""
-    app = APIGatewayRestResolver(cors=_cors())
+    cors = _cors()
+    app = APIGatewayRestResolver(cors=cors)
+
+    def _never_stored(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+        # Every answer, Powertools' own CORS preflight included. With CORS on, an answer depends on the Origin it
+        # was asked from: a shared cache must not hand one origin's answer to another.
+        response: Response = next_middleware(app)
+        response.headers.setdefault("Cache-Control", NO_STORE)
+        if cors is not None:
+            response.headers["Vary"] = "Origin"
+        return response
+
+    app.use(middlewares=[_never_stored])
 
     @app.exception_handler(ApiError)
     def _api_error_response(exc: ApiError) -> Response:
         # Only names the API knows: an unknown parameter's name is the caller's text and could be anything.
         parameter = exc.parameter if exc.parameter in RULES else None
-        logger.info("request refused", extra={"error": exc.code, "parameter": parameter, "status": exc.status})
+        extra = {"error": exc.code, "parameter": parameter, "status": exc.status, **exc.logged}
+        logger.info("request refused", extra=extra)
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         body = {"error": exc.code, "parameter": exc.parameter, "message": exc.message}
         return json_response(exc.status, body, headers)

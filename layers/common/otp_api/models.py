@@ -14,6 +14,9 @@ Algorithm = Literal["SHA1", "SHA256", "SHA512"]
 Reason = Literal["no_match", "already_used"]  # why a code was refused
 MIN_PERIOD, MAX_PERIOD = 15, 300
 MAX_NAME_LENGTH = 64
+MAX_BORDER = 4  # modules: the QR standard's quiet zone, the most any of the three needs
+MAX_SUBJECT_LENGTH = 128
+SUBJECT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"  # any text but control characters
 
 # Patterns that msgspec enforces and the OpenAPI document states (Python `re` syntax, also valid in ECMA 262).
 NAME_PATTERN = r"^[^:\x00-\x1f\x7f-\x9f]*$"  # no colon (it separates issuer and account), no control characters
@@ -22,11 +25,25 @@ CODE_PATTERN = r"^\s*(?:[0-9]\s*)+$"
 SEALED_PATTERN = r"^s1\.[A-Za-z0-9_-]+$"  # sealing.PREFIX and unpadded URL-safe base64
 
 Name = Annotated[str, Meta(max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
+Subject = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_SUBJECT_LENGTH,
+        pattern=SUBJECT_PATTERN,
+        description="The user's opaque, stable id (never an e-mail that may change): a sealed secret bound to it "
+        "verifies only with the same subject.",
+    ),
+]
 Period = Annotated[int, Meta(ge=MIN_PERIOD, le=MAX_PERIOD, description="Seconds per time step.")]
 Digits = Literal[6, 8]
 OtpType = Literal["time_based", "totp"]  # totp: what generate and verify answer as `type`
 NUMBERS = frozenset({"digits", "period", "scale", "border"})  # JSON integers, integral floats (8.0) or digit text
 QrDelivery = Literal["url", "inline", "none"]
+
+# Parameters that carry a secret, or a code: JSON body only. URLs reach access logs, proxies, browser history and
+# traces (request_params refuses them in the query string).
+BODY_ONLY = frozenset({"secret", "code", "otp_url", "sealed_secret"})
 
 # Parameters whose case does not matter; folded before validation.
 CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
@@ -43,13 +60,14 @@ RULES = {
     "secret": "must be base32 (letters A-Z and digits 2-7) of at least 112 bits; spaces and '=' padding are fine",
     "code": "must be the code as a JSON string of digits (spaces are ignored), at most 32 characters",
     "seal": "must be true or false",
+    "subject": f"must be the user's stable id: text of 1 to {MAX_SUBJECT_LENGTH} characters without control characters",
     "qrcode": "must be url, inline or none",
     "sealed_secret": "is not a sealed secret of this API",  # one message whatever is wrong with it (sealing.py)
     "otp_url": "must be an otpauth://totp/ URI with a base32 secret",
     "data": "must be text of 4 to 1663 characters",
     "scale": "must be a whole number from 1 to 10",
     "format": "must be png or svg",
-    "border": "must be a whole number of modules from 0 to 20",
+    "border": f"must be a whole number of modules from 0 to {MAX_BORDER}",
     "error": "must be L, M, Q or H",
 }
 
@@ -70,6 +88,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", ta
         QrDelivery,
         Meta(description="url: a presigned URL (stored one day); inline: a data URI, nothing stored; none: no image."),
     ] = "url"
+    subject: Subject | UnsetType = UNSET
 
     def __post_init__(self) -> None:
         self.label = self.label.strip()
@@ -117,6 +136,7 @@ class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag=
     digits: Digits | UnsetType = UNSET
     algorithm: Algorithm | UnsetType = UNSET
     period: Period | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
 
 
 OtpRequest = GenerateRequest | VerifyRequest
@@ -170,7 +190,7 @@ class BarcodeRequest(Struct, forbid_unknown_fields=True):
     scale: Annotated[int, Meta(ge=1, le=10, description="Pixels per module.")] = 2
     format: ImageFormat = "png"
     border: (
-        Annotated[int, Meta(ge=0, le=20, description="Quiet zone in modules; the symbology's usual default.")] | None
+        Annotated[int, Meta(ge=0, le=MAX_BORDER, description="Quiet zone in modules; the symbology's default.")] | None
     ) = None
     error: (
         Annotated[

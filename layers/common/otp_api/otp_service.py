@@ -35,6 +35,9 @@ def generate(request: GenerateRequest) -> GenerateResponse:
 
     issuer = get_settings().default_issuer if request.issuer is None else request.issuer
     _check_names(request.label, issuer)
+    subject = request.subject if isinstance(request.subject, str) else None
+    if subject is not None and not request.seal:
+        raise InvalidParameter("subject binds a sealed secret to its user: give it with seal: true", "subject")
     secret = totp.new_secret(request.algorithm)
     otp_url = otpauth.totp_uri(secret, request.label, issuer, request.algorithm, request.digits, request.period)
     response = GenerateResponse(
@@ -51,7 +54,7 @@ def generate(request: GenerateRequest) -> GenerateResponse:
         from otp_api import sealing
 
         key = sealing.SealedKey(totp.key_bytes(secret), request.algorithm, request.digits, request.period)
-        response.sealed_secret = sealing.seal(key)
+        response.sealed_secret = sealing.seal(key, subject)
     if request.qrcode != "none":
         _attach_qr_code(response, request.qrcode)
     count_outcome("OtpGenerated", algorithm=request.algorithm)

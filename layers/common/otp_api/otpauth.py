@@ -31,6 +31,15 @@ def parse_totp_uri(uri: str) -> tuple[str, Algorithm, int, int]:
         "6 or 8 digits and a period of 15 to 300 seconds",
         "otp_url",
     )
+    from urllib.parse import parse_qsl, urlsplit
+
+    # Numbers as ASCII digits only: Python's int() would also read full-width or Arabic-Indic digits, or "6_0".
+    try:
+        numbers = [v for k, v in parse_qsl(urlsplit(uri).query) if k in ("digits", "period", "counter")]
+    except ValueError:
+        raise refused from None
+    if not all(value.isascii() and value.isdigit() for value in numbers):
+        raise refused
     try:
         otp = pyotp.parse_uri(uri)
     except (ValueError, TypeError):

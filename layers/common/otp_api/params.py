@@ -7,7 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from otp_api.errors import InvalidParameter, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+from otp_api.errors import InvalidParameter, MalformedRequest, PayloadTooLarge, UnknownParameter, UnsupportedMediaType
+from otp_api.models import RULES
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -26,6 +27,8 @@ def _query(event: APIGatewayProxyEvent) -> dict[str, Any]:
     for name in {*multi, *single}:
         values = set(multi.get(name) or [single[name]])
         if len(values) > 1:
+            if name not in RULES:  # not a name the API defines: the caller's text, never answered
+                raise UnknownParameter(name, defined=False)
             raise MalformedRequest(f"{name} is given more than once with different values", name)
         merged[name] = values.pop()
     return merged
@@ -49,9 +52,7 @@ def _body(event: APIGatewayProxyEvent) -> dict[str, Any]:
         raise PayloadTooLarge(f"the request body must be at most {MAX_BODY_BYTES} bytes")
     if not data.strip():
         return {}
-    media_type = _header(event, "content-type").split(";")[0].strip().lower()
-    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType("send parameters as a JSON body with Content-Type: application/json")
+    _require_json(_header(event, "content-type"))
     try:
         body = json.loads(data)
     except (ValueError, RecursionError):
@@ -65,9 +66,21 @@ def _body(event: APIGatewayProxyEvent) -> dict[str, Any]:
     return body
 
 
+def _require_json(content_type: str) -> None:
+    """A body only as `application/json` (a UTF-8 charset may be named). Anything else, no Content-Type included,
+    is a 415: `text/plain`, form and multipart bodies are what any web page can send cross-site without a CORS
+    preflight."""
+    media_type, _, rest = content_type.partition(";")
+    parameters = [part.strip().lower().replace('"', "") for part in rest.split(";") if part.strip()]
+    if media_type.strip().lower() != "application/json" or any(p not in ("charset=utf-8",) for p in parameters):
+        raise UnsupportedMediaType(
+            "send parameters as a JSON body with Content-Type: application/json (UTF-8)", "Content-Type"
+        )
+
+
 def request_params(event: APIGatewayProxyEvent, body_only: frozenset[str] = frozenset()) -> dict[str, Any]:
     """All parameters of the request; values from the JSON body override the query string's. Parameters in
-    `body_only` are refused in the query string: URLs reach access logs, proxies and browser history."""
+    `body_only` are refused in the query string: URLs reach access logs, proxies, browser history and traces."""
     query = _query(event)
     for name in sorted(body_only & query.keys()):
         raise InvalidParameter(f"send {name} in the JSON body, never in the URL (URLs end up in logs)", name)

@@ -2,9 +2,12 @@
 them holds nothing usable outside this stack.
 
 A token is `s1.` and the URL-safe base64 (unpadded) of a KMS ciphertext of: one byte for the algorithm, one for
-the digits, two for the period, then the key bytes. The encryption context names the purpose and the version: a
-ciphertext made for anything else, or under another stack's key, does not decrypt here. KMS authenticates the
-ciphertext (AES-GCM), so any change to a token is refused.
+the digits, two for the period, then the key bytes. The encryption context names the purpose, the version and,
+when the app gives one, the `subject` (its user's stable id): a ciphertext made for anything else, for another
+user, or under another stack's key, does not decrypt here. KMS authenticates the ciphertext and its context
+(AES-GCM), so any change to a token is refused, and a token copied into another user's row opens for no one.
+What decrypts is still checked: a payload of an unknown algorithm, digits or period, or too short to hold a key,
+is refused like any foreign token (only a holder of kms:Encrypt under the context could make one).
 
 The KMS client is made on first use: the plain-secret paths never import anything of it.
 """
@@ -18,7 +21,8 @@ from typing import Any
 
 from otp_api import aws
 from otp_api.errors import InvalidParameter, SealingUnavailable
-from otp_api.models import Algorithm
+from otp_api.models import MAX_PERIOD, MIN_PERIOD, Algorithm
+from otp_api.observability import logger
 from otp_api.settings import get_settings
 
 PREFIX = "s1."
@@ -28,7 +32,8 @@ _HEADER = struct.Struct(">BBH")  # algorithm index, digits, period
 # Codes of KMS errors that mean "this token is not one of ours" (KMS API Reference, Decrypt, Errors): the caller
 # sent something wrong. Anything else (throttling, KMS unavailable, a disabled key, missing permissions) is ours.
 NOT_OURS = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
-REFUSED = "sealed_secret is not a sealed secret of this API"
+REFUSED = "sealed_secret is not a sealed secret of this API"  # one message, whatever the reason
+MIN_KEY_BYTES = 14  # 112 bits, the least a secret may have (models.SECRET_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,12 @@ def connect() -> None:
         _client()
 
 
-def _kms(operation: str, parameter: str, **request: Any) -> dict[str, Any]:
+def context(subject: str | None) -> dict[str, str]:
+    """The encryption context of a token: the sealing purpose, and the user it is bound to, if any."""
+    return CONTEXT if subject is None else {**CONTEXT, "subject": subject}
+
+
+def _kms(operation: str, parameter: str, subject: str | None, **request: Any) -> dict[str, Any]:
     """One KMS call under the stack's key and the sealing context; `parameter` is the one to name if sealing is
     off on this stack."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -59,13 +69,15 @@ def _kms(operation: str, parameter: str, **request: Any) -> dict[str, Any]:
     if not key_id:
         raise InvalidParameter("sealed secrets are off on this stack (SealedSecrets=false)", parameter)
     try:
-        answer: dict[str, Any] = getattr(_client(), operation)(KeyId=key_id, EncryptionContext=CONTEXT, **request)
+        call = getattr(_client(), operation)
+        answer: dict[str, Any] = call(KeyId=key_id, EncryptionContext=context(subject), **request)
         return answer
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in NOT_OURS:
             raise InvalidParameter(REFUSED, "sealed_secret") from None
-        raise SealingUnavailable(f"the key service is unavailable ({code or 'error'}); try again") from None
+        logger.warning("KMS refused", extra={"error_code": code or "unknown"})
+        raise SealingUnavailable("the key service is unavailable; try again") from None
     except BotoCoreError:
         raise SealingUnavailable("the key service is unavailable; try again") from None
 
@@ -75,15 +87,16 @@ def payload(sealed: SealedKey) -> bytes:
     return _HEADER.pack(ALGORITHMS.index(sealed.algorithm), sealed.digits, sealed.period) + sealed.key
 
 
-def seal(sealed: SealedKey) -> str:
-    blob = _kms("encrypt", "seal", Plaintext=payload(sealed))["CiphertextBlob"]
+def seal(sealed: SealedKey, subject: str | None = None) -> str:
+    blob = _kms("encrypt", "seal", subject, Plaintext=payload(sealed))["CiphertextBlob"]
     return PREFIX + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
 
 
-def unseal(token: str) -> SealedKey:
-    """The key and parameters a token carries. Any token this stack did not seal is a 400 naming sealed_secret,
-    with one message whatever the reason (tampered, another stack's, another version, not base64). The request
-    model has checked the prefix and the alphabet."""
+def unseal(token: str, subject: str | None = None) -> SealedKey:
+    """The key and parameters a token carries. Any token this stack did not seal for `subject` is a 400 naming
+    sealed_secret, with one message whatever the reason (tampered, another stack's, another subject's or none,
+    another version, not base64, a payload out of bounds). The request model has checked the prefix and the
+    alphabet."""
     body = token.removeprefix(PREFIX)
     try:
         blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -92,6 +105,10 @@ def unseal(token: str) -> SealedKey:
     # One spelling per token (no trailing bits that decode to nothing), and a length KMS accepts (1 to 6144 bytes).
     if base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=") != body or not 0 < len(blob) <= 6144:
         raise InvalidParameter(REFUSED, "sealed_secret")
-    plain = _kms("decrypt", "sealed_secret", CiphertextBlob=blob)["Plaintext"]
+    plain = _kms("decrypt", "sealed_secret", subject, CiphertextBlob=blob)["Plaintext"]
+    if len(plain) < _HEADER.size + MIN_KEY_BYTES:
+        raise InvalidParameter(REFUSED, "sealed_secret")
     algorithm, digits, period = _HEADER.unpack_from(plain)
+    if algorithm >= len(ALGORITHMS) or digits not in (6, 8) or not MIN_PERIOD <= period <= MAX_PERIOD:
+        raise InvalidParameter(REFUSED, "sealed_secret")
     return SealedKey(key=plain[_HEADER.size :], algorithm=ALGORITHMS[algorithm], digits=digits, period=period)

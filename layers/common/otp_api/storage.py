@@ -12,6 +12,7 @@ from typing import Any
 
 from otp_api import aws
 from otp_api.errors import StorageUnavailable
+from otp_api.observability import logger
 from otp_api.settings import get_settings
 
 # The bucket's lifecycle rule deletes objects one day after they were written (template.yaml).
@@ -52,7 +53,8 @@ def _unavailable_on_failure() -> Iterator[None]:
     try:
         yield
     except (BotoCoreError, ClientError) as exc:
-        raise StorageUnavailable(f"image storage is unavailable ({type(exc).__name__}); try again") from None
+        logger.warning("S3 refused", extra={"error_type": type(exc).__name__})
+        raise StorageUnavailable("image storage is unavailable; try again") from None
 
 
 def presign(key: str) -> Presigned:

@@ -15,6 +15,7 @@
 """
 
 import base64
+import math
 import time
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     if request.code is UNSET:
         return _list_codes(key, settings, int(now))
     step = totp.matching_step(request.code, key.secret, key.digits, key.algorithm, key.period, now)
-    valid, reason = _decide(key, step, settings, int(now))
+    valid, reason = _decide(key, step, settings, now)
     count_outcome("OtpVerified", result="valid" if valid else reason)
     matched = None
     if valid and step is not None:
@@ -66,6 +67,8 @@ def _key_of(request: VerifyRequest) -> Key:
         raise MissingParameter("secret is required (or sealed_secret, or otp_url)", "secret")
     if len(given) > 1:
         raise InvalidParameter(f"give one of secret, sealed_secret or otp_url, not {' and '.join(given)}", given[1])
+    if request.subject is not UNSET and given[0] != "sealed_secret":
+        raise InvalidParameter("subject belongs to a sealed_secret: leave it out with a secret or otp_url", "subject")
     if isinstance(request.secret, str):
         return Key(
             secret=totp.normalise_secret(request.secret),
@@ -85,11 +88,11 @@ def _key_of(request: VerifyRequest) -> Key:
         raise MissingParameter("code is required with a sealed_secret: sealed keys are checked, never listed", "code")
     from otp_api import sealing
 
-    sealed = sealing.unseal(str(request.sealed_secret))
+    sealed = sealing.unseal(str(request.sealed_secret), request.subject if isinstance(request.subject, str) else None)
     return Key(base64.b32encode(sealed.key).decode("ascii").rstrip("="), sealed.algorithm, sealed.digits, sealed.period)
 
 
-def _decide(key: Key, step: int | None, settings: VerifySettings, now: int) -> tuple[bool, Reason]:
+def _decide(key: Key, step: int | None, settings: VerifySettings, now: float) -> tuple[bool, Reason]:
     """(valid, why not). Raises TooManyAttempts while the key is locked, StateUnavailable if DynamoDB fails."""
     if not settings.stateful:
         return step is not None, "no_match"
@@ -100,13 +103,13 @@ def _decide(key: Key, step: int | None, settings: VerifySettings, now: int) -> t
         if written.applied:
             return True, reason
         if written.locked_until:
-            raise TooManyAttempts(written.locked_until - now)
+            raise TooManyAttempts(written.locked_until - math.floor(now))
         reason = "already_used"  # and a failure: a replay is what an eavesdropper would try
     if not settings.max_failed_attempts:
         return False, reason
     written = verify_state.record_failure(item, settings, now)
     if not written.applied:
-        raise TooManyAttempts(written.locked_until - now)
+        raise TooManyAttempts(written.locked_until - math.floor(now))
     if written.locked_until:
         count_for_alarm("OtpLockout")  # this failure locked the key
     return False, reason

@@ -5,6 +5,8 @@ One item per key, keyed by a hash of the key's bytes (never the key itself, and 
 - `f1`..`fN`: when each of the last N failures leaves the lockout window (failure time + window), oldest first,
   and `last_failure`: the time of the newest. The key is locked while the last N failures lie within one window of
   the newest (f1 > last_failure) and the newest is less than a window old (fN > now).
+  Times are whole seconds: a failure leaves at its time rounded up plus the window, and is compared at its time
+  rounded down, so N failures less than a window apart always lock (a lock may last up to a second longer).
 
 Each change is one UpdateItem whose condition is "not locked" (and, to accept, "step not used"). A refused write
 returns the item as it was (ReturnValuesOnConditionCheckFailure), so every decision costs one round trip whatever
@@ -12,6 +14,7 @@ the code. Any DynamoDB failure raises StateUnavailable: the caller answers 503 a
 """
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -56,14 +59,14 @@ def _slots(settings: VerifySettings) -> list[str]:
     return [f"f{i}" for i in range(1, settings.max_failed_attempts + 1)]
 
 
-def _locked_until(item: dict[str, Any], settings: VerifySettings, now: int) -> int:
+def _locked_until(item: dict[str, Any], settings: VerifySettings, now: float) -> int:
     """The rule of `_not_locked`'s condition, read from an item: when the lock ends, or 0."""
     numbers = {name: int(value["N"]) for name, value in item.items() if "N" in value}
     slots = _slots(settings)
     if not slots or "last_failure" not in numbers:
         return 0
     oldest, newest = numbers.get(slots[0], 0), numbers.get(slots[-1], 0)
-    return newest if oldest > numbers["last_failure"] and newest > now else 0
+    return newest if oldest > numbers["last_failure"] and newest > math.floor(now) else 0
 
 
 def _not_locked(settings: VerifySettings) -> str:
@@ -72,7 +75,7 @@ def _not_locked(settings: VerifySettings) -> str:
 
 
 def _write(
-    key: str, settings: VerifySettings, now: int, update: str, condition: str, values: dict[str, int]
+    key: str, settings: VerifySettings, now: float, update: str, condition: str, values: dict[str, int]
 ) -> Written:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -101,12 +104,12 @@ def _write(
         raise StateUnavailable(UNAVAILABLE) from None
 
 
-def _expiry(settings: VerifySettings, now: int) -> int:
+def _expiry(settings: VerifySettings, now: float) -> int:
     # Until a lockout begun now has ended and no step accepted now can still be presented (the next step's end).
-    return now + settings.lockout_seconds + 3 * MAX_PERIOD + 60
+    return math.ceil(now) + settings.lockout_seconds + 3 * MAX_PERIOD + 60
 
 
-def accept(key: str, settings: VerifySettings, step_start: int, now: int) -> Written:
+def accept(key: str, settings: VerifySettings, step_start: int, now: float) -> Written:
     """Record an accepted code of the step starting at `step_start`, unless the key is locked or (with replay
     protection) a step starting at or after it was accepted before. Clears the failures."""
     conditions, update = [], ["expires_at = :ttl"]
@@ -117,11 +120,11 @@ def accept(key: str, settings: VerifySettings, step_start: int, now: int) -> Wri
     if settings.max_failed_attempts:
         conditions.append(_not_locked(settings))
         removed = " REMOVE " + ", ".join([*_slots(settings), "last_failure"])
-    values = {":ttl": _expiry(settings, now), ":start": step_start, ":now": now}
+    values = {":ttl": _expiry(settings, now), ":start": step_start, ":now": math.floor(now)}
     return _write(key, settings, now, "SET " + ", ".join(update) + removed, " AND ".join(conditions), values)
 
 
-def record_failure(key: str, settings: VerifySettings, now: int) -> Written:
+def record_failure(key: str, settings: VerifySettings, now: float) -> Written:
     """Record a failed attempt at `now`, unless the key is locked. `locked_until` tells whether this failure
     locked it. Only with lockout on (max_failed_attempts > 0)."""
     slots = _slots(settings)
@@ -129,11 +132,12 @@ def record_failure(key: str, settings: VerifySettings, now: int) -> Written:
     # the actions left to right. Shifting towards f1 in this order gives the same queue both ways.
     shifted = [f"{slot} = if_not_exists({newer}, :zero)" for slot, newer in pairwise(slots)]
     update = ", ".join([*shifted, f"{slots[-1]} = :leaves", "last_failure = :now", "expires_at = :ttl"])
-    values = {":zero": 0, ":leaves": now + settings.lockout_seconds, ":now": now, ":ttl": _expiry(settings, now)}
+    leaves = math.ceil(now) + settings.lockout_seconds
+    values = {":zero": 0, ":leaves": leaves, ":now": math.floor(now), ":ttl": _expiry(settings, now)}
     return _write(key, settings, now, "SET " + update, _not_locked(settings), values)
 
 
-def locked_until(key: str, settings: VerifySettings, now: int) -> int:
+def locked_until(key: str, settings: VerifySettings, now: float) -> int:
     """Until when the key is locked (0: it is not): one consistent read, for listing codes."""
     from botocore.exceptions import BotoCoreError, ClientError
 
