@@ -185,6 +185,7 @@ def test_kms_failures_are_503_and_accept_nothing(aws, s3, error_code):
         stubber.add_client_error("decrypt", service_error_code=error_code, http_status_code=400)
         status, headers, body = verify(sealed_secret=made["sealed_secret"], code=code)
         assert (status, body["error"], headers["Retry-After"]) == (503, "sealing_unavailable", "1")
+        assert error_code not in body["message"]  # AWS's error codes are for the log, not the caller
         stubber.add_client_error("encrypt", service_error_code=error_code, http_status_code=400)
         with time_machine.travel(NOW, tick=False):
             status, _, body = call("otp", {"type": "time_based", "action": "generate", "seal": True})
