@@ -55,8 +55,9 @@ def sealed_token() -> str:
 
     sys.path.insert(0, str(ROOT / "layers" / "common"))
     from otp_api import sealing
+    from otp_api.keys import OtpKey
 
-    payload = sealing.payload(sealing.SealedKey(base64.b32decode(SECRET), "SHA1", 6, 30))
+    payload = sealing.payload(OtpKey(base64.b32decode(SECRET), "SHA1", 6, 30))
     return sealing.PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 

@@ -38,7 +38,8 @@ def _fake_send(self, request):
         body = json.dumps({field: blob, "KeyId": "arn:aws:kms:us-east-1:000000000000:key/bench"}).encode()
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body))
     if "DynamoDB" in target:
-        body = b'{"Attributes": {"failures": {"N": "1"}, "window_start": {"N": "%d"}}}' % int(time.time())
+        # An accepted code's item as UpdateItem answers it (ALL_NEW): its step and the decision that wrote it.
+        body = b'{"Attributes": {"last_used": {"N": "%d"}, "decided_by": {"S": "bench"}}}' % int(time.time())
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
     if request.method == "HEAD" and SPEC.get("stored"):  # the image is in the bucket already
         headers = {

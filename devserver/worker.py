@@ -10,22 +10,27 @@ import json
 import os
 import signal
 import sys
+import time
 import traceback
 import uuid
 
 
 class Context:
+    """What Lambda hands a handler: its memory and a deadline from the template's Timeout (OTP_LOCAL_* set by
+    functions.py), so the function budgets its AWS calls as it would deployed."""
+
     def __init__(self, name: str) -> None:
         self.function_name = name
         self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 512
+        self.memory_limit_in_mb = int(os.environ.get("OTP_LOCAL_MEMORY_MB", "1024"))
+        self._deadline = time.monotonic() + int(os.environ.get("OTP_LOCAL_TIMEOUT_SECONDS", "10"))
         self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{name}"
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{name}"
         self.log_stream_name = "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
 def main() -> None:

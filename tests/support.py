@@ -21,9 +21,13 @@ SEALING_KEY = "alias/otp-api-test-sealed-secrets"
 @dataclass
 class FakeContext:
     function_name: str = "otp-api-test"
-    memory_limit_in_mb: int = 512
+    memory_limit_in_mb: int = 1024
     invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:otp-api-test"
     aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    remaining_millis: int = 10_000  # the template's Timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -63,9 +67,11 @@ def event_with(
     return event
 
 
-def invoke(function: str, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+def invoke(
+    function: str, event: dict[str, Any], context: FakeContext | None = None
+) -> tuple[int, dict[str, str], Any]:
     """Run a handler; return status, headers and the decoded JSON body."""
-    response = handler_module(function).lambda_handler(event, FakeContext())
+    response = handler_module(function).lambda_handler(event, context or FakeContext())
     headers = response.get("headers") or {}
     for key, values in (response.get("multiValueHeaders") or {}).items():
         headers.setdefault(key, values[0])

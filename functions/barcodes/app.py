@@ -3,7 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import barcode_service
+from otp_api import aws, barcode_service
 from otp_api.http import create_app, documented, json_response, parse
 from otp_api.models import BarcodeRequest, BarcodeResponse
 from otp_api.observability import logger, metrics
@@ -37,5 +37,6 @@ def barcode_json():
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@aws.within_remaining_time
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

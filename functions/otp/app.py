@@ -3,7 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import otp_service, verification
+from otp_api import aws, enrolment, verification
 from otp_api.http import create_app, documented, json_response, parse
 from otp_api.models import BODY_ONLY, CodesResponse, GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
 from otp_api.observability import logger, metrics
@@ -13,7 +13,7 @@ from otp_api.settings import get_settings, get_verify_settings
 # fail the cold start on a misconfiguration, not the first request
 get_verify_settings()
 if get_settings().warm_up_at_init:
-    otp_service.warm_up()
+    enrolment.warm_up()
 app = create_app()
 
 
@@ -30,11 +30,12 @@ app = create_app()
 def otp():  # no return annotation: Powertools would try to document `Response` itself
     request = parse(OtpRequest, request_params(app.current_event, body_only=BODY_ONLY))
     if isinstance(request, GenerateRequest):
-        return json_response(200, otp_service.generate(request))
+        return json_response(200, enrolment.generate(request))
     return json_response(200, verification.verify(request))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@aws.within_remaining_time
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

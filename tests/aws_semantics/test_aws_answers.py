@@ -11,7 +11,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from support import BUCKET, TABLE, call, decode_image, independent_code, verify_at, wrong_code
 
-from otp_api import storage, verify_state
+from otp_api import storage
+from otp_api.verify import store
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010.0
@@ -75,14 +76,14 @@ def test_a_put_refused_with_access_denied_is_503_and_hands_out_nothing(aws_answe
 
 def test_s3_slowdown_is_503_with_retry_after(aws_answers, s3):
     """503 SlowDown: "Please reduce your request rate" (S3 API Reference, Error responses; S3 User Guide,
-    Optimizing performance). botocore retries it twice (standard mode, `max_attempts` 2 retries), then the
-    caller is told to retry."""
+    Optimizing performance). Tried once more (aws.call: two attempts while the invocation has time, botocore
+    retrying nothing itself), then the caller is told to retry."""
     puts = aws_answers(storage._client(), "PutObject", 503, s3_error("SlowDown", "Please reduce your request rate."))
     status, headers, body = call("otp", {"type": "time_based", "action": "generate", "label": "slow"})
     assert (status, body["error"]) == (503, "storage_unavailable")
     assert headers["Retry-After"] == "1"
     assert "secret" not in body
-    assert len(puts) == 3
+    assert len(puts) == 2
     assert stored_keys(s3) == []
 
 
@@ -99,7 +100,7 @@ def test_dynamodb_throttling_is_503_with_retry_after_and_accepts_nothing(aws_ans
     ProvisionedThroughputExceededException (DynamoDB Developer Guide, Error handling: "Error messages and codes").
     Fail closed: 503 with Retry-After, no `valid`, no state written, and the code still usable afterwards."""
     updates = aws_answers(
-        verify_state._client(),
+        store._client(),
         "UpdateItem",
         400,
         dynamodb_error(error_type, "Rate exceeded"),
@@ -110,7 +111,7 @@ def test_dynamodb_throttling_is_503_with_retry_after_and_accepts_nothing(aws_ans
     assert (status, body["error"]) == (503, "state_unavailable")
     assert headers["Retry-After"] == "1"
     assert "valid" not in body and "otp_codes" not in body
-    assert len(updates) == 3  # retried twice by botocore (throttling is retryable), then given up
+    assert len(updates) == 2  # tried once more (aws.call: throttling may pass), then given up
     assert aws["dynamodb"].scan(TableName=TABLE)["Items"] == []
 
 
@@ -118,7 +119,7 @@ def test_every_dynamodb_write_uses_each_value_it_sends(monkeypatch):
     """DynamoDB refuses a request with an ExpressionAttributeValues entry that no expression uses
     (ValidationException "Value provided in ExpressionAttributeValues unused in expressions"; DynamoDB Developer
     Guide, Expression attribute values). moto accepts it, so this checks every write the verify path makes."""
-    client = verify_state._client()
+    client = store._client()
     original = client.update_item
     seen, unused = [], []
 
@@ -159,7 +160,7 @@ def test_a_refused_write_is_read_from_the_item_dynamodb_returns_with_its_refusal
             "Item": locked,
         }
     ).encode()
-    updates = aws_answers(verify_state._client(), "UpdateItem", 400, body, content_type="application/x-amz-json-1.0")
+    updates = aws_answers(store._client(), "UpdateItem", 400, body, content_type="application/x-amz-json-1.0")
     status, headers, answer = verify_now(independent_code(SECRET, NOW))
     assert (status, answer["error"], headers["Retry-After"]) == (429, "too_many_attempts", "600")
     assert len(updates) == 1

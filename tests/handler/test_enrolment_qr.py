@@ -1,4 +1,4 @@
-"""The enrolment QR code comes from zxing-cpp's writer (otp_service.QR_WRITER), a quarter of segno's time. Proof
+"""The enrolment QR code comes from zxing-cpp's writer (enrolment.QR_WRITER), a quarter of segno's time. Proof
 that this costs nothing in readability: thousands of random enrolments, rendered exactly as generate renders them,
 each read back to exactly its otpauth URI by two decoders, zbar (independent of the writer) and zxing-cpp, at the
 error correction level asked for."""
@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import Image
 from pyzbar import pyzbar
 
-from otp_api import otp_service, otpauth, totp
+from otp_api import enrolment, otpauth, totp
 from otp_api.render import render
 
 COUNT = 2000
@@ -32,7 +32,7 @@ def test_enrolment_codes_read_back_with_zbar_and_zxing():
     levels = set()
     for _ in range(COUNT):
         uri = random_uri(rng)
-        options = {"scale": otp_service.QR_SCALE, "error": otp_service.QR_ERROR, "qr_writer": otp_service.QR_WRITER}
+        options = {"scale": enrolment.QR_SCALE, "error": enrolment.QR_ERROR, "qr_writer": enrolment.QR_WRITER}
         png = render(uri, "qr_code", fmt="png", **options).data
         image = Image.open(io.BytesIO(png)).convert("L")
         found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
@@ -44,4 +44,4 @@ def test_enrolment_codes_read_back_with_zbar_and_zxing():
         if by_zbar != [uri]:
             misses["zbar"].append(uri)
     assert misses == {"zxing-cpp": [], "zbar": []}
-    assert levels == {otp_service.QR_ERROR}
+    assert levels == {enrolment.QR_ERROR}

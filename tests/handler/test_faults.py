@@ -5,7 +5,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from support import BUCKET, TABLE, call, independent_code, verify_at
 
-from otp_api import storage, verify_state
+from otp_api import storage
+from otp_api.verify import store
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010.0
@@ -29,7 +30,7 @@ def unreachable(*_args, **_kwargs):
 )
 @pytest.mark.parametrize("code", ["right", "wrong"])
 def test_dynamodb_errors_fail_closed(error_code, code):
-    client = verify_state._client()
+    client = store._client()
     with Stubber(client) as stubber:
         stubber.add_client_error("update_item", service_error_code=error_code, http_status_code=400)
         status, headers, body = verify(right_code() if code == "right" else "000000")
@@ -40,7 +41,7 @@ def test_dynamodb_errors_fail_closed(error_code, code):
 
 
 def test_dynamodb_unreachable_fails_closed(monkeypatch):
-    monkeypatch.setattr(verify_state._client(), "update_item", unreachable)
+    monkeypatch.setattr(store._client(), "update_item", unreachable)
     status, _, body = verify(right_code())
     assert (status, body["error"]) == (503, "state_unavailable")
 
@@ -53,7 +54,7 @@ def test_missing_table_fails_closed(aws):
 
 def test_after_an_outage_the_code_is_still_usable_once():
     # The failed attempt recorded nothing: the same code is accepted when DynamoDB is back, and only once.
-    client = verify_state._client()
+    client = store._client()
     with Stubber(client) as stubber:
         stubber.add_client_error("update_item", service_error_code="ThrottlingException", http_status_code=400)
         assert verify(right_code())[0] == 503

@@ -9,7 +9,7 @@ import random
 import pytest
 from support import event_with, independent_code, invoke, verify_at, wrong_code
 
-from otp_api import verify_state
+from otp_api.verify import store
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010  # 10 s into a 30 s step
@@ -160,7 +160,7 @@ def test_a_lockout_reached_through_replays_is_counted(capsys):
 @pytest.fixture
 def dynamodb_calls(monkeypatch):
     """The DynamoDB operations each request makes, as a list per request."""
-    client = verify_state._client()
+    client = store._client()
     calls: list[str] = []
     for operation in ("update_item", "get_item"):
         original = getattr(client, operation)

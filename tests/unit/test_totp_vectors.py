@@ -5,8 +5,9 @@ import base64
 import pytest
 
 from otp_api import totp
+from otp_api.keys import OtpKey, secret_bytes
 
-RFC4226_SECRET = base64.b32encode(b"12345678901234567890").decode()
+RFC4226_KEY = OtpKey(b"12345678901234567890", "SHA1", 6, 30)
 # RFC 4226 Appendix D: HOTP values for counts 0..9
 RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]
 
@@ -41,18 +42,17 @@ RFC6238 = [
 @pytest.mark.parametrize("count", range(10))
 def test_rfc4226_hotp_values(count):
     # With a 30 s period, time count*30 is counter `count`: TOTP there is HOTP(count).
-    codes = totp.codes_around(RFC4226_SECRET, 6, "SHA1", 30, now=count * 30)
+    codes = totp.codes_around(RFC4226_KEY, count * 30)
     assert codes["current"] == RFC4226_CODES[count]
 
 
 @pytest.mark.parametrize(("moment", "algorithm", "expected"), RFC6238)
 def test_rfc6238_vectors(moment, algorithm, expected):
-    secret = base64.b32encode(SEEDS[algorithm]).decode()
-    assert totp.codes_around(secret, 8, algorithm, 30, now=moment)["current"] == expected
+    assert totp.codes_around(OtpKey(SEEDS[algorithm], algorithm, 8, 30), moment)["current"] == expected
 
 
 def test_window_is_next_current_previous_and_one_before():
-    codes = totp.codes_around(RFC4226_SECRET, 6, "SHA1", 30, now=4 * 30 + 7)
+    codes = totp.codes_around(RFC4226_KEY, 4 * 30 + 7)
     assert codes == {
         "+30s": RFC4226_CODES[5],
         "current": RFC4226_CODES[4],
@@ -63,7 +63,7 @@ def test_window_is_next_current_previous_and_one_before():
 
 def test_matching_step_accepts_previous_current_next_only():
     def step(code: str) -> int | None:
-        return totp.matching_step(code, RFC4226_SECRET, 6, "SHA1", 30, now=4 * 30 + 7)
+        return totp.matching_step(code, RFC4226_KEY, totp.step_at(4 * 30 + 7, 30))
 
     assert [step(RFC4226_CODES[n]) for n in (5, 4, 3, 2)] == [5, 4, 3, None]  # the step before previous: never
     assert step("000000") is None
@@ -71,8 +71,8 @@ def test_matching_step_accepts_previous_current_next_only():
     assert step(RFC4226_CODES[4] + "0") is None  # a code of the wrong length is simply not valid
 
 
-def test_window_keys_name_steps_by_their_distance_from_now():
-    assert [totp.window_key(offset, 15) for offset in (1, 0, -1, -2)] == ["+15s", "current", "-15s", "-30s"]
+def test_step_labels_name_steps_by_their_distance_from_now():
+    assert [totp.step_label(offset, 15) for offset in (1, 0, -1, -2)] == ["+15s", "current", "-15s", "-30s"]
 
 
 def test_spellings_of_one_key_give_the_same_bytes():
@@ -82,7 +82,7 @@ def test_spellings_of_one_key_give_the_same_bytes():
     last = alphabet.index(secret[-1])
     spellings = {secret[:-1] + alphabet[(last & 0b10000) | low] for low in range(16)}
     assert len(spellings) == 16
-    assert {totp.key_bytes(totp.normalise_secret(s.lower())) for s in spellings} == {bytes(range(32))}
+    assert {secret_bytes(s.lower()) for s in spellings} == {bytes(range(32))}
 
 
 @pytest.mark.parametrize(("algorithm", "size"), [("SHA1", 20), ("SHA256", 32), ("SHA512", 64)])
@@ -99,9 +99,9 @@ def test_lengths_no_encoder_makes_drop_the_incomplete_byte(length):
     text = ("GEZDGNBVGY3TQOJQ" * 3)[:length]
     bits = "".join(f"{'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.index(ch):05b}" for ch in text)
     expected = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))
-    usable = totp.normalise_secret(text)
-    assert base64.b32decode(usable + "=" * (-len(usable) % 8)) == expected
+    assert secret_bytes(text) == expected
 
 
-def test_normalise_secret_accepts_what_people_paste():
-    assert totp.normalise_secret("gezd gnbv gy3t qojq gezd gnbv gy3t qojq====") == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+def test_secret_bytes_accept_what_people_paste():
+    assert secret_bytes("gezd gnbv gy3t qojq gezd gnbv gy3t qojq====") == b"1234567890" * 2
+    assert OtpKey(b"1234567890" * 2, "SHA1", 6, 30).base32 == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"

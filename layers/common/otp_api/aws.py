@@ -1,14 +1,74 @@
-"""botocore clients, made on first use and kept for the life of the Lambda instance.
+"""botocore clients, and every AWS call made within the invocation's time.
 
 botocore directly rather than boto3: boto3's session, resource layer and S3 transfer manager cost about 25 ms of
 cold start and nothing here needs them. Nothing imports botocore until a request needs AWS: the verify path without
 replay protection never does.
+
+The time budget. Lambda stops a function at its Timeout (10 s), and API Gateway then answers 502 with no
+Retry-After: a slow AWS service must become our documented 503 first. botocore makes each attempt once (no retries
+of its own, whose backoff and Retry-After waits have no bound we control), with short timeouts; `call` retries a
+failure that may pass once, and only while the invocation has time for a whole attempt. So every path answers in
+time, the worst (sealed generate with a stored image, a replayed sealed verify) included.
 """
 
-from functools import cache
+import random
+import time
+from collections.abc import Callable
+from functools import cache, wraps
 from typing import Any
 
 from otp_api.settings import get_settings
+
+CONNECT_TIMEOUT, READ_TIMEOUT = 1.0, 2.0  # seconds: a DynamoDB or KMS answer takes milliseconds
+ATTEMPT_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT  # the longest one attempt can take
+ATTEMPTS = 2
+MARGIN = 0.5  # seconds kept back for answering after the last call
+UNINVOKED_BUDGET = 10.0  # outside an invocation (scripts, warm-up): the template's Timeout
+# Errors worth one more attempt: throttling and the service's own failures. Anything else (AccessDenied, a missing
+# table or key, a refused condition) will not pass by trying again.
+THROTTLING = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "Throttling",
+        "TooManyRequestsException",
+    }
+)
+
+_deadline: list[float | None] = [None]  # while an invocation runs: when its calls must be done (monotonic)
+
+
+class AwsFailure(Exception):
+    """A call that did not succeed. `maybe_done`: an attempt was sent and its answer lost (a read timeout or a
+    dropped connection), so the service may have done it; otherwise it surely did nothing."""
+
+    def __init__(self, code: str, maybe_done: bool) -> None:
+        super().__init__(code)
+        self.code = code
+        self.maybe_done = maybe_done
+
+
+def within_remaining_time(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Decorate a Lambda handler: its AWS calls stop in time for it to answer (context.get_remaining_time_in_millis
+    at the start of the invocation, less a margin)."""
+
+    @wraps(handler)
+    def within(event: Any, context: Any) -> Any:
+        remaining = context.get_remaining_time_in_millis() / 1000
+        _deadline[0] = time.monotonic() + remaining - MARGIN
+        try:
+            return handler(event, context)
+        finally:
+            _deadline[0] = None
+
+    return within
+
+
+def time_left() -> float:
+    deadline = _deadline[0]
+    return UNINVOKED_BUDGET if deadline is None else deadline - time.monotonic()
 
 
 @cache
@@ -19,9 +79,46 @@ def _session() -> Any:
 
 
 def client(service: str, **config: Any) -> Any:
-    """A client with short timeouts and few retries: a caller waiting on a login page is better served by a quick
-    503 than by a slow success."""
+    """A client that sends each attempt once, with short timeouts (`call` decides about a second)."""
     from botocore.config import Config
 
-    options = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=5, **config)
+    options = Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        **config,
+    )
     return _session().create_client(service, region_name=get_settings().region, config=options)
+
+
+def call(operation: Callable[..., Any], final: frozenset[str] = frozenset(), **request: Any) -> Any:
+    """`operation(**request)`, tried at most twice while time allows. Raises AwsFailure, or the ClientError itself
+    for a code in `final` (an answer the caller reads, such as a refused condition)."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ReadTimeoutError,
+        ResponseStreamingError,
+    )
+
+    maybe_done, code = False, "no_time"
+    for attempt in range(ATTEMPTS):
+        if time_left() < ATTEMPT_SECONDS:
+            break
+        try:
+            return operation(**request)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "") or "error"
+            if code in final:
+                raise
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code not in THROTTLING and status < 500:
+                raise AwsFailure(code, maybe_done) from None
+        except (ReadTimeoutError, ConnectionClosedError, ResponseStreamingError) as exc:
+            maybe_done, code = True, type(exc).__name__  # sent: the service may have done it
+        except BotoCoreError as exc:  # not connected, not sent
+            code = type(exc).__name__
+        if attempt + 1 < ATTEMPTS:
+            time.sleep(min(random.uniform(0.02, 0.1), max(time_left() - ATTEMPT_SECONDS, 0)))
+    raise AwsFailure(code, maybe_done)

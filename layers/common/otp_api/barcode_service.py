@@ -14,7 +14,7 @@ RENDER_VERSION = 2  # bump when rendering changes, so stored images are not reus
 
 
 def warm_up() -> None:
-    """SnapStart: create the client and load both rendering libraries at init (see otp_service.warm_up)."""
+    """SnapStart: create the client and load both rendering libraries at init (see enrolment.warm_up)."""
     storage.connect()
     for symbology in ("qr_code", "aztec_code", "data_matrix"):
         render("warm-up", symbology)

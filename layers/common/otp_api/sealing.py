@@ -15,12 +15,12 @@ The KMS client is made on first use: the plain-secret paths never import anythin
 import base64
 import binascii
 import struct
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from otp_api import aws
 from otp_api.errors import InvalidParameter, SealingUnavailable
+from otp_api.keys import OtpKey
 from otp_api.models import MAX_PERIOD, MIN_PERIOD, Algorithm
 from otp_api.observability import logger
 from otp_api.settings import get_settings
@@ -36,14 +36,6 @@ REFUSED = "sealed_secret is not a sealed secret of this API"  # one message, wha
 MIN_KEY_BYTES = 14  # 112 bits, the least a secret may have (models.SECRET_PATTERN)
 
 
-@dataclass(frozen=True, slots=True)
-class SealedKey:
-    key: bytes
-    algorithm: Algorithm
-    digits: int
-    period: int
-
-
 @cache
 def _client() -> Any:
     return aws.client("kms")
@@ -51,7 +43,7 @@ def _client() -> Any:
 
 def connect() -> None:
     """Create the client now (at init, for SnapStart) rather than on the first request."""
-    if get_settings().sealing_key:
+    if get_settings().kms_key_id:
         _client()
 
 
@@ -63,36 +55,35 @@ def context(subject: str | None) -> dict[str, str]:
 def _kms(operation: str, parameter: str, subject: str | None, **request: Any) -> dict[str, Any]:
     """One KMS call under the stack's key and the sealing context; `parameter` is the one to name if sealing is
     off on this stack."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import ClientError
 
-    key_id = get_settings().sealing_key
-    if not key_id:
+    kms_key_id = get_settings().kms_key_id
+    if not kms_key_id:
         raise InvalidParameter("sealed secrets are off on this stack (SealedSecrets=false)", parameter)
+    operate = getattr(_client(), operation)
     try:
-        call = getattr(_client(), operation)
-        answer: dict[str, Any] = call(KeyId=key_id, EncryptionContext=context(subject), **request)
+        answer: dict[str, Any] = aws.call(
+            operate, final=NOT_OURS, KeyId=kms_key_id, EncryptionContext=context(subject), **request
+        )
         return answer
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in NOT_OURS:
-            raise InvalidParameter(REFUSED, "sealed_secret") from None
-        logger.warning("KMS refused", extra={"error_code": code or "unknown"})
-        raise SealingUnavailable("the key service is unavailable; try again") from None
-    except BotoCoreError:
+    except ClientError:  # one of NOT_OURS
+        raise InvalidParameter(REFUSED, "sealed_secret") from None
+    except aws.AwsFailure as failure:
+        logger.warning("KMS failed", extra={"error_code": failure.code})
         raise SealingUnavailable("the key service is unavailable; try again") from None
 
 
-def payload(sealed: SealedKey) -> bytes:
+def payload(key: OtpKey) -> bytes:
     """What is encrypted: the parameters, then the key bytes."""
-    return _HEADER.pack(ALGORITHMS.index(sealed.algorithm), sealed.digits, sealed.period) + sealed.key
+    return _HEADER.pack(ALGORITHMS.index(key.algorithm), key.digits, key.period) + key.secret_bytes
 
 
-def seal(sealed: SealedKey, subject: str | None = None) -> str:
-    blob = _kms("encrypt", "seal", subject, Plaintext=payload(sealed))["CiphertextBlob"]
+def seal(key: OtpKey, subject: str | None = None) -> str:
+    blob = _kms("encrypt", "seal", subject, Plaintext=payload(key))["CiphertextBlob"]
     return PREFIX + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
 
 
-def unseal(token: str, subject: str | None = None) -> SealedKey:
+def unseal(token: str, subject: str | None = None) -> OtpKey:
     """The key and parameters a token carries. Any token this stack did not seal for `subject` is a 400 naming
     sealed_secret, with one message whatever the reason (tampered, another stack's, another subject's or none,
     another version, not base64, a payload out of bounds). The request model has checked the prefix and the
@@ -111,4 +102,4 @@ def unseal(token: str, subject: str | None = None) -> SealedKey:
     algorithm, digits, period = _HEADER.unpack_from(plain)
     if algorithm >= len(ALGORITHMS) or digits not in (6, 8) or not MIN_PERIOD <= period <= MAX_PERIOD:
         raise InvalidParameter(REFUSED, "sealed_secret")
-    return SealedKey(key=plain[_HEADER.size :], algorithm=ALGORITHMS[algorithm], digits=digits, period=period)
+    return OtpKey(plain[_HEADER.size :], ALGORITHMS[algorithm], digits, period, source="sealed_secret")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import cache
 
 MAX_URL_EXPIRY_SECONDS = 3600
-MAX_FAILED_ATTEMPTS = 20  # the state item keeps one attribute per failure it remembers (verify_state)
+MAX_FAILED_ATTEMPTS = 20  # the state item keeps one attribute per failure it remembers (verify/rules.py)
 
 
 class SettingsError(RuntimeError):
@@ -19,7 +19,7 @@ class Settings:
     default_issuer: str
     url_expiry_seconds: int
     warm_up_at_init: bool  # SnapStart: do at init (snapshotted) what the first requests would pay for
-    sealing_key: str  # the KMS key that seals secrets (ARN or alias); empty: sealing is off
+    kms_key_id: str  # the KMS key that seals secrets (ARN or alias); empty: sealing is off
 
 
 def _int(name: str, default: str, low: int, high: int) -> int:
@@ -87,5 +87,5 @@ def get_settings() -> Settings:
         default_issuer=issuer,
         url_expiry_seconds=_int("URL_EXPIRY_SECONDS", "300", 1, MAX_URL_EXPIRY_SECONDS),
         warm_up_at_init=_bool("WARM_UP_AT_INIT", "false"),
-        sealing_key=os.environ.get("SEALING_KEY", ""),
+        kms_key_id=os.environ.get("SEALING_KEY", ""),
     )

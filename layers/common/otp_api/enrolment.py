@@ -1,17 +1,19 @@
 """Enrolment of TOTP secrets: the domain behind POST /otp, action=generate (verification.py does verify)."""
 
-from otp_api import totp, verify_state
+from otp_api import totp
 from otp_api.errors import InvalidParameter
+from otp_api.keys import OtpKey, secret_bytes
 from otp_api.models import GenerateRequest, GenerateResponse
 from otp_api.observability import count_outcome
 from otp_api.render import ErrorLevel, QrWriter
 from otp_api.settings import get_settings, get_verify_settings
+from otp_api.verify import store
 
 QR_PREFIX = "otp-qr/"
 QR_SCALE = 4  # pixels per module: 180-324 px with the quiet zone for ASCII names, 660 px at most (README)
 QR_ERROR: ErrorLevel = "M"  # 15 % recovery: a failed scan at enrolment costs more than the 1-2 versions it adds over L
 # zxing-cpp's QR writer: 0.36 ms for an otpauth URI against segno's 1.2 ms (with its mask search fixed to one mask).
-# tests/test_enrolment_qr.py decodes thousands of random enrolments with two readers, zbar and zxing-cpp.
+# tests/handler/test_enrolment_qr.py decodes thousands of random enrolments with two readers, zbar and zxing-cpp.
 QR_WRITER: QrWriter = "zxing-cpp"
 
 
@@ -23,7 +25,8 @@ def warm_up() -> None:
     from otp_api.render import render
 
     storage.connect()
-    verify_state.connect(get_verify_settings())
+    if get_verify_settings().stateful:
+        store.connect()
     sealing.connect()
     warm_up_uri = "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     render(warm_up_uri, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, qr_writer=QR_WRITER)
@@ -53,7 +56,7 @@ def generate(request: GenerateRequest) -> GenerateResponse:
     if request.seal:  # before the image is stored: a KMS failure then leaves nothing behind
         from otp_api import sealing
 
-        key = sealing.SealedKey(totp.key_bytes(secret), request.algorithm, request.digits, request.period)
+        key = OtpKey(secret_bytes(secret), request.algorithm, request.digits, request.period)
         response.sealed_secret = sealing.seal(key, subject)
     if request.qrcode != "none":
         _attach_qr_code(response, request.qrcode)
@@ -83,7 +86,7 @@ def _attach_qr_code(response: GenerateResponse, delivery: str) -> None:
     from otp_api.render import render
 
     # Every label and issuer within their limits fits: the longest otpauth URI (64 four-byte characters in each, a
-    # SHA512 key) is 2476 characters, a version 36 symbol at level M (tests/test_interop.py reads it back).
+    # SHA512 key) is 2476 characters, a version 36 symbol at level M (tests/handler/test_interop.py reads it back).
     image = render(response.otp_url, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, qr_writer=QR_WRITER)
     if delivery == "inline":
         import base64

@@ -1,0 +1,92 @@
+"""The key of a one-time password: its bytes and parameters, from whichever form the request names it in.
+
+Exactly one of `secret` (base32 text, with `digits`, `algorithm` and `period`), `sealed_secret` (a token from
+generate with `seal`, which carries them) or `otp_url` (an otpauth:// URI, which carries them) names the key. Each
+form is one small reader in `SOURCES`; all give the same `OtpKey`, so replay state and lockout, keyed by the key's
+bytes, are shared by every form and spelling of one key.
+"""
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from msgspec import UNSET
+
+from otp_api.errors import InvalidParameter, MissingParameter
+from otp_api.models import Algorithm
+
+KEY_PARAMETERS = ("secret", "sealed_secret", "otp_url")
+KEY_OPTIONS = ("digits", "algorithm", "period")  # given with a secret; a token or URI carries its own
+
+
+@dataclass(frozen=True, slots=True)
+class OtpKey:
+    secret_bytes: bytes
+    algorithm: Algorithm
+    digits: int
+    period: int
+    source: str = "secret"  # which parameter named it (KEY_PARAMETERS)
+
+    @property
+    def base32(self) -> str:
+        """The key as pyotp and authenticator apps spell it: base32 without padding."""
+        return base64.b32encode(self.secret_bytes).decode("ascii").rstrip("=")
+
+
+def secret_bytes(text: str) -> bytes:
+    """The key bytes a secret spells, as people paste it: spaces, lower case and '=' padding are fine (the request
+    model has checked it is base32 of at least 112 bits). A length no encoder produces (1, 3 or 6 past a multiple
+    of 8) ends in bits that make no whole byte: they are dropped, as authenticator apps do, so that every spelling
+    of a key has the same bytes."""
+    secret = "".join(text.split()).rstrip("=").upper()
+    if len(secret) % 8 in (1, 3, 6):
+        secret = secret[:-1]
+    return base64.b32decode(secret + "=" * (-len(secret) % 8))
+
+
+def _from_secret(request: Any) -> OtpKey:
+    return OtpKey(
+        secret_bytes=secret_bytes(request.secret),
+        algorithm=request.algorithm or "SHA1",
+        digits=request.digits or 6,
+        period=request.period or 30,
+    )
+
+
+def _from_otp_url(request: Any) -> OtpKey:
+    from otp_api.otpauth import parse_totp_uri
+
+    secret, algorithm, digits, period = parse_totp_uri(request.otp_url)
+    return OtpKey(secret_bytes(secret), algorithm, digits, period, "otp_url")
+
+
+def _from_sealed_secret(request: Any) -> OtpKey:
+    from otp_api import sealing
+
+    subject = request.subject if isinstance(request.subject, str) else None
+    return sealing.unseal(request.sealed_secret, subject)
+
+
+SOURCES: dict[str, Callable[[Any], OtpKey]] = {
+    "secret": _from_secret,
+    "sealed_secret": _from_sealed_secret,
+    "otp_url": _from_otp_url,
+}
+
+
+def key_of(request: Any) -> OtpKey:
+    """The key a verify request names (its `secret`, `sealed_secret` or `otp_url`, exactly one)."""
+    given = [name for name in KEY_PARAMETERS if getattr(request, name) is not UNSET]
+    if not given:
+        raise MissingParameter("secret is required (or sealed_secret, or otp_url)", "secret")
+    if len(given) > 1:
+        raise InvalidParameter(f"give one of secret, sealed_secret or otp_url, not {' and '.join(given)}", given[1])
+    (source,) = given
+    if source != "secret":
+        for name in KEY_OPTIONS:
+            if getattr(request, name) is not UNSET:
+                raise InvalidParameter(f"{name} comes from the {source}: leave it out", name)
+    if source != "sealed_secret" and request.subject is not UNSET:
+        raise InvalidParameter("subject belongs to a sealed_secret: leave it out with a secret or otp_url", "subject")
+    return SOURCES[source](request)

@@ -1,0 +1,159 @@
+"""Conditions and values of DynamoDB writes, written once and read two ways: as the expression DynamoDB
+evaluates, and in Python on the item a refused write returns (to tell why it was refused). So the rule a
+condition states cannot drift from the reading of it. Only the few forms the verify state needs.
+
+DynamoDB's semantics, kept here: a comparison with an attribute the item lacks is false (DynamoDB Developer
+Guide, Comparison operator and function reference), and NOT of it is true.
+"""
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+Item = dict[str, Any]  # an item's attributes, read: numbers as int, strings as str, number sets as set[int]
+Values = dict[str, Any]  # the values of the expression's placeholders (":now")
+
+
+def read_item(attributes: dict[str, dict[str, Any]]) -> Item:
+    """An item as DynamoDB's low-level API returns it ({"N": "5"}), in plain values."""
+    item: Item = {}
+    for name, typed in attributes.items():
+        if "N" in typed:
+            item[name] = int(typed["N"])
+        elif "S" in typed:
+            item[name] = typed["S"]
+        elif "NS" in typed:
+            item[name] = {int(number) for number in typed["NS"]}
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    name: str
+
+    def text(self) -> str:
+        return self.name
+
+    def of(self, item: Item, _values: Values) -> Any:
+        return item.get(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    placeholder: str  # ":now"
+
+    def text(self) -> str:
+        return self.placeholder
+
+    def of(self, _item: Item, values: Values) -> Any:
+        return values[self.placeholder]
+
+
+Operand = Attr | Value
+
+
+@dataclass(frozen=True, slots=True)
+class IfNotExists:
+    """`if_not_exists(attr, :default)`: a SET value, the attribute's own or the default."""
+
+    attr: Attr
+    default: Value
+
+    def text(self) -> str:
+        return f"if_not_exists({self.attr.text()}, {self.default.text()})"
+
+
+class Cond:
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def holds(self, item: Item, values: Values) -> bool:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Exists(Cond):
+    attr: Attr
+
+    def text(self) -> str:
+        return f"attribute_exists({self.attr.text()})"
+
+    def holds(self, item: Item, values: Values) -> bool:
+        return self.attr.name in item
+
+
+@dataclass(frozen=True, slots=True)
+class Missing(Cond):
+    attr: Attr
+
+    def text(self) -> str:
+        return f"attribute_not_exists({self.attr.text()})"
+
+    def holds(self, item: Item, values: Values) -> bool:
+        return self.attr.name not in item
+
+
+_OPERATORS = {">": operator.gt, "<": operator.lt, "<>": operator.ne}
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Cond):
+    left: Operand
+    op: str  # ">", "<" or "<>"
+    right: Operand
+
+    def text(self) -> str:
+        return f"{self.left.text()} {self.op} {self.right.text()}"
+
+    def holds(self, item: Item, values: Values) -> bool:
+        left, right = self.left.of(item, values), self.right.of(item, values)
+        if left is None or right is None:  # an attribute the item lacks: false, as in DynamoDB
+            return False
+        return bool(_OPERATORS[self.op](left, right))
+
+
+@dataclass(frozen=True, slots=True)
+class Contains(Cond):
+    """`contains(set_attr, :value)`: the number set holds the value."""
+
+    attr: Attr
+    value: Value
+
+    def text(self) -> str:
+        return f"contains({self.attr.text()}, {self.value.text()})"
+
+    def holds(self, item: Item, values: Values) -> bool:
+        return values[self.value.placeholder] in (item.get(self.attr.name) or set())
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf(Cond):
+    parts: tuple[Cond, ...]
+
+    def text(self) -> str:
+        return " AND ".join(f"({part.text()})" for part in self.parts)
+
+    def holds(self, item: Item, values: Values) -> bool:
+        return all(part.holds(item, values) for part in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf(Cond):
+    parts: tuple[Cond, ...]
+
+    def text(self) -> str:
+        return " OR ".join(f"({part.text()})" for part in self.parts)
+
+    def holds(self, item: Item, values: Values) -> bool:
+        return any(part.holds(item, values) for part in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Cond):
+    part: Cond
+
+    def text(self) -> str:
+        return f"NOT ({self.part.text()})"
+
+    def holds(self, item: Item, values: Values) -> bool:
+        return not self.part.holds(item, values)

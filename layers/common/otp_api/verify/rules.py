@@ -1,0 +1,190 @@
+"""When a code is accepted, and what is written to DynamoDB: the rules of verify for every kind of one-time
+password, as pure functions of the state as read, what the kind says of the code, and now. `settle` is the one
+place they meet the store, which it is handed.
+
+The state of one key (or one set of recovery codes) is one item, `pk` a hash of its bytes in the kind's domain:
+- the kind's progress (time_based: `last_used`, the start of the last accepted time step);
+- the lockout: `f1`..`fN`, when each of the last N failures leaves the window (its time rounded up to the second,
+  plus the window), oldest first, and `last_failure`, the newest failure's time rounded down. The key is locked
+  while the last N failures lie within one window (f1 > last_failure) and the newest has not left it (fN > now):
+  N failures less than a window apart always lock, for a full window from the Nth (a second more at most);
+- `decided_by`: a token of the decision that wrote it last;
+- `expires_at`: DynamoDB's TTL, for kinds whose state may be forgotten.
+
+A decision is at most two conditional writes (UpdateItem), each refused as a whole or made as a whole:
+1. the code matched: accept it if it is unused (the kind's condition), the key is not locked and this decision has
+   not written yet. The kind's progress moves, the failures are cleared.
+2. no match, or an accept refused for being used (a replay, which is what an eavesdropper would try): count a
+   failure if the key is not locked and this decision has not written yet.
+A refused write returns the item as it was (ALL_OLD), read in this order: written by this very decision (a retry
+of a write that landed, whose answer was lost: its outcome stands, never a second refusal or a second failure),
+locked (429, after the same single call whatever the code), used (a replay).
+"""
+
+import itertools
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from otp_api.errors import TooManyAttempts
+from otp_api.models import Reason
+from otp_api.observability import count_for_alarm
+from otp_api.settings import VerifySettings
+from otp_api.verify.expressions import (
+    AllOf,
+    AnyOf,
+    Attr,
+    Compare,
+    Cond,
+    Exists,
+    IfNotExists,
+    Item,
+    Missing,
+    Not,
+    Value,
+    Values,
+)
+
+DECIDED_BY, LAST_FAILURE, EXPIRES_AT = Attr("decided_by"), Attr("last_failure"), Attr("expires_at")
+NOW, TOKEN, ZERO = Value(":now"), Value(":token"), Value(":zero")
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """The lockout rule, once: its condition for DynamoDB and its reading of an item both come from `locked`."""
+
+    limit: int  # N: failures within a window that lock; 0: no lockout
+    window: int  # seconds
+
+    @property
+    def slots(self) -> tuple[Attr, ...]:
+        return tuple(Attr(f"f{i}") for i in range(1, self.limit + 1))
+
+    @property
+    def locked(self) -> Cond:
+        first, last = self.slots[0], self.slots[-1]
+        return AllOf((Exists(LAST_FAILURE), Compare(first, ">", LAST_FAILURE), Compare(last, ">", NOW)))
+
+    def until(self, item: Item, now: float) -> int:
+        """When the lock on this item ends (Unix seconds), or 0 if it is not locked."""
+        if not self.limit or not self.locked.holds(item, {":now": math.floor(now)}):
+            return 0
+        return int(item[self.slots[-1].name])
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What an accepted code moves in its key's state, and on what condition (`unused`: it was not used)."""
+
+    unused: Cond | None = None
+    sets: dict[str, Value] = field(default_factory=dict)
+    adds: dict[str, Value] = field(default_factory=dict)  # ADD to a number set (recovery codes)
+    values: Values = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One conditional UpdateItem."""
+
+    condition: Cond
+    sets: dict[str, Value | IfNotExists]
+    removes: tuple[str, ...] = ()
+    adds: dict[str, Value] = field(default_factory=dict)
+    values: Values = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A write's outcome: made, with the item after it, or refused, with the item as it was."""
+
+    applied: bool
+    item: Item
+
+
+def _not_yet_by(token: str) -> Cond:
+    return AnyOf((Missing(DECIDED_BY), Compare(DECIDED_BY, "<>", TOKEN)))
+
+
+def _guards(lockout: Lockout, token: str, *conditions: Cond | None) -> Cond:
+    parts = [c for c in conditions if c is not None]
+    if lockout.limit:
+        parts.append(Not(lockout.locked))
+    return AllOf((*parts, _not_yet_by(token)))
+
+
+def _common(now: float, token: str, lifetime: int | None) -> tuple[dict[str, Value | IfNotExists], Values]:
+    sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: TOKEN}
+    values: Values = {":token": token, ":now": math.floor(now)}
+    if lifetime is not None:
+        sets[EXPIRES_AT.name] = Value(":ttl")
+        values[":ttl"] = math.ceil(now) + lifetime
+    return sets, values
+
+
+def accept(progress: Progress, lockout: Lockout, now: float, token: str, lifetime: int | None) -> Write:
+    sets, values = _common(now, token, lifetime)
+    removes = (*(slot.name for slot in lockout.slots), LAST_FAILURE.name) if lockout.limit else ()
+    return Write(
+        condition=_guards(lockout, token, progress.unused),
+        sets={**progress.sets, **sets},
+        removes=removes,
+        adds=progress.adds,
+        values={**progress.values, **values},
+    )
+
+
+def failure(lockout: Lockout, now: float, token: str, lifetime: int | None) -> Write:
+    """Queue a failure: the slots shift towards f1 (each takes its newer neighbour's value) and fN is this one."""
+    sets, values = _common(now, token, lifetime)
+    slots = lockout.slots
+    shifted: dict[str, Value | IfNotExists] = {
+        slot.name: IfNotExists(newer, ZERO) for slot, newer in itertools.pairwise(slots)
+    }
+    shifted[slots[-1].name] = Value(":leaves")
+    shifted[LAST_FAILURE.name] = NOW
+    values |= {":zero": 0, ":leaves": math.ceil(now) + lockout.window}
+    return Write(condition=_guards(lockout, token), sets={**shifted, **sets}, values=values)
+
+
+Outcome = Literal["accepted", "used"]
+
+
+def after_accept(written: Written, lockout: Lockout, token: str, now: float) -> Outcome:
+    if written.applied or written.item.get(DECIDED_BY.name) == token:
+        return "accepted"
+    if until := lockout.until(written.item, now):
+        raise TooManyAttempts(until - math.floor(now))
+    return "used"
+
+
+def after_failure(written: Written, lockout: Lockout, token: str, now: float) -> bool:
+    """Whether this failure locked the key. Raises TooManyAttempts if the key was locked already."""
+    if written.applied or written.item.get(DECIDED_BY.name) == token:
+        return bool(lockout.until(written.item, now))
+    raise TooManyAttempts(lockout.until(written.item, now) - math.floor(now))
+
+
+def settle(
+    pk: str,
+    progress: Progress | None,
+    settings: VerifySettings,
+    now: float,
+    lifetime: int | None,
+    write: Callable[[str, Write], Written],
+) -> tuple[bool, Reason | None]:
+    """The verdict on one code: (valid, why not). `progress` is None when the code matched nothing; a progress
+    with nothing to record and no lockout (time_based without replay protection) writes nothing."""
+    lockout = Lockout(settings.max_failed_attempts, settings.lockout_seconds)
+    token = secrets.token_hex(8)  # this decision's, carried by each of its writes (and their retries)
+    reason: Reason = "no_match"
+    if progress is not None:
+        if not (progress.unused or progress.sets or progress.adds or lockout.limit):
+            return True, None
+        if after_accept(write(pk, accept(progress, lockout, now, token, lifetime)), lockout, token, now) == "accepted":
+            return True, None
+        reason = "already_used"
+    if lockout.limit and after_failure(write(pk, failure(lockout, now, token, lifetime)), lockout, token, now):
+        count_for_alarm("OtpLockout")  # this failure locked the key
+    return False, reason

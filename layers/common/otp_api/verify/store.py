@@ -1,0 +1,92 @@
+"""The verify state in DynamoDB: one conditional write per step of a decision (`rules`), one consistent read for
+listing codes. Nothing here decides anything.
+
+A write carries its decision's token (rules.py), so `aws.call` may send it twice: if the first attempt landed and
+its answer was lost, the second is refused with the item the first one wrote, and `rules` reads that as done.
+Failures fail closed: a 503 and nothing accepted, saying honestly whether the write may have landed.
+"""
+
+import re
+from functools import cache
+from typing import Any
+
+from otp_api import aws
+from otp_api.errors import StateUnavailable
+from otp_api.settings import get_verify_settings
+from otp_api.verify.expressions import Item, read_item
+from otp_api.verify.rules import Write, Written
+
+REFUSED = frozenset({"ConditionalCheckFailedException"})
+NOT_ACCEPTED = "verification state is unavailable; no code was accepted, try again"
+UNKNOWN = (
+    "verification state did not answer in time; the code may have been accepted: verify it again (a code that was "
+    "accepted answers already_used)"
+)
+
+
+@cache
+def _client() -> Any:
+    return aws.client("dynamodb")
+
+
+def connect() -> None:
+    """Create the client now (at init) rather than on the first request."""
+    _client()
+
+
+def _unavailable(failure: aws.AwsFailure) -> StateUnavailable:
+    return StateUnavailable(UNKNOWN if failure.maybe_done else NOT_ACCEPTED)
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    return {"S": value} if isinstance(value, str) else {"N": str(value)}
+
+
+def _update_expression(write: Write) -> str:
+    clauses = ["SET " + ", ".join(f"{name} = {value.text()}" for name, value in write.sets.items())]
+    if write.adds:
+        clauses.append("ADD " + ", ".join(f"{name} {value.text()}" for name, value in write.adds.items()))
+    if write.removes:
+        clauses.append("REMOVE " + ", ".join(write.removes))
+    return " ".join(clauses)
+
+
+def write(pk: str, change: Write) -> Written:
+    """Make `change` to the item `pk`, or learn that its condition refused it (and the item as it was)."""
+    from botocore.exceptions import ClientError
+
+    update, condition = _update_expression(change), change.condition.text()
+    # DynamoDB refuses values that no expression uses: send only those used.
+    used = set(re.findall(r":\w+", f"{update} {condition}"))
+    values = {name: _typed(value) for name, value in change.values.items() if name in used}
+    for value in change.adds.values():  # ADD to a number set takes a set
+        values[value.placeholder] = {"NS": [str(change.values[value.placeholder])]}
+    request: dict[str, Any] = {
+        "TableName": get_verify_settings().table,
+        "Key": {"pk": {"S": pk}},
+        "UpdateExpression": update,
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    try:
+        answer = aws.call(_client().update_item, final=REFUSED, **request)
+        return Written(applied=True, item=read_item(answer.get("Attributes", {})))
+    except ClientError as exc:  # the condition refused it: the item as it was comes with the refusal
+        return Written(applied=False, item=read_item(exc.response.get("Item", {})))
+    except aws.AwsFailure as failure:
+        raise _unavailable(failure) from None
+
+
+def read(pk: str) -> Item:
+    """The item as it is now (one consistent read), for listing codes."""
+    request: dict[str, Any] = {
+        "TableName": get_verify_settings().table,
+        "Key": {"pk": {"S": pk}},
+        "ConsistentRead": True,
+    }
+    try:
+        return read_item(aws.call(_client().get_item, **request).get("Item", {}))
+    except aws.AwsFailure:
+        raise StateUnavailable(NOT_ACCEPTED) from None
