@@ -55,7 +55,7 @@ def sealed_token() -> str:
 
     sys.path.insert(0, str(ROOT / "layers" / "common"))
     from otp_api import sealing
-    from otp_api.keys import OtpKey
+    from otp_api.otp_key import OtpKey
 
     payload = sealing.payload(OtpKey(base64.b32decode(SECRET), "SHA1", 6, 30))
     return sealing.PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")

@@ -67,9 +67,7 @@ def event_with(
     return event
 
 
-def invoke(
-    function: str, event: dict[str, Any], context: FakeContext | None = None
-) -> tuple[int, dict[str, str], Any]:
+def invoke(function: str, event: dict[str, Any], context: FakeContext | None = None) -> tuple[int, dict[str, str], Any]:
     """Run a handler; return status, headers and the decoded JSON body."""
     response = handler_module(function).lambda_handler(event, context or FakeContext())
     headers = response.get("headers") or {}

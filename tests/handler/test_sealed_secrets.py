@@ -12,7 +12,7 @@ import time_machine
 from support import BUCKET, TABLE, b32bytes, call, decode_image, independent_code, verify_at
 
 from otp_api import sealing
-from otp_api.keys import OtpKey
+from otp_api.otp_key import OtpKey
 
 NOW = 1_790_000_010
 

@@ -428,3 +428,34 @@ def test_every_parameter_set_transforms_with_nothing_pointing_at_a_missing_resou
     for name, output in template.get("Outputs", {}).items():
         if conditions.get(output.get("Condition"), True):
             assert not _references(_prune(output, conditions)) - known, name
+
+
+# --- the local server reads the template as CloudFormation does ----------------------------------------------------
+
+
+def test_the_local_servers_reading_of_the_template_equals_the_translators():
+    # devserver/template.py evaluates the few intrinsics the functions' environment uses, by hand; the SAM
+    # translator is the reference. Resources stand for themselves (<Name>) on both sides.
+    from devserver import template as local
+
+    read = local.load()
+    names = {**read.parameters, **{name: f"<{name}>" for name in raw_document()["Resources"]}}
+    resources = live(transformed())
+
+    def deployed_value(value: Any) -> str:
+        if isinstance(value, dict) and "Ref" in value:
+            return f"<{value['Ref']}>"
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return f"<{value['Fn::GetAtt'][0]}>"
+        return str(value)
+
+    for name, function in read.functions.items():
+        env = resources[name]["Properties"]["Environment"]["Variables"]
+        mine = {key: local.resolve(value, names, read.conditions) for key, value in function.environment.items()}
+        assert mine == {key: deployed_value(value) for key, value in env.items()}, name
+        assert {path for _, path in function.routes} <= set(_method_paths(resources))
+
+
+def _method_paths(resources: dict) -> set[str]:
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    return set(api["Properties"]["Body"]["paths"])

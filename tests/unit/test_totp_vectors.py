@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from otp_api import totp
-from otp_api.keys import OtpKey, secret_bytes
+from otp_api.otp_key import OtpKey, secret_bytes
 
 RFC4226_KEY = OtpKey(b"12345678901234567890", "SHA1", 6, 30)
 # RFC 4226 Appendix D: HOTP values for counts 0..9

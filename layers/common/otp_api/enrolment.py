@@ -2,9 +2,9 @@
 
 from otp_api import totp
 from otp_api.errors import InvalidParameter
-from otp_api.keys import OtpKey, secret_bytes
 from otp_api.models import GenerateRequest, GenerateResponse
 from otp_api.observability import count_outcome
+from otp_api.otp_key import OtpKey, secret_bytes
 from otp_api.render import ErrorLevel, QrWriter
 from otp_api.settings import get_settings, get_verify_settings
 from otp_api.verify import store

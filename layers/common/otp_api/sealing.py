@@ -20,9 +20,9 @@ from typing import Any
 
 from otp_api import aws
 from otp_api.errors import InvalidParameter, SealingUnavailable
-from otp_api.keys import OtpKey
 from otp_api.models import MAX_PERIOD, MIN_PERIOD, Algorithm
 from otp_api.observability import logger
+from otp_api.otp_key import OtpKey
 from otp_api.settings import get_settings
 
 PREFIX = "s1."

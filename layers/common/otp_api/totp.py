@@ -7,7 +7,7 @@ import secrets
 
 import pyotp
 
-from otp_api.keys import OtpKey
+from otp_api.otp_key import OtpKey
 
 # RFC 6238 §5.1: the key should be as long as the HMAC output; RFC 4226 §4 asks for at least 160 bits.
 SECRET_BYTES = {"SHA1": 20, "SHA256": 32, "SHA512": 64}

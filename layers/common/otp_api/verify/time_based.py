@@ -17,9 +17,10 @@ from msgspec import UNSET
 
 from otp_api import totp
 from otp_api.errors import MissingParameter, TooManyAttempts
-from otp_api.keys import OtpKey, key_of
+from otp_api.key_sources import key_of
 from otp_api.models import MAX_PERIOD, CodesResponse, VerifyRequest, VerifyResponse
 from otp_api.observability import count_outcome
+from otp_api.otp_key import OtpKey
 from otp_api.settings import VerifySettings, get_verify_settings
 from otp_api.verify import rules, store
 from otp_api.verify.expressions import AnyOf, Attr, Compare, Missing, Value

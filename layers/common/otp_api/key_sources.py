@@ -6,43 +6,16 @@ form is one small reader in `SOURCES`; all give the same `OtpKey`, so replay sta
 bytes, are shared by every form and spelling of one key.
 """
 
-import base64
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from msgspec import UNSET
 
 from otp_api.errors import InvalidParameter, MissingParameter
-from otp_api.models import Algorithm
+from otp_api.otp_key import OtpKey, secret_bytes
 
 KEY_PARAMETERS = ("secret", "sealed_secret", "otp_url")
 KEY_OPTIONS = ("digits", "algorithm", "period")  # given with a secret; a token or URI carries its own
-
-
-@dataclass(frozen=True, slots=True)
-class OtpKey:
-    secret_bytes: bytes
-    algorithm: Algorithm
-    digits: int
-    period: int
-    source: str = "secret"  # which parameter named it (KEY_PARAMETERS)
-
-    @property
-    def base32(self) -> str:
-        """The key as pyotp and authenticator apps spell it: base32 without padding."""
-        return base64.b32encode(self.secret_bytes).decode("ascii").rstrip("=")
-
-
-def secret_bytes(text: str) -> bytes:
-    """The key bytes a secret spells, as people paste it: spaces, lower case and '=' padding are fine (the request
-    model has checked it is base32 of at least 112 bits). A length no encoder produces (1, 3 or 6 past a multiple
-    of 8) ends in bits that make no whole byte: they are dropped, as authenticator apps do, so that every spelling
-    of a key has the same bytes."""
-    secret = "".join(text.split()).rstrip("=").upper()
-    if len(secret) % 8 in (1, 3, 6):
-        secret = secret[:-1]
-    return base64.b32decode(secret + "=" * (-len(secret) % 8))
 
 
 def _from_secret(request: Any) -> OtpKey:
