@@ -1,18 +1,27 @@
 """The local HTTP front: routes from template.yaml, API Gateway events to the function processes, and the local
-pages: the enrolment demo at /, Swagger UI at /swagger (served from the venv, no internet needed)."""
+pages: the enrolment demo at /, Swagger UI at /swagger (served from the venv, no internet needed).
+
+HTTP itself is werkzeug's (moto brings it): its server reads bodies by Content-Length or chunked encoding, drains
+what a refused request left unread and closes every connection after its answer, so no body is ever read as the
+next request; a slow client is dropped after REQUEST_TIMEOUT; a client that hangs up is no traceback.
+"""
 
 import hmac
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import cast
-from urllib.parse import urlsplit
+from typing import Any
+
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
 
 from devserver import gateway, sigv4
+from devserver.functions import FunctionError
 from devserver.stack import LocalCloud, eprint
 from devserver.template import ROOT
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+REQUEST_TIMEOUT = 30  # seconds a client may take to send its request
 DEMO_PAGE = Path(__file__).with_name("demo.html")
 SWAGGER_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>otp-api: Swagger UI</title>
@@ -31,6 +40,7 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
 NO_ROUTE = b'{"message":"Missing Authentication Token"}'  # an unknown path, or a method the path has not
 FORBIDDEN = b'{"message":"Forbidden"}'  # a missing or wrong API key
 TOO_LARGE = b'{"message":"Request Too Long"}'
+BAD_REQUEST = b'{"message":"Bad Request"}'
 FUNCTION_FAILED = b'{"message": "Internal server error"}'  # (sic: API Gateway's spacing)
 # Only the server's own names: a DNS-rebinding page (evil.example resolving to 127.0.0.1) sends its own Host, and
 # must not read the pages, which carry the local key, nor call the API from the developer's browser.
@@ -50,118 +60,107 @@ def _script_value(value: str | None) -> str:
     return json.dumps(value).replace("<", "\\u003c")
 
 
-class ApiHandler(BaseHTTPRequestHandler):
-    """One request: a local page, or API Gateway's part (routing, auth, the event) and the function's answer.
-    `stack`, `api_key` (when set, requests must carry it in x-api-key, as API Gateway with ApiAuth=api_key asks)
-    and `key_pair` (when set, requests must be signed with that key pair, as with ApiAuth=iam) are set on a subclass
-    per server (make_handler)."""
+def _json(status: int, body: bytes) -> Response:
+    return Response(body, status, content_type="application/json")
 
-    stack: LocalCloud
-    api_key: str | None = None
-    key_pair: sigv4.KeyPair | None = None
 
-    protocol_version = "HTTP/1.1"
-    server_version = "otp-api-local"
-    # TCP_NODELAY: headers and body leave in separate writes, and on a kept-alive connection Nagle's algorithm
-    # held the body back until the client's delayed ACK, about 40 ms per request.
-    disable_nagle_algorithm = True
+class LocalApi:
+    """The WSGI application: a local page, or API Gateway's part (routing, auth, the event) and the function's
+    answer. `api_key` (requests must carry it in x-api-key, as with ApiAuth=api_key) or `signed_by` (requests must
+    be signed with that key pair, as with ApiAuth=iam) make it refuse requests without them."""
 
-    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers:
-            if key.lower() not in ("content-length", "connection"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+    def __init__(self, stack: LocalCloud, port: int, api_key: str | None, signed_by: sigv4.KeyPair | None) -> None:
+        self.stack, self.port, self.api_key, self.key_pair = stack, port, api_key, signed_by
 
-    def _json(self, status: int, body: bytes) -> None:
-        self._send(status, [("Content-Type", "application/json")], body)
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        request.max_content_length = MAX_BODY_BYTES
+        return self.answer(request)(environ, start_response)
 
-    def _page(self, path: str) -> bool:
+    def answer(self, request: Request) -> Response:
+        if request.host.lower() not in {f"{host}:{self.port}" for host in LOCAL_HOSTS}:
+            return _json(421, MISDIRECTED)
+        if request.method == "GET" and (page := self._page(request.path)):
+            return page
+        length = request.headers.get("Content-Length")
+        if length is not None and not (length.isascii() and length.isdigit()):
+            return _json(400, BAD_REQUEST)  # "abc", "-1": no length to read a body by
+        try:
+            body = request.get_data()
+        except RequestEntityTooLarge:
+            return _json(413, TOO_LARGE)
+        except ClientDisconnected:  # the body stopped short of its length: gone, or too slow (REQUEST_TIMEOUT)
+            return _json(400, BAD_REQUEST)
+        return self._api(request, body)
+
+    def _page(self, path: str) -> Response | None:
         """The local server's own pages: the demo, Swagger UI and its files, the OpenAPI document."""
         if path == "/":
             html = DEMO_PAGE.read_text().replace(KEY_SLOT, _script_value(self.api_key), 1)
         elif path == "/swagger":
             html = SWAGGER_HTML.replace(KEY_SLOT, _script_value(self.api_key), 1)
         elif path == "/openapi.json":
-            self._send(200, [("Content-Type", "application/json")], (ROOT / "openapi.json").read_bytes())
-            return True
+            return Response((ROOT / "openapi.json").read_bytes(), content_type="application/json")
         elif path.startswith("/swagger-ui/") and (name := path.removeprefix("/swagger-ui/")) in SWAGGER_FILES:
             file = _swagger_ui_dir() / name
-            self._send(200, [("Content-Type", STATIC_TYPES[file.suffix])], file.read_bytes())
-            return True
+            return Response(file.read_bytes(), content_type=STATIC_TYPES[file.suffix])
         else:
-            return False
-        self._send(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], html.encode())
-        return True
+            return None
+        return Response(html, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
-    def _own_host(self) -> bool:
-        port = cast(tuple[str, int], self.server.server_address)[1]
-        return self.headers.get("Host", "").strip().lower() in {f"{host}:{port}" for host in LOCAL_HOSTS}
-
-    def _handle(self) -> None:
-        if not self._own_host():
-            self.close_connection = True
-            self._json(421, MISDIRECTED)
-            return
-        url = urlsplit(self.path)
-        if self.command == "GET" and self._page(url.path):
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._json(413, TOO_LARGE)
-            return
-        body = self.rfile.read(length) if length else b""
-        function = self.stack.routes.get((self.command, url.path))
+    def _api(self, request: Request, body: bytes) -> Response:
+        function = self.stack.route(request.method, request.path)
         if function is None:
-            self._json(403, NO_ROUTE)
-            return
+            return _json(403, NO_ROUTE)
         if (
             self.api_key
-            and self.command != "OPTIONS"
-            and not hmac.compare_digest(self.headers.get("x-api-key", "").encode(), self.api_key.encode())
+            and request.method != "OPTIONS"
+            and not hmac.compare_digest(request.headers.get("x-api-key", "").encode(), self.api_key.encode())
         ):
-            self._json(403, FORBIDDEN)
-            return
-        if self.key_pair and self.command != "OPTIONS":
-            url_seen = f"http://{self.headers.get('Host', '')}{self.path}"
-            lowered = {name.lower(): value for name, value in self.headers.items()}
-            if refused := sigv4.refusal(self.key_pair, self.command, url_seen, lowered, body):
-                self._json(403, refused)
-                return
+            return _json(403, FORBIDDEN)
+        if self.key_pair and request.method != "OPTIONS":
+            url = f"http://{request.host}{request.environ.get('REQUEST_URI', request.path)}"  # as sent
+            lowered = {name.lower(): value for name, value in request.headers.items()}
+            if refused := sigv4.refusal(self.key_pair, request.method, url, lowered, body):
+                return _json(403, refused)
+        query = request.query_string.decode("latin-1")
         event = gateway.to_event(
-            self.command, url.path, url.path, url.query, list(self.headers.items()), body, self.client_address[0]
-        )
+            request.method, request.path, request.path, query, list(request.headers.items()), body,
+            request.remote_addr or "127.0.0.1",
+        )  # fmt: skip
         try:
             status, headers, data = gateway.from_response(function.invoke(event))
-        except Exception as exc:  # the function process died or raised: API Gateway answers 502
+        except FunctionError as exc:  # it raised, died or ran past its Timeout: API Gateway answers 502
             eprint(f"{function.name} failed: {exc}")
-            self._json(502, FUNCTION_FAILED)
-            return
-        self._send(status, headers, data)
+            return _json(502, FUNCTION_FAILED)
+        response = Response(data, status)
+        response.headers.clear()
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                response.headers.add(key, value)
+        return response
 
-    def __getattr__(self, name: str):  # do_GET, do_POST, ... and any other method: routed, or API Gateway's 403
-        if name.startswith("do_"):
-            return self._handle
-        raise AttributeError(name)
 
-    def log_message(self, format: str, *args: object) -> None:
+class _Handler(WSGIRequestHandler):
+    timeout = REQUEST_TIMEOUT  # a client that sends nothing is dropped, not waited on for ever
+    # TCP_NODELAY: headers and body leave in separate writes; Nagle's algorithm would hold the body back until the
+    # client's delayed ACK, about 40 ms per request.
+    disable_nagle_algorithm = True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The path only: query strings may carry secrets.
-        eprint(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}")
+        eprint(f"{self.command} {self.path.split('?', 1)[0]} -> {code}")
 
-
-def make_handler(
-    stack: LocalCloud, api_key: str | None = None, signed_by: sigv4.KeyPair | None = None
-) -> type[BaseHTTPRequestHandler]:
-    return type("Handler", (ApiHandler,), {"stack": stack, "api_key": api_key, "key_pair": signed_by})
+    def log_error(self, format: str, *args: Any) -> None:
+        eprint(f"request failed: {format % args}")
 
 
 def serve(
     stack: LocalCloud, host: str, port: int, api_key: str | None = None, signed_by: sigv4.KeyPair | None = None
-) -> ThreadingHTTPServer:
-    """The local API; `api_key` or `signed_by` (a SigV4 key pair) make it refuse requests without them."""
-    server = ThreadingHTTPServer((host, port), make_handler(stack, api_key, signed_by))
-    server.daemon_threads = True
+) -> BaseWSGIServer:
+    """The local API, threaded (`serve_forever`, `shutdown`, `server_close`, `server_address` as http.server's)."""
+    application = LocalApi(stack, port, api_key, signed_by)
+    server = make_server(host, port, application, threaded=True, request_handler=_Handler)
+    application.port = server.server_address[1]
+    server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn's: Ctrl-C waits for no request
     return server

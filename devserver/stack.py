@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ class LocalCloud:
         self.routes: dict[tuple[str, str], FunctionProcess] = {}
         self.endpoint = ""
         self._moto: Any = None
+        self._restarting = threading.Lock()
 
     def start(self) -> "LocalCloud":
         try:
@@ -49,8 +51,9 @@ class LocalCloud:
                     fn.name,
                     fn.handler,
                     [fn.code_dir, *layers, *self.runtime_paths],
-                    {**self.aws_env(), **env, **self.extra_env},
+                    {**self.aws_env(), **env, "OTP_LOCAL_MEMORY_MB": str(fn.memory_mb), **self.extra_env},
                     isolated=self.built,
+                    timeout=fn.timeout,
                 )
                 self.functions[fn.name] = process
                 for route in fn.routes:
@@ -59,6 +62,20 @@ class LocalCloud:
             self.stop()
             raise
         return self
+
+    def route(self, method: str, path: str) -> FunctionProcess | None:
+        """The function behind a route, with the AWS stand-in checked first: if moto's server has died, it is
+        started again (and the functions with it, for its new resources), and the server says so."""
+        if self._moto is not None and self._moto.poll() is not None:
+            with self._restarting:
+                if self._moto is not None and self._moto.poll() is not None:
+                    code = self._moto.returncode
+                    eprint(
+                        f"moto's server exited (code {code}): starting S3, DynamoDB and KMS again (their data is gone)"
+                    )
+                    self.stop()
+                    self.start()
+        return self.routes.get((method, path))
 
     def _start_moto(self) -> None:
         """moto's server in a process of its own: its state stays apart from any in-process mock."""

@@ -37,6 +37,8 @@ class Function:
     handler: str
     layer_dirs: list[Path]
     environment: dict[str, Any]
+    timeout: int = 3  # seconds (Lambda's default)
+    memory_mb: int = 128
     routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, /path)
 
 
@@ -129,6 +131,8 @@ def _function(
             **globals_fn.get("Environment", {}).get("Variables", {}),
             **props.get("Environment", {}).get("Variables", {}),
         },
+        timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+        memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
     )
     for event in props.get("Events", {}).values():
         if "Fn::If" in event:  # an event that only some parameter values create (the CORS preflights)

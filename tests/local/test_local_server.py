@@ -1,0 +1,181 @@
+"""The local server's HTTP over a real socket, and its supervision of its parts: malformed lengths, chunked bodies,
+a refused body never read as the next request, slow and vanishing clients, a function past its Timeout, and a
+killed worker or AWS stand-in that comes back without restarting `make dev`."""
+
+import socket
+import threading
+import time
+
+import pytest
+from support import ROOT
+
+from devserver import server as local_server
+from devserver.functions import FunctionError, FunctionProcess
+from devserver.server import serve
+from devserver.stack import LocalCloud
+
+GENERATE = b'{"type": "time_based", "action": "generate", "label": "socket", "qrcode": "none"}'
+
+
+@pytest.fixture(scope="module")
+def running():
+    with LocalCloud() as stack:
+        server = serve(stack, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield stack, server.server_address[1]
+        server.shutdown()
+        server.server_close()
+
+
+def exchange(port: int, raw: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes, read until the server closes the connection (or the timeout passes), return all of it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(raw)
+        received = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = connection.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                return received
+            received += chunk
+        raise AssertionError(f"the server kept the connection open past {timeout} s: {received[:200]!r}")
+
+
+def request(port: int, head: str, body: bytes = b"") -> bytes:
+    return exchange(port, head.replace("{port}", str(port)).replace("\n", "\r\n").encode() + b"\r\n" + body)
+
+
+def responses_in(data: bytes) -> list[int]:
+    return [int(line.split()[1]) for line in data.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", " "])
+def test_a_content_length_that_is_no_length_is_a_400_and_the_connection_closes(running, length):
+    _, port = running
+    data = request(port, f"POST /otp HTTP/1.1\nHost: 127.0.0.1:{{port}}\nContent-Length: {length}\n\n", GENERATE)
+    assert responses_in(data) == [400], data[:300]
+    assert data.endswith(b'{"message":"Bad Request"}')
+
+
+def test_a_chunked_body_is_the_body_and_its_size_lines_are_no_second_request(running):
+    _, port = running
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(GENERATE), GENERATE)
+    head = "POST /otp HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\nTransfer-Encoding: chunked\n"
+    data = request(port, head, chunked)
+    assert responses_in(data) == [200], data[:300]
+    assert b'"label":"socket"' in data
+
+
+def test_a_refused_body_is_never_read_as_the_next_request(running):
+    # A body over API Gateway's 10 MB whose bytes hold a request of their own: 413, then nothing more, however
+    # long the client waits (as curl does, reading the answer by its length).
+    _, port = running
+    smuggled = b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port
+    body = smuggled * (local_server.MAX_BODY_BYTES // len(smuggled) + 10)
+    head = f"POST /otp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head.encode() + body)
+        connection.settimeout(2)
+        received = b""
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    assert responses_in(received) == [413], received[:200]
+    assert b"openapi" not in received and b"Connection: close" in received
+
+
+def test_one_request_per_connection_and_the_second_is_not_answered(running):
+    _, port = running
+    two = f"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode() * 2
+    assert responses_in(exchange(port, two)) == [200]
+
+
+def test_a_client_that_sends_nothing_is_dropped_and_one_that_hangs_up_leaves_no_traceback(running, monkeypatch, capfd):
+    _, port = running
+    monkeypatch.setattr(local_server._Handler, "timeout", 1)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+        idle.sendall(b"POST /otp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 100\r\n\r\n{" % port)
+        started = time.monotonic()
+        answer = idle.recv(1000)  # half a body: refused once the client is too slow, never run
+        assert responses_in(answer) == [400] and time.monotonic() - started < 5
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as gone:
+        gone.sendall(b"POST /otp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 1000\r\n\r\n{" % port)
+    time.sleep(1.5)
+    assert "Traceback" not in capfd.readouterr().err
+    assert responses_in(request(port, "GET /openapi.json HTTP/1.1\nHost: 127.0.0.1:{port}\n")) == [200]
+
+
+def test_a_killed_worker_is_started_again(running, capfd):
+    stack, port = running
+    head = "POST /otp HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\n"
+    head += f"Content-Length: {len(GENERATE)}\n"
+    stack.functions["OtpFunction"]._proc.kill()
+    stack.functions["OtpFunction"]._proc.wait()
+    assert responses_in(request(port, head, GENERATE)) == [200]
+    assert "OtpFunction exited" in capfd.readouterr().err
+
+
+def test_a_killed_aws_stand_in_is_started_again(running, capfd):
+    stack, port = running
+    head = "POST /otp HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\n"
+    generate = GENERATE.replace(b'"none"', b'"url"')  # the image goes to moto's S3
+    head += f"Content-Length: {len(generate)}\n"
+    stack._moto.kill()
+    stack._moto.wait()
+    assert responses_in(request(port, head, generate)) == [200]
+    assert "moto's server exited" in capfd.readouterr().err
+
+
+def test_a_function_past_its_timeout_is_stopped_and_started_again(tmp_path):
+    # Lambda stops an invocation at the function's Timeout; the next one runs in a fresh environment.
+    (tmp_path / "slow.py").write_text(
+        "import time\n\ndef handler(event, context):\n    time.sleep(event['sleep'])\n    return {'statusCode': 200}\n"
+    )
+    process = FunctionProcess("Slow", "slow.handler", [tmp_path], {}, timeout=1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(FunctionError, match="Task timed out"):
+            process.invoke({"sleep": 5})
+        assert time.monotonic() - started < 4
+        assert process.invoke({"sleep": 0}) == {"statusCode": 200}
+    finally:
+        process.close()
+
+
+def test_the_template_timeout_reaches_the_workers(running):
+    stack, _ = running
+    assert {process.timeout for process in stack.functions.values()} == {10}
+    assert (ROOT / "template.yaml").read_text().count("Timeout: 10") == 1
+
+
+def test_with_the_aws_stand_in_paused_every_path_answers_503_within_the_timeout(running):
+    # moto's server stopped (SIGSTOP): connections are accepted by the kernel and never answered, as a slow AWS
+    # service looks. Each path answers the documented 503 with Retry-After before the function's 10 s Timeout.
+    import json
+    import os
+    import signal
+
+    stack, port = running
+    bodies = {
+        "sealed generate with a stored image": b'{"type": "time_based", "action": "generate", "seal": true}',
+        "verify with state": b'{"type": "time_based", "action": "verify", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",'
+        b' "code": "123456"}',
+    }
+    os.kill(stack._moto.pid, signal.SIGSTOP)
+    try:
+        for name, body in bodies.items():
+            head = "POST /otp HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\n"
+            head += f"Content-Length: {len(body)}\n"
+            started = time.monotonic()
+            data = request(port, head, body)
+            seconds = time.monotonic() - started
+            assert responses_in(data) == [503], (name, data[:300])
+            assert b"Retry-After: 1" in data and seconds < 10, (name, seconds)
+            assert json.loads(data.split(b"\r\n\r\n", 1)[1])["error"] in ("sealing_unavailable", "state_unavailable")
+    finally:
+        os.kill(stack._moto.pid, signal.SIGCONT)
