@@ -3,16 +3,16 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import aws, barcode_service
+from otp_api import at_init, aws, barcode_service
 from otp_api.http import create_app, documented, json_response, parse
 from otp_api.models import BarcodeRequest, BarcodeResponse
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings
 
-# fail the cold start on a misconfiguration, not the first request
-if get_settings().warm_up_at_init:
-    barcode_service.warm_up()
+# fail the cold start on a misconfiguration, not the first request; then what its requests need
+get_settings()
+at_init.barcodes_function()
 app = create_app()
 
 

@@ -3,17 +3,17 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import aws, enrolment, verification
+from otp_api import at_init, aws, enrolment, verification
 from otp_api.http import create_app, documented, json_response, parse
 from otp_api.models import BODY_ONLY, CodesResponse, GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings, get_verify_settings
 
-# fail the cold start on a misconfiguration, not the first request
+# fail the cold start on a misconfiguration, not the first request; then what the first requests need
 get_verify_settings()
-if get_settings().warm_up_at_init:
-    enrolment.warm_up()
+get_settings()
+at_init.otp_function()
 app = create_app()
 
 

@@ -13,13 +13,6 @@ PREFIX = "barcodes/"
 RENDER_VERSION = 2  # bump when rendering changes, so stored images are not reused across versions
 
 
-def warm_up() -> None:
-    """SnapStart: create the client and load both rendering libraries at init (see enrolment.warm_up)."""
-    storage.connect()
-    for symbology in ("qr_code", "aztec_code", "data_matrix"):
-        render("warm-up", symbology)
-
-
 def _key(request: BarcodeRequest, border: int, error: str | None) -> str:
     normalised = {
         "v": RENDER_VERSION,

@@ -6,8 +6,7 @@ from otp_api.models import GenerateRequest, GenerateResponse
 from otp_api.observability import count_outcome
 from otp_api.otp_key import OtpKey, secret_bytes
 from otp_api.render import ErrorLevel, QrWriter
-from otp_api.settings import get_settings, get_verify_settings
-from otp_api.verify import store
+from otp_api.settings import get_settings
 
 QR_PREFIX = "otp-qr/"
 QR_SCALE = 4  # pixels per module: 180-324 px with the quiet zone for ASCII names, 660 px at most (README)
@@ -15,21 +14,6 @@ QR_ERROR: ErrorLevel = "M"  # 15 % recovery: a failed scan at enrolment costs mo
 # zxing-cpp's QR writer: 0.36 ms for an otpauth URI against segno's 1.2 ms (with its mask search fixed to one mask).
 # tests/handler/test_enrolment_qr.py decodes thousands of random enrolments with two readers, zbar and zxing-cpp.
 QR_WRITER: QrWriter = "zxing-cpp"
-
-
-def warm_up() -> None:
-    """With SnapStart the init phase is snapshotted and restored: do there everything the first requests would
-    otherwise pay for (clients, libraries, a first render). Random secrets come from os.urandom after a restore
-    too, so nothing predictable is captured in the snapshot."""
-    from otp_api import sealing, storage
-    from otp_api.render import render
-
-    storage.connect()
-    if get_verify_settings().stateful:
-        store.connect()
-    sealing.connect()
-    warm_up_uri = "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    render(warm_up_uri, "qr_code", scale=QR_SCALE, fmt="png", error=QR_ERROR, qr_writer=QR_WRITER)
 
 
 def generate(request: GenerateRequest) -> GenerateResponse:

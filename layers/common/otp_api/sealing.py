@@ -42,9 +42,8 @@ def _client() -> Any:
 
 
 def connect() -> None:
-    """Create the client now (at init, for SnapStart) rather than on the first request."""
-    if get_settings().kms_key_id:
-        _client()
+    """Create the client now (at init) rather than on the first request."""
+    _client()
 
 
 def context(subject: str | None) -> dict[str, str]:

@@ -42,7 +42,7 @@ def _client() -> Any:
 
 
 def connect() -> None:
-    """Create the client now (at init, for SnapStart) rather than on the first request."""
+    """Create the client now (at init) rather than on the first request."""
     _client()
 
 

@@ -1,0 +1,53 @@
+"""What each function makes at init, before its first request.
+
+Lambda often initialises an environment before a request needs it (it pre-initialises on-demand environments;
+SnapStart and provisioned concurrency always do), so work done at init is off the user's path and work deferred
+to the first request is on it. Each function therefore makes at init the clients its common requests need, as the
+stack's configuration says, and nothing of AWS otherwise:
+- the OTP function: DynamoDB with replay protection or lockout on (every verify writes), KMS with sealing on (the
+  recommended verify is sealed). Not S3: only enrolment with a stored image uses it, and its client would add about
+  22 ms to every init (measured beside the others, README Performance) for a request made once per user;
+- the barcodes function: S3, which every request uses.
+With SnapStart (`warm_up_at_init`), the snapshot is taken once per version: there everything is made, S3 and a
+first render included. Secrets come from os.urandom after a restore too, so nothing predictable is captured.
+"""
+
+from otp_api.settings import get_settings, get_verify_settings
+
+
+def otp_function() -> list[str]:
+    """Make the OTP function's clients; the services made, for the test that checks them."""
+    from otp_api import enrolment
+
+    made = []
+    if get_verify_settings().stateful:
+        from otp_api.verify import store
+
+        store.connect()
+        made.append("dynamodb")
+    if get_settings().kms_key_id:
+        from otp_api import sealing
+
+        sealing.connect()
+        made.append("kms")
+    if get_settings().warm_up_at_init:
+        from otp_api import storage
+        from otp_api.render import render
+
+        storage.connect()
+        made.append("s3")
+        uri = "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        render(uri, "qr_code", enrolment.QR_SCALE, "png", error=enrolment.QR_ERROR, qr_writer=enrolment.QR_WRITER)
+    return made
+
+
+def barcodes_function() -> list[str]:
+    from otp_api import storage
+
+    storage.connect()
+    if get_settings().warm_up_at_init:
+        from otp_api.render import render
+
+        for symbology in ("qr_code", "aztec_code", "data_matrix"):
+            render("warm-up", symbology)
+    return ["s3"]

@@ -1,0 +1,57 @@
+"""Init makes exactly the clients the stack's configuration says its common requests need (at_init.py), in a
+fresh interpreter per configuration, as Lambda runs init: none for a stateless, unsealed stack, which imports
+nothing of AWS at all."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from support import ROOT
+
+PROBE = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from otp_api import sealing, storage
+from otp_api.verify import store
+made = [name for name, cached in (("dynamodb", store._client), ("kms", sealing._client), ("s3", storage._client))
+        if cached.cache_info().currsize]
+# (Powertools imports botocore's package itself, 0.4 ms, to tag its user agent: the cost is its client machinery.)
+print(json.dumps({"made": made, "botocore": "botocore.client" in sys.modules or "botocore.session" in sys.modules}))
+"""
+
+OTP, BARCODES = ROOT / "functions" / "otp" / "app.py", ROOT / "functions" / "barcodes" / "app.py"
+
+
+def at_init(app, **env: str) -> dict:
+    environment = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'common'}", **env}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(app)], env=environment, capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("env", "made"),
+    [
+        ({}, ["dynamodb", "kms"]),  # the defaults: replay protection, lockout, sealing
+        ({"SEALING_KEY": ""}, ["dynamodb"]),
+        ({"REPLAY_PROTECTION": "false"}, ["dynamodb", "kms"]),  # lockout still writes
+        ({"REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"}, ["kms"]),
+        ({"WARM_UP_AT_INIT": "true"}, ["dynamodb", "kms", "s3"]),  # SnapStart: everything, once per version
+    ],
+)
+def test_the_otp_function_makes_the_clients_its_configuration_needs(env, made):
+    assert at_init(OTP, **env)["made"] == made
+
+
+def test_a_stateless_unsealed_stack_imports_nothing_of_aws_at_init():
+    found = at_init(OTP, REPLAY_PROTECTION="false", MAX_FAILED_ATTEMPTS="0", SEALING_KEY="")
+    assert found == {"made": [], "botocore": False}
+
+
+def test_the_barcodes_function_makes_its_s3_client():
+    assert at_init(BARCODES)["made"] == ["s3"]
