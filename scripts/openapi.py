@@ -58,18 +58,18 @@ def build() -> dict[str, Any]:
 
     from otp_api import models
 
-    request_models = [models.REQUEST_MODELS[path] for path in paths]  # a KeyError: a new route without its model
-    response_models = [
-        models.GenerateResponse,
-        models.VerifyResponse,
-        models.CodesResponse,
-        models.BarcodeResponse,
-        models.ErrorResponse,
+    # Each path's request models: one, or a tuple (POST /otp: the actions of each `type`, tagged by action each).
+    per_path = {path: models.REQUEST_MODELS[path] for path in paths}  # a KeyError: a new route without its model
+    request_models = [
+        m for path in paths for m in (per_path[path] if isinstance(per_path[path], tuple) else (per_path[path],))
     ]
+    response_models = [*models.OTP_RESPONSES.__args__, models.BarcodeResponse, models.ErrorResponse]
     request_schemas, components = msgspec.json.schema_components(request_models + response_models, ref_template=REF)
     schemas.update(components)
     for path, operations in paths.items():
-        schema = request_schemas[request_models.index(models.REQUEST_MODELS[path])]
+        mine = per_path[path] if isinstance(per_path[path], tuple) else (per_path[path],)
+        found = [request_schemas[request_models.index(model)] for model in mine]
+        schema = found[0] if len(found) == 1 else {"oneOf": [s for one in found for s in one.get("anyOf", [one])]}
         if "$ref" in schema:  # a single model: the GET query parameters need its properties inline
             schema = components[schema["$ref"].rsplit("/", 1)[1]]
         for method, operation in operations.items():

@@ -1,11 +1,11 @@
-"""POST /otp: generate a TOTP secret with its QR code, or verify a code."""
+"""POST /otp: TOTP secrets (generate, verify, seal, unlock) and recovery codes (generate, verify, unlock)."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import at_init, aws, enrolment, verification
+from otp_api import at_init, aws, otp_actions
 from otp_api.http import create_app, documented, json_response, parse
-from otp_api.models import BODY_ONLY, CodesResponse, GenerateRequest, GenerateResponse, OtpRequest, VerifyResponse
+from otp_api.models import BODY_ONLY, OTP_RESPONSES, otp_request_model
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings, get_verify_settings
@@ -19,19 +19,18 @@ app = create_app()
 
 @app.post(
     "/otp",
-    summary="Generate a TOTP secret with its QR code, or verify a code",
+    summary="TOTP secrets and recovery codes: generate, verify, seal (import) and unlock",
     responses=documented(
         200,
-        "The new secret; the verdict on a code; or, without a code, the codes around now",
-        GenerateResponse | VerifyResponse | CodesResponse,
-        errors={429: "The key is locked out after too many failures; Retry-After says when to try again"},
+        "The new secret or codes; the verdict on a code; the codes around now (verify without a code); the "
+        "sealed form of an imported secret; whether a lockout was lifted",
+        OTP_RESPONSES,
+        errors={429: "The key or set is locked out after too many failures; Retry-After says when to try again"},
     ),
 )
 def otp():  # no return annotation: Powertools would try to document `Response` itself
-    request = parse(OtpRequest, request_params(app.current_event, body_only=BODY_ONLY))
-    if isinstance(request, GenerateRequest):
-        return json_response(200, enrolment.generate(request))
-    return json_response(200, verification.verify(request))
+    params = request_params(app.current_event, body_only=BODY_ONLY)
+    return json_response(200, otp_actions.answer(parse(otp_request_model(params), params)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -96,6 +96,63 @@ def test_a_guesser_is_locked_out_with_retry_after(api, target):
     assert 0 < int(locked.headers["Retry-After"]) <= target.lockout_seconds + 1  # whole seconds, rounded up
 
 
+def test_recovery_codes_from_generation_to_lockout_and_unlock(api, target):
+    if not target.sealed_secrets:
+        pytest.skip("recovery codes need the sealing key (SealedSecrets=false)")
+    import concurrent.futures
+
+    def new_set() -> dict:
+        made = api("POST", "/otp", {"type": "recovery_codes", "action": "generate"}).json()
+        assert made["count"] == 10 and len(set(made["codes"])) == 10
+        return made
+
+    def redeem(code: str, sealed_codes: str | None = None):
+        body = {"type": "recovery_codes", "action": "verify", "sealed_codes": sealed_codes or sealed, "code": code}
+        return api("POST", "/otp", body)
+
+    # eight concurrent redemptions of one code: exactly one accepted (the seven replays count as failures)
+    raced = new_set()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda code: redeem(code, raced["sealed_codes"]), [raced["codes"][0]] * 8))
+    assert sum(1 for reply in replies if reply.status == 200 and reply.json()["valid"]) == 1
+    made = new_set()
+    sealed = made["sealed_codes"]
+    assert redeem(made["codes"][1]).json() == {"type": "recovery_codes", "valid": True, "remaining": 9, "reason": None}
+    assert redeem(made["codes"][1]).json()["reason"] == "already_used"
+    tampered = api(
+        "POST", "/otp", {"type": "recovery_codes", "action": "verify", "sealed_codes": sealed[:-3], "code": "x"}
+    )
+    assert (tampered.status, tampered.json()["parameter"]) == (400, "sealed_codes"), tampered
+    if not target.max_failed_attempts:
+        return
+    while redeem("ZZZZ-ZZZZ-ZZ").status == 200:  # the replays above were failures too
+        pass
+    assert redeem(made["codes"][2]).status == 429  # even a right code
+    unlocked = api("POST", "/otp", {"type": "recovery_codes", "action": "unlock", "sealed_codes": sealed})
+    assert unlocked.json() == {"unlocked": True}
+    assert redeem(made["codes"][2]).json()["valid"] is True
+
+
+def test_an_imported_secret_is_sealed_and_a_locked_key_unlocked(api, target):
+    if not target.sealed_secrets:
+        pytest.skip("seal needs the sealing key (SealedSecrets=false)")
+    secret = generate(api)["secret"]
+    for given in ({"secret": secret}, {"otp_url": f"otpauth://totp/Imported:e2e?secret={secret}&issuer=Imported"}):
+        imported = api("POST", "/otp", {"type": "time_based", "action": "seal", **given}).json()
+        assert "secret" not in imported and imported["sealed_secret"].startswith("s1.")
+    code = independent_code(secret, time.time())
+    checked = {"type": "time_based", "action": "verify", "sealed_secret": imported["sealed_secret"], "code": code}
+    assert api("POST", "/otp", checked).json()["valid"] is True
+    if not target.max_failed_attempts:
+        return
+    while verify(api, secret, wrong_code(secret)).status == 200:
+        pass
+    assert api("POST", "/otp", {"type": "time_based", "action": "unlock", "secret": secret}).json() == {
+        "unlocked": True
+    }
+    assert verify(api, secret, wrong_code(secret)).status == 200
+
+
 @pytest.mark.parametrize("symbology", SYMBOLOGIES)
 def test_barcode_get_redirects_to_the_image(api, http, symbology):
     data = f"e2e {symbology} {secrets.token_hex(4)}"  # new each run: the first request of its kind renders

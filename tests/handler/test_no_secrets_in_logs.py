@@ -65,6 +65,21 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
                 },
             )  # a tampered token
             call("otp", {"type": "time_based", "action": "verify", "otp_url": sealed["otp_url"], "code": "000000"})
+            # the rest of the lifecycle: import, unlock, recovery codes (each path, right, used, wrong, locked)
+            _, _, imported = call("otp", {"type": "time_based", "action": "seal", "secret": made["secret"]})
+            sensitive.append(imported["sealed_secret"])
+            call("otp", {"type": "time_based", "action": "unlock", "secret": made["secret"]})
+            _, _, recovery = call("otp", {"type": "recovery_codes", "action": "generate", "count": 3})
+            sensitive += [*recovery["codes"], *(code.replace("-", "") for code in recovery["codes"])]
+            sensitive.append(recovery["sealed_codes"])
+            redeem = {"type": "recovery_codes", "action": "verify", "sealed_codes": recovery["sealed_codes"]}
+            call("otp", {**redeem, "code": recovery["codes"][0]})
+            call("otp", {**redeem, "code": recovery["codes"][0]})  # used
+            for _ in range(6):
+                call("otp", {**redeem, "code": "ZZZZ-ZZZZ-ZZ"})  # up to a lockout, then 429s
+            call("otp", {**redeem, "code": recovery["codes"][1]})  # refused while locked
+            call("otp", {**redeem, "sealed_codes": recovery["sealed_codes"][:-2], "code": recovery["codes"][2]})
+            call("otp", {"type": "recovery_codes", "action": "unlock", "sealed_codes": recovery["sealed_codes"]})
         for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
             s3.delete_object(Bucket=BUCKET, Key=item["Key"])
         s3.delete_bucket(Bucket=BUCKET)

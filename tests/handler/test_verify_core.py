@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from support import TABLE, independent_code, verify_at, wrong_code
 
 from otp_api.settings import VerifySettings
-from otp_api.verify import rules, store, time_based
+from otp_api.verify import recovery_codes, rules, store, time_based
 from otp_api.verify.expressions import read_item
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -26,12 +26,18 @@ items = st.fixed_dictionaries(
         "last_failure": moments,
         "last_used": moments,
         "decided_by": st.sampled_from(["mine", "theirs"]),
+        "used": st.sets(st.integers(min_value=0, max_value=4), min_size=1),  # (DynamoDB has no empty sets)
     },
 )
 
 
 def _as_dynamodb(item: dict) -> dict:
-    return {name: {"S": value} if isinstance(value, str) else {"N": str(value)} for name, value in item.items()}
+    def typed(value):
+        if isinstance(value, set):
+            return {"NS": [str(number) for number in value]}
+        return {"S": value} if isinstance(value, str) else {"N": str(value)}
+
+    return {name: typed(value) for name, value in item.items()}
 
 
 def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
@@ -46,7 +52,7 @@ def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
     item=items,
     now=st.floats(min_value=NOW - 100, max_value=NOW + 1000),
     limit=st.integers(min_value=1, max_value=5),
-    which=st.sampled_from(["accept", "failure"]),
+    which=st.sampled_from(["accept", "recovery", "failure", "unlock"]),
     replay=st.booleans(),
 )
 def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item, now, limit, which, replay):
@@ -54,6 +60,10 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
     verify = VerifySettings(TABLE, replay, limit, 900, True)
     if which == "accept":
         write = rules.accept(time_based.progress(int(NOW // 30) * 30, verify), lockout, now, "mine", 3600)
+    elif which == "recovery":
+        write = rules.accept(recovery_codes.progress(2), lockout, now, "mine", None)
+    elif which == "unlock":
+        write = rules.unlock(lockout, "mine")
     else:
         write = rules.failure(lockout, now, "mine", 3600)
     expected = write.condition.holds(item, write.values)

@@ -2,7 +2,7 @@
 
 from otp_api import totp
 from otp_api.errors import InvalidParameter
-from otp_api.models import GenerateRequest, GenerateResponse
+from otp_api.models import GenerateRequest, GenerateResponse, SealRequest, SealResponse
 from otp_api.observability import count_outcome
 from otp_api.otp_key import OtpKey, secret_bytes
 from otp_api.render import ErrorLevel, QrWriter
@@ -46,6 +46,21 @@ def generate(request: GenerateRequest) -> GenerateResponse:
         _attach_qr_code(response, request.qrcode)
     count_outcome("OtpGenerated", algorithm=request.algorithm)
     return response
+
+
+def seal(request: SealRequest) -> SealResponse:
+    """Import a secret an app already has (`secret` or `otp_url`): its sealed form, as generate with seal gives
+    it, so that the app can store it and delete the plaintext. Never answers the secret."""
+    from otp_api import sealing
+    from otp_api.key_sources import key_of
+
+    key = key_of(request, to_seal=True)
+    subject = request.subject if isinstance(request.subject, str) else None
+    sealed = sealing.seal(OtpKey(key.secret_bytes, key.algorithm, key.digits, key.period), subject)
+    count_outcome("OtpSealed", algorithm=key.algorithm)
+    return SealResponse(
+        algorithm=key.algorithm, digits=key.digits, period=key.period, sealed_secret=sealed, type="totp"
+    )
 
 
 def _check_names(label: str, issuer: str) -> None:

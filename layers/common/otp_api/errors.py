@@ -60,7 +60,7 @@ class TooManyAttempts(ApiError):
     code = "too_many_attempts"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed attempts for this secret; retry after {retry_after} seconds", "code")
+        super().__init__(f"too many failed attempts; retry after {retry_after} seconds", "code")
         self.retry_after = retry_after
 
 

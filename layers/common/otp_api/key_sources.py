@@ -48,9 +48,10 @@ SOURCES: dict[str, Callable[[Any], OtpKey]] = {
 }
 
 
-def key_of(request: Any) -> OtpKey:
-    """The key a verify request names (its `secret`, `sealed_secret` or `otp_url`, exactly one)."""
-    given = [name for name in KEY_PARAMETERS if getattr(request, name) is not UNSET]
+def key_of(request: Any, to_seal: bool = False) -> OtpKey:
+    """The key a request names (its `secret`, `sealed_secret` or `otp_url`, exactly one; a seal request has no
+    sealed_secret to give). `subject` binds a sealed secret: it belongs with one, or with a key `to_seal`."""
+    given = [name for name in KEY_PARAMETERS if getattr(request, name, UNSET) is not UNSET]
     if not given:
         raise MissingParameter("secret is required (or sealed_secret, or otp_url)", "secret")
     if len(given) > 1:
@@ -60,6 +61,6 @@ def key_of(request: Any) -> OtpKey:
         for name in KEY_OPTIONS:
             if getattr(request, name) is not UNSET:
                 raise InvalidParameter(f"{name} comes from the {source}: leave it out", name)
-    if source != "sealed_secret" and request.subject is not UNSET:
+    if source != "sealed_secret" and not to_seal and request.subject is not UNSET:
         raise InvalidParameter("subject belongs to a sealed_secret: leave it out with a secret or otp_url", "subject")
     return SOURCES[source](request)

@@ -23,6 +23,8 @@ NAME_PATTERN = r"^[^:\x00-\x1f\x7f-\x9f]*$"  # no colon (it separates issuer and
 SECRET_PATTERN = r"^\s*(?:[A-Za-z2-7]\s*){23,}(?:=\s*)*$"  # noqa: S105 - a pattern: base32, >= 112 bits, as pasted
 CODE_PATTERN = r"^\s*(?:[0-9]\s*)+$"
 SEALED_PATTERN = r"^s1\.[A-Za-z0-9_-]+$"  # sealing.PREFIX and unpadded URL-safe base64
+SEALED_CODES_PATTERN = r"^r1\.[A-Za-z0-9_-]+$"  # recovery_codes.PREFIX and unpadded URL-safe base64
+MAX_RECOVERY_CODES = 20
 
 Name = Annotated[str, Meta(max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 Subject = Annotated[
@@ -38,12 +40,13 @@ Subject = Annotated[
 Period = Annotated[int, Meta(ge=MIN_PERIOD, le=MAX_PERIOD, description="Seconds per time step.")]
 Digits = Literal[6, 8]
 OtpType = Literal["time_based", "totp"]  # totp: what generate and verify answer as `type`
-NUMBERS = frozenset({"digits", "period", "scale", "border"})  # JSON integers, integral floats (8.0) or digit text
+# JSON integers, integral floats (8.0) or digit text
+NUMBERS = frozenset({"digits", "period", "scale", "border", "count"})
 QrDelivery = Literal["url", "inline", "none"]
 
 # Parameters that carry a secret, or a code: JSON body only. URLs reach access logs, proxies, browser history and
 # traces (request_params refuses them in the query string).
-BODY_ONLY = frozenset({"secret", "code", "otp_url", "sealed_secret"})
+BODY_ONLY = frozenset({"secret", "code", "otp_url", "sealed_secret", "sealed_codes"})
 
 # Parameters whose case does not matter; folded before validation.
 CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
@@ -51,7 +54,7 @@ BOOLEANS = frozenset({"seal"})  # true/false in JSON, or "true"/"false" in a que
 
 RULES = {
     "type": "is not a type of this route",  # each route states its own (TYPE_RULES)
-    "action": "must be 'generate' or 'verify'",
+    "action": "must be generate, verify, seal or unlock (recovery_codes: generate, verify or unlock)",
     "label": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",
     "issuer": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",
     "digits": "must be 6 or 8",
@@ -65,6 +68,8 @@ RULES = {
     "sealed_secret": "is not a sealed secret of this API",  # one message whatever is wrong with it (sealing.py)
     "otp_url": "must be an otpauth://totp/ URI with a base32 secret",
     "data": "must be text of 4 to 1663 characters",
+    "count": f"must be a whole number of codes from 1 to {MAX_RECOVERY_CODES}",
+    "sealed_codes": "is not a sealed set of recovery codes of this API",
     "scale": "must be a whole number from 1 to 10",
     "format": "must be png or svg",
     "border": f"must be a whole number of modules from 0 to {MAX_BORDER}",
@@ -139,7 +144,67 @@ class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag=
     subject: Subject | UnsetType = UNSET
 
 
-OtpRequest = GenerateRequest | VerifyRequest
+class SealRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="seal"):
+    """Import a secret an app already has: its sealed form, as generate with seal would give it."""
+
+    type: OtpType
+    secret: (
+        Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN, description="The secret to seal (base32).")]
+        | UnsetType
+    ) = UNSET
+    otp_url: Annotated[str, Meta(max_length=2048, description="Or its otpauth://totp/ URI.")] | UnsetType = UNSET
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    period: Period | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
+
+
+class UnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    """Clear a key's failures and lockout (never its replay state), once its user proved themselves another way."""
+
+    type: OtpType
+    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
+    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
+    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    period: Period | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
+
+
+TotpRequest = GenerateRequest | VerifyRequest | SealRequest | UnlockRequest
+
+RecoveryCodesType = Literal["recovery_codes"]
+SealedCodes = Annotated[
+    str, Meta(max_length=4096, pattern=SEALED_CODES_PATTERN, description="The sealed_codes of generate.")
+]
+
+
+class RecoveryGenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="generate"):
+    type: RecoveryCodesType
+    count: Annotated[int, Meta(ge=1, le=MAX_RECOVERY_CODES, description="How many codes.")] = 10
+    subject: Subject | UnsetType = UNSET
+
+
+class RecoveryVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
+    type: RecoveryCodesType
+    sealed_codes: SealedCodes
+    code: Annotated[str, Meta(max_length=64, description="One recovery code; case, spaces and hyphens ignored.")]
+    subject: Subject | UnsetType = UNSET
+
+
+class RecoveryUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    type: RecoveryCodesType
+    sealed_codes: SealedCodes
+    subject: Subject | UnsetType = UNSET
+
+
+RecoveryCodesRequest = RecoveryGenerateRequest | RecoveryVerifyRequest | RecoveryUnlockRequest
+
+
+def otp_request_model(params: dict[str, Any]) -> Any:
+    """The request models of POST /otp for the `type` the request names (each type has its own actions)."""
+    return RecoveryCodesRequest if params.get("type") == "recovery_codes" else TotpRequest
 
 
 class GenerateResponse(Struct):
@@ -171,6 +236,36 @@ class VerifyResponse(Struct):
         Reason | None,
         Meta(description="Why the code was refused: it matched no step, or its step (or a later one) was accepted."),
     ]
+
+
+class SealResponse(Struct):
+    """An imported secret, sealed: never the secret itself."""
+
+    algorithm: Algorithm
+    digits: int
+    period: int
+    sealed_secret: str
+    type: Literal["totp"]
+
+
+class UnlockResponse(Struct):
+    unlocked: Annotated[bool, Meta(description="Whether a lockout (or failures towards one) was cleared.")]
+
+
+class RecoveryCodesResponse(Struct):
+    """New recovery codes: show them to the user once, store only sealed_codes."""
+
+    type: RecoveryCodesType
+    codes: list[str]
+    sealed_codes: str
+    count: int
+
+
+class RecoveryVerifyResponse(Struct):
+    type: RecoveryCodesType
+    valid: bool
+    remaining: Annotated[int | None, Meta(description="Codes of the set still unused, when valid.")]
+    reason: Reason | None
 
 
 class CodesResponse(Struct):
@@ -220,10 +315,20 @@ class ErrorResponse(Struct):
     message: str
 
 
+OTP_RESPONSES = (
+    GenerateResponse
+    | VerifyResponse
+    | CodesResponse
+    | SealResponse
+    | UnlockResponse
+    | RecoveryCodesResponse
+    | RecoveryVerifyResponse
+)
 # What each path takes and answers, for the OpenAPI document (scripts/openapi.py).
-REQUEST_MODELS: dict[str, Any] = {"/otp": OtpRequest, "/barcodes": BarcodeRequest}
+REQUEST_MODELS: dict[str, Any] = {"/otp": (TotpRequest, RecoveryCodesRequest), "/barcodes": BarcodeRequest}
 # The `type` rule of each route's request: /otp's error never lists /barcodes' types, nor the other way round.
 TYPE_RULES: dict[Any, str] = {
-    OtpRequest: "must be time_based (or totp)",
+    TotpRequest: "must be time_based (or totp), or recovery_codes",
+    RecoveryCodesRequest: "must be time_based (or totp), or recovery_codes",
     BarcodeRequest: "must be qr_code, aztec_code or data_matrix",
 }

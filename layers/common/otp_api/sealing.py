@@ -15,6 +15,7 @@ The KMS client is made on first use: the plain-secret paths never import anythin
 import base64
 import binascii
 import struct
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -46,30 +47,72 @@ def connect() -> None:
     _client()
 
 
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """One kind of token: its prefix, its encryption context and how a request names it."""
+
+    prefix: str
+    context: dict[str, str]
+    parameter: str
+    refused: str  # the one message for any token this stack did not seal
+
+    def context_for(self, subject: str | None) -> dict[str, str]:
+        """The token's encryption context: its kind, and the user it is bound to, if any."""
+        return self.context if subject is None else {**self.context, "subject": subject}
+
+
+# The key policy lets the OTP function use the key only under purpose "otp-api/sealed-secret"; what is sealed is
+# told apart by the rest of the context, so that no kind of token opens as another.
+SECRETS = Sealed(PREFIX, CONTEXT, "sealed_secret", REFUSED)
+
+
 def context(subject: str | None) -> dict[str, str]:
-    """The encryption context of a token: the sealing purpose, and the user it is bound to, if any."""
-    return CONTEXT if subject is None else {**CONTEXT, "subject": subject}
+    """The encryption context of a sealed secret: the sealing purpose, and the user it is bound to, if any."""
+    return SECRETS.context_for(subject)
 
 
-def _kms(operation: str, parameter: str, subject: str | None, **request: Any) -> dict[str, Any]:
-    """One KMS call under the stack's key and the sealing context; `parameter` is the one to name if sealing is
+def _kms(operation: str, kind: Sealed, parameter: str, subject: str | None, **request: Any) -> dict[str, Any]:
+    """One KMS call under the stack's key and the kind's context; `parameter` is the one to name if sealing is
     off on this stack."""
     from botocore.exceptions import ClientError
 
     kms_key_id = get_settings().kms_key_id
     if not kms_key_id:
-        raise InvalidParameter("sealed secrets are off on this stack (SealedSecrets=false)", parameter)
+        raise InvalidParameter("sealing is off on this stack (SealedSecrets=false)", parameter)
     operate = getattr(_client(), operation)
     try:
         answer: dict[str, Any] = aws.call(
-            operate, final=NOT_OURS, KeyId=kms_key_id, EncryptionContext=context(subject), **request
+            operate, final=NOT_OURS, KeyId=kms_key_id, EncryptionContext=kind.context_for(subject), **request
         )
         return answer
     except ClientError:  # one of NOT_OURS
-        raise InvalidParameter(REFUSED, "sealed_secret") from None
+        raise InvalidParameter(kind.refused, kind.parameter) from None
     except aws.AwsFailure as failure:
         logger.warning("KMS failed", extra={"error_code": failure.code})
         raise SealingUnavailable("the key service is unavailable; try again") from None
+
+
+def seal_bytes(plaintext: bytes, kind: Sealed, subject: str | None, off_parameter: str) -> str:
+    """A token of `kind` holding `plaintext`; `off_parameter` is named if sealing is off on this stack."""
+    blob = _kms("encrypt", kind, off_parameter, subject, Plaintext=plaintext)["CiphertextBlob"]
+    return kind.prefix + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
+
+
+def unseal_bytes(token: str, kind: Sealed, subject: str | None) -> bytes:
+    """What a token of `kind` holds. Any token this stack did not seal as that kind for `subject` is a 400
+    naming the kind's parameter, with one message whatever the reason (tampered, another stack's, another kind,
+    another subject's or none, another version, not base64). The request model has checked the prefix and the
+    alphabet."""
+    body = token.removeprefix(kind.prefix)
+    try:
+        blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidParameter(kind.refused, kind.parameter) from None
+    # One spelling per token (no trailing bits that decode to nothing), and a length KMS accepts (1 to 6144 bytes).
+    if base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=") != body or not 0 < len(blob) <= 6144:
+        raise InvalidParameter(kind.refused, kind.parameter)
+    plaintext: bytes = _kms("decrypt", kind, kind.parameter, subject, CiphertextBlob=blob)["Plaintext"]
+    return plaintext
 
 
 def payload(key: OtpKey) -> bytes:
@@ -78,24 +121,12 @@ def payload(key: OtpKey) -> bytes:
 
 
 def seal(key: OtpKey, subject: str | None = None) -> str:
-    blob = _kms("encrypt", "seal", subject, Plaintext=payload(key))["CiphertextBlob"]
-    return PREFIX + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
+    return seal_bytes(payload(key), SECRETS, subject, "seal")
 
 
 def unseal(token: str, subject: str | None = None) -> OtpKey:
-    """The key and parameters a token carries. Any token this stack did not seal for `subject` is a 400 naming
-    sealed_secret, with one message whatever the reason (tampered, another stack's, another subject's or none,
-    another version, not base64, a payload out of bounds). The request model has checked the prefix and the
-    alphabet."""
-    body = token.removeprefix(PREFIX)
-    try:
-        blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError):
-        raise InvalidParameter(REFUSED, "sealed_secret") from None
-    # One spelling per token (no trailing bits that decode to nothing), and a length KMS accepts (1 to 6144 bytes).
-    if base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=") != body or not 0 < len(blob) <= 6144:
-        raise InvalidParameter(REFUSED, "sealed_secret")
-    plain = _kms("decrypt", "sealed_secret", subject, CiphertextBlob=blob)["Plaintext"]
+    """The key and parameters a sealed secret carries (see unseal_bytes); a payload out of bounds is refused too."""
+    plain = unseal_bytes(token, SECRETS, subject)
     if len(plain) < _HEADER.size + MIN_KEY_BYTES:
         raise InvalidParameter(REFUSED, "sealed_secret")
     algorithm, digits, period = _HEADER.unpack_from(plain)

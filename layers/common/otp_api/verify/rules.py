@@ -93,6 +93,7 @@ class Write:
     removes: tuple[str, ...] = ()
     adds: dict[str, Value] = field(default_factory=dict)
     values: Values = field(default_factory=dict)
+    returns: Literal["ALL_NEW", "ALL_OLD"] = "ALL_NEW"  # the item a made write answers with
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,30 @@ def after_failure(written: Written, lockout: Lockout, token: str, now: float) ->
     if written.applied or written.item.get(DECIDED_BY.name) == token:
         return bool(lockout.until(written.item, now))
     raise TooManyAttempts(lockout.until(written.item, now) - math.floor(now))
+
+
+def unlock(lockout: Lockout, token: str) -> Write:
+    """Clear the failures, and so any lockout, if there are any: never the kind's progress (replay state, used
+    codes). Answers with the item as it was, to tell whether it was locked."""
+    names = (*(slot.name for slot in lockout.slots), LAST_FAILURE.name)
+    condition = AnyOf((Exists(LAST_FAILURE), Compare(DECIDED_BY, "=", TOKEN)))
+    return Write(condition, {DECIDED_BY.name: TOKEN}, names, values={":token": token}, returns="ALL_OLD")
+
+
+def after_unlock(written: Written, lockout: Lockout, token: str, now: float) -> bool:
+    """Whether a lockout was lifted (failures short of one are cleared too, and answer false)."""
+    if written.applied:
+        return bool(lockout.until(written.item, now))
+    return written.item.get(DECIDED_BY.name) == token  # an earlier attempt of this very unlock landed
+
+
+def release(pk: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
+    """Unlock the state `pk`: whether a lockout was lifted."""
+    if not settings.max_failed_attempts:
+        return False
+    lockout = Lockout(settings.max_failed_attempts, settings.lockout_seconds)
+    token = secrets.token_hex(8)
+    return after_unlock(write(pk, unlock(lockout, token)), lockout, token, now)
 
 
 def settle(

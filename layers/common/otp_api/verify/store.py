@@ -67,7 +67,7 @@ def write(pk: str, change: Write) -> Written:
         "UpdateExpression": update,
         "ConditionExpression": condition,
         "ExpressionAttributeValues": values,
-        "ReturnValues": "ALL_NEW",
+        "ReturnValues": change.returns,
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     try:

@@ -18,7 +18,7 @@ from msgspec import UNSET
 from otp_api import totp
 from otp_api.errors import MissingParameter, TooManyAttempts
 from otp_api.key_sources import key_of
-from otp_api.models import MAX_PERIOD, CodesResponse, VerifyRequest, VerifyResponse
+from otp_api.models import MAX_PERIOD, CodesResponse, UnlockRequest, UnlockResponse, VerifyRequest, VerifyResponse
 from otp_api.observability import count_outcome
 from otp_api.otp_key import OtpKey
 from otp_api.settings import VerifySettings, get_verify_settings
@@ -71,6 +71,13 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
         matched=totp.step_label(matched - step, key.period) if valid and matched is not None else None,
         reason=reason,
     )
+
+
+def unlock(request: UnlockRequest) -> UnlockResponse:
+    """Lift the key's lockout (its replay state stays): after its user proved themselves another way."""
+    unlocked = rules.release(state_pk(key_of(request)), get_verify_settings(), time.time(), store.write)
+    count_outcome("OtpUnlocked", type="time_based", result="unlocked" if unlocked else "not_locked")
+    return UnlockResponse(unlocked=unlocked)
 
 
 def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse:
