@@ -81,5 +81,5 @@ def test_the_code_assumes_the_lifetime_the_bucket_gives_images():
 )
 def test_each_kind_of_msgspec_error_names_its_parameter(params, error, parameter):
     with pytest.raises(error) as raised:
-        parse(models.OtpRequest, params)
+        parse(models.TotpRequest, params)
     assert raised.value.parameter == parameter

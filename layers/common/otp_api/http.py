@@ -88,7 +88,8 @@ def documented(
 
     def json_of(model: Any) -> dict[str, Any]:
         refs = [{"$ref": f"#/components/schemas/{m.__name__}"} for m in getattr(model, "__args__", (model,))]
-        return {"content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}}}
+        # anyOf, not oneOf: a sealed generate's answer is a valid SealResponse too
+        return {"content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}}}
 
     responses = {
         status: {"description": description, **(json_of(model) if model is not None else {})},
