@@ -112,6 +112,23 @@ def test_the_demo_goes_from_enrolment_to_a_verified_code(page, base_url):
     assert result.get_attribute("data-valid") == "false"
 
 
+def test_the_demo_shows_recovery_codes_once_and_takes_one_on_the_verify_step(page, base_url):
+    page.goto(base_url + "/")
+    page.click("#generate")
+    page.locator("#recovery-codes li").first.wait_for()
+    codes = page.locator("#recovery-codes li").all_inner_texts()
+    assert len(codes) == 10 and len(set(codes)) == 10
+    page.fill("#code", codes[3].lower())
+    page.click("#use-recovery")
+    result = page.locator("#result[data-valid]")
+    result.wait_for()
+    assert result.get_attribute("data-valid") == "true" and "9 left" in result.inner_text(), result.inner_text()
+    page.click("#use-recovery")
+    page.wait_for_function("document.getElementById('result').textContent.startsWith('Already used')")
+    request = page.locator("#verify-request").inner_text()
+    assert '"type":"recovery_codes"' in request and KEY not in request
+
+
 def test_the_curl_text_the_demo_shows_runs_in_a_shell_whatever_the_label(page, base_url):
     import json
     import subprocess
