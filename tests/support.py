@@ -110,6 +110,18 @@ def independent_code(secret: str, moment: float, digits: int = 6, algorithm: str
     return otp.generate(int(moment)).decode()
 
 
+def independent_hotp(secret: str, counter: int, digits: int = 6, algorithm: str = "SHA1") -> str:
+    """A code from `cryptography`'s HOTP (RFC 4226), not from pyotp, which the service uses."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.twofactor.hotp import HOTP
+
+    return (
+        HOTP(b32bytes(secret), digits, getattr(hashes, algorithm)(), enforce_key_length=False)
+        .generate(counter)
+        .decode()
+    )
+
+
 def verify_at(moment: float, **params: Any) -> tuple[int, dict[str, str], Any]:
     """POST /otp, action=verify, at a frozen `moment`: `params` name the key (secret, sealed_secret or otp_url) and
     whatever else the request carries (code, digits, ...)."""

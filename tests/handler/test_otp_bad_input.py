@@ -12,7 +12,7 @@ VER = {"type": "time_based", "action": "verify", "secret": "GEZDGNBVGY3TQOJQGEZD
 BODY_CASES = [
     # (body, status, parameter, error)
     ({"action": "generate"}, 400, "type", "missing_parameter"),
-    ({**GEN, "type": "counter_based"}, 400, "type", "invalid_parameter"),
+    ({**GEN, "type": "event_based"}, 400, "type", "invalid_parameter"),
     ({"type": "time_based"}, 400, "action", "missing_parameter"),
     ({**GEN, "action": "delete"}, 400, "action", "invalid_parameter"),
     ({**GEN, "action": ["generate"]}, 400, "action", "invalid_parameter"),

@@ -89,7 +89,7 @@ def test_the_table_holds_a_hash_not_the_secret(aws):
     assert len(items) == 1
     dumped = json.dumps(items)
     assert SECRET not in dumped and SECRET.lower() not in dumped
-    expected = {"pk", "last_used", "last_failure", "expires_at", "decided_by", *(f"f{i}" for i in range(1, 6))}
+    expected = {"pk", "last_used", "drift", "last_failure", "expires_at", "decided_by", *(f"f{i}" for i in range(1, 6))}
     assert set(items[0]) <= expected  # decided_by: a random token per decision (verify/rules.py)
     assert int(items[0]["expires_at"]["N"]) > NOW  # expires by TTL
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from support import TABLE, independent_code, verify_at, wrong_code
 
 from otp_api.settings import VerifySettings
-from otp_api.verify import recovery_codes, rules, store, time_based
+from otp_api.verify import counter_based, recovery_codes, rules, store, time_based
 from otp_api.verify.expressions import read_item
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -25,6 +25,8 @@ items = st.fixed_dictionaries(
         **{f"f{i}": moments for i in range(1, 6)},
         "last_failure": moments,
         "last_used": moments,
+        "drift": st.integers(min_value=-12, max_value=12),
+        "next_counter": st.integers(min_value=0, max_value=30),
         "decided_by": st.sampled_from(["mine", "theirs"]),
         "used": st.sets(st.integers(min_value=0, max_value=4), min_size=1),  # (DynamoDB has no empty sets)
     },
@@ -52,14 +54,17 @@ def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
     item=items,
     now=st.floats(min_value=NOW - 100, max_value=NOW + 1000),
     limit=st.integers(min_value=1, max_value=5),
-    which=st.sampled_from(["accept", "recovery", "failure", "unlock"]),
+    which=st.sampled_from(["accept", "recovery", "hotp", "failure", "unlock"]),
     replay=st.booleans(),
+    offset=st.integers(min_value=-11, max_value=11),
 )
-def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item, now, limit, which, replay):
+def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item, now, limit, which, replay, offset):
     lockout = rules.Lockout(limit, 900)
     verify = VerifySettings(TABLE, replay, limit, 900, True)
     if which == "accept":
-        write = rules.accept(time_based.progress(int(NOW // 30) * 30, verify), lockout, now, "mine", 3600)
+        write = rules.accept(time_based.progress(int(NOW // 30) * 30, verify, offset), lockout, now, "mine", 3600)
+    elif which == "hotp":
+        write = rules.accept(counter_based.progress(offset + 11, offset + 12), lockout, now, "mine", None)
     elif which == "recovery":
         write = rules.accept(recovery_codes.progress(2), lockout, now, "mine", None)
     elif which == "unlock":

@@ -63,7 +63,8 @@ def test_window_is_next_current_previous_and_one_before():
 
 def test_matching_step_accepts_previous_current_next_only():
     def step(code: str) -> int | None:
-        return totp.matching_step(code, RFC4226_KEY, totp.step_at(4 * 30 + 7, 30))
+        offset = totp.matching_offset(code, RFC4226_KEY, 4, range(-1, 2))
+        return None if offset is None else 4 + offset
 
     assert [step(RFC4226_CODES[n]) for n in (5, 4, 3, 2)] == [5, 4, 3, None]  # the step before previous: never
     assert step("000000") is None
@@ -105,3 +106,14 @@ def test_lengths_no_encoder_makes_drop_the_incomplete_byte(length):
 def test_secret_bytes_accept_what_people_paste():
     assert secret_bytes("gezd gnbv gy3t qojq gezd gnbv gy3t qojq====") == b"1234567890" * 2
     assert OtpKey(b"1234567890" * 2, "SHA1", 6, 30).base32 == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+@pytest.mark.parametrize("count", range(10))
+def test_rfc4226_appendix_d_hotp_values(count):
+    assert totp.hotp_code(RFC4226_KEY, count) == RFC4226_CODES[count]
+    assert totp.hotp_match(RFC4226_CODES[count], RFC4226_KEY, range(10)) == count
+
+
+def test_an_hotp_pair_is_two_consecutive_counters():
+    assert totp.hotp_pair(RFC4226_CODES[6], RFC4226_CODES[7], RFC4226_KEY, range(10)) == 6
+    assert totp.hotp_pair(RFC4226_CODES[6], RFC4226_CODES[8], RFC4226_KEY, range(10)) is None

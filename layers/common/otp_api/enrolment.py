@@ -1,8 +1,17 @@
-"""Enrolment of TOTP secrets: the domain behind POST /otp, action=generate (verification.py does verify)."""
+"""Enrolment: new TOTP and HOTP secrets (POST /otp, action=generate) and the import of existing ones (seal)."""
+
+from typing import Any
 
 from otp_api import totp
 from otp_api.errors import InvalidParameter
-from otp_api.models import GenerateRequest, GenerateResponse, SealRequest, SealResponse
+from otp_api.models import (
+    GenerateRequest,
+    GenerateResponse,
+    HotpGenerateRequest,
+    HotpGenerateResponse,
+    SealRequest,
+    SealResponse,
+)
 from otp_api.observability import count_outcome
 from otp_api.otp_key import OtpKey, secret_bytes
 from otp_api.render import ErrorLevel, QrWriter
@@ -48,6 +57,38 @@ def generate(request: GenerateRequest) -> GenerateResponse:
     return response
 
 
+def generate_hotp(request: HotpGenerateRequest) -> HotpGenerateResponse:
+    """An HOTP key for a counter token (or an app's counter-based account): its otpauth://hotp URI starts at
+    `counter`, which is where the server expects the token to begin."""
+    from otp_api import otpauth
+
+    issuer = get_settings().default_issuer if request.issuer is None else request.issuer
+    _check_names(request.label, issuer)
+    subject = request.subject if isinstance(request.subject, str) else None
+    if subject is not None and not request.seal:
+        raise InvalidParameter("subject binds a sealed secret to its user: give it with seal: true", "subject")
+    secret = totp.new_secret(request.algorithm)
+    response = HotpGenerateResponse(
+        algorithm=request.algorithm,
+        counter=request.counter,
+        digits=request.digits,
+        issuer=issuer,
+        label=request.label,
+        otp_url=otpauth.hotp_uri(secret, request.label, issuer, request.algorithm, request.digits, request.counter),
+        secret=secret,
+        type="hotp",
+    )
+    if request.seal:
+        from otp_api import sealing
+
+        key = OtpKey(secret_bytes(secret), request.algorithm, request.digits, 30, counter=request.counter)
+        response.sealed_secret = sealing.seal(key, subject)
+    if request.qrcode != "none":
+        _attach_qr_code(response, request.qrcode)
+    count_outcome("OtpGenerated", algorithm=request.algorithm)
+    return response
+
+
 def seal(request: SealRequest) -> SealResponse:
     """Import a secret an app already has (`secret` or `otp_url`): its sealed form, as generate with seal gives
     it, so that the app can store it and delete the plaintext. Never answers the secret."""
@@ -79,7 +120,7 @@ def _check_names(label: str, issuer: str) -> None:
         raise InvalidParameter("label is required when issuer is empty: an authenticator needs a name to show", "label")
 
 
-def _attach_qr_code(response: GenerateResponse, delivery: str) -> None:
+def _attach_qr_code(response: Any, delivery: str) -> None:
     """The QR code of the otpauth URI: stored under a random key behind a presigned URL, or inline as a data URI
     (then it exists nowhere at rest)."""
     from otp_api.render import render

@@ -18,20 +18,25 @@ KEY_PARAMETERS = ("secret", "sealed_secret", "otp_url")
 KEY_OPTIONS = ("digits", "algorithm", "period")  # given with a secret; a token or URI carries its own
 
 
+def _hotp(request: Any) -> bool:
+    return getattr(request, "type", "") in ("counter_based", "hotp")
+
+
 def _from_secret(request: Any) -> OtpKey:
     return OtpKey(
         secret_bytes=secret_bytes(request.secret),
         algorithm=request.algorithm or "SHA1",
         digits=request.digits or 6,
-        period=request.period or 30,
+        period=getattr(request, "period", None) or 30,
+        counter=(request.counter if isinstance(request.counter, int) else 0) if _hotp(request) else None,
     )
 
 
 def _from_otp_url(request: Any) -> OtpKey:
-    from otp_api.otpauth import parse_totp_uri
+    from otp_api import otpauth
 
-    secret, algorithm, digits, period = parse_totp_uri(request.otp_url)
-    return OtpKey(secret_bytes(secret), algorithm, digits, period, "otp_url")
+    uri = otpauth.parse(request.otp_url)
+    return OtpKey(secret_bytes(uri.secret), uri.algorithm, uri.digits, uri.period, "otp_url", uri.counter)
 
 
 def _from_sealed_secret(request: Any) -> OtpKey:
@@ -58,9 +63,13 @@ def key_of(request: Any, to_seal: bool = False) -> OtpKey:
         raise InvalidParameter(f"give one of secret, sealed_secret or otp_url, not {' and '.join(given)}", given[1])
     (source,) = given
     if source != "secret":
-        for name in KEY_OPTIONS:
-            if getattr(request, name) is not UNSET:
+        for name in (*KEY_OPTIONS, "counter"):
+            if getattr(request, name, UNSET) is not UNSET:
                 raise InvalidParameter(f"{name} comes from the {source}: leave it out", name)
     if source != "sealed_secret" and not to_seal and request.subject is not UNSET:
         raise InvalidParameter("subject belongs to a sealed_secret: leave it out with a secret or otp_url", "subject")
-    return SOURCES[source](request)
+    key = SOURCES[source](request)
+    if key.kind != ("hotp" if _hotp(request) else "totp"):  # an hotp URI or token for a time_based request
+        wanted = "counter_based (hotp)" if key.kind == "hotp" else "time_based (totp)"
+        raise InvalidParameter(f"this {source} is of type {wanted}: send it with that type", source)
+    return key

@@ -40,13 +40,15 @@ Subject = Annotated[
 Period = Annotated[int, Meta(ge=MIN_PERIOD, le=MAX_PERIOD, description="Seconds per time step.")]
 Digits = Literal[6, 8]
 OtpType = Literal["time_based", "totp"]  # totp: what generate and verify answer as `type`
+HotpType = Literal["counter_based", "hotp"]  # hotp: what they answer as `type`
+MAX_COUNTER = 2**63 - 1  # RFC 4226's counter has 8 bytes; JSON schema tools (and msgspec's bounds) stop at int64
 # JSON integers, integral floats (8.0) or digit text
-NUMBERS = frozenset({"digits", "period", "scale", "border", "count"})
+NUMBERS = frozenset({"digits", "period", "scale", "border", "count", "counter"})
 QrDelivery = Literal["url", "inline", "none"]
 
 # Parameters that carry a secret, or a code: JSON body only. URLs reach access logs, proxies, browser history and
 # traces (request_params refuses them in the query string).
-BODY_ONLY = frozenset({"secret", "code", "otp_url", "sealed_secret", "sealed_codes"})
+BODY_ONLY = frozenset({"secret", "code", "next_code", "otp_url", "sealed_secret", "sealed_codes"})
 
 # Parameters whose case does not matter; folded before validation.
 CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
@@ -54,7 +56,7 @@ BOOLEANS = frozenset({"seal"})  # true/false in JSON, or "true"/"false" in a que
 
 RULES = {
     "type": "is not a type of this route",  # each route states its own (TYPE_RULES)
-    "action": "must be generate, verify, seal or unlock (recovery_codes: generate, verify or unlock)",
+    "action": "must be generate, verify, resync, seal or unlock (counter_based: no seal; recovery_codes: no resync)",
     "label": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",
     "issuer": f"must be text of at most {MAX_NAME_LENGTH} characters, without a colon or control characters",
     "digits": "must be 6 or 8",
@@ -66,7 +68,9 @@ RULES = {
     "subject": f"must be the user's stable id: text of 1 to {MAX_SUBJECT_LENGTH} characters without control characters",
     "qrcode": "must be url, inline or none",
     "sealed_secret": "is not a sealed secret of this API",  # one message whatever is wrong with it (sealing.py)
-    "otp_url": "must be an otpauth://totp/ URI with a base32 secret",
+    "otp_url": "must be an otpauth://totp/ or otpauth://hotp/ URI with a base32 secret",
+    "next_code": "must be the code after `code`, as a JSON string of digits",
+    "counter": "must be a whole number from 0 to 2**63 - 1: the token's first counter",
     "data": "must be text of 4 to 1663 characters",
     "count": f"must be a whole number of codes from 1 to {MAX_RECOVERY_CODES}",
     "sealed_codes": "is not a sealed set of recovery codes of this API",
@@ -172,7 +176,81 @@ class UnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag=
     subject: Subject | UnsetType = UNSET
 
 
-TotpRequest = GenerateRequest | VerifyRequest | SealRequest | UnlockRequest
+Code = Annotated[str, Meta(max_length=32, pattern=CODE_PATTERN, description="A code, as digits (spaces ignored).")]
+Counter = Annotated[int, Meta(ge=0, le=MAX_COUNTER, description="The token's first counter (HOTP).")]
+
+
+class ResyncRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="resync"):
+    """Two consecutive codes of a device whose clock drifts: its drift is learnt and stored."""
+
+    type: OtpType
+    code: Code
+    next_code: Code
+    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
+    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
+    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    period: Period | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
+
+
+TotpRequest = GenerateRequest | VerifyRequest | SealRequest | UnlockRequest | ResyncRequest
+
+
+class HotpGenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="generate"):
+    type: HotpType
+    label: Name = ""
+    issuer: Name | None = None
+    digits: Digits = 6
+    algorithm: Algorithm = "SHA1"
+    counter: Counter = 0
+    seal: bool = False
+    qrcode: QrDelivery = "url"
+    subject: Subject | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        self.label = self.label.strip()
+        self.issuer = self.issuer.strip() if self.issuer is not None else None
+
+
+class HotpVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
+    type: HotpType
+    code: Code
+    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
+    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
+    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
+    counter: Counter | UnsetType = UNSET  # with a secret: the token's first counter, if the server knows none yet
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
+
+
+class HotpResyncRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="resync"):
+    type: HotpType
+    code: Code
+    next_code: Code
+    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
+    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
+    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
+    counter: Counter | UnsetType = UNSET
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
+
+
+class HotpUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    type: HotpType
+    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
+    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
+    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
+    counter: Counter | UnsetType = UNSET
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
+
+
+HotpRequest = HotpGenerateRequest | HotpVerifyRequest | HotpResyncRequest | HotpUnlockRequest
 
 RecoveryCodesType = Literal["recovery_codes"]
 SealedCodes = Annotated[
@@ -204,7 +282,10 @@ RecoveryCodesRequest = RecoveryGenerateRequest | RecoveryVerifyRequest | Recover
 
 def otp_request_model(params: dict[str, Any]) -> Any:
     """The request models of POST /otp for the `type` the request names (each type has its own actions)."""
-    return RecoveryCodesRequest if params.get("type") == "recovery_codes" else TotpRequest
+    kind = params.get("type")
+    if kind == "recovery_codes":
+        return RecoveryCodesRequest
+    return HotpRequest if kind in ("counter_based", "hotp") else TotpRequest
 
 
 class GenerateResponse(Struct):
@@ -236,6 +317,37 @@ class VerifyResponse(Struct):
         Reason | None,
         Meta(description="Why the code was refused: it matched no step, or its step (or a later one) was accepted."),
     ]
+
+
+class HotpGenerateResponse(Struct):
+    algorithm: Algorithm
+    counter: int
+    digits: int
+    issuer: str
+    label: str
+    otp_url: str
+    secret: str
+    type: Literal["hotp"]
+    qrcode_url: str | UnsetType = UNSET
+    qrcode_expires_at: str | UnsetType = UNSET
+    qrcode_data_uri: str | UnsetType = UNSET
+    sealed_secret: str | UnsetType = UNSET
+
+
+class HotpVerifyResponse(Struct):
+    """The verdict on an HOTP code (or, for resync, on two): never the secret, never codes."""
+
+    type: Literal["hotp"]
+    valid: bool
+    counter: Annotated[int | None, Meta(description="The counter of the code accepted (resync: of next_code).")]
+    reason: Reason | None
+
+
+class ResyncResponse(Struct):
+    type: Literal["totp"]
+    valid: bool
+    drift: Annotated[int | None, Meta(description="The device's clock offset learnt, in steps, when valid.")]
+    reason: Reason | None
 
 
 class SealResponse(Struct):
@@ -317,6 +429,9 @@ class ErrorResponse(Struct):
 
 OTP_RESPONSES = (
     GenerateResponse
+    | HotpGenerateResponse
+    | HotpVerifyResponse
+    | ResyncResponse
     | VerifyResponse
     | CodesResponse
     | SealResponse
@@ -325,10 +440,14 @@ OTP_RESPONSES = (
     | RecoveryVerifyResponse
 )
 # What each path takes and answers, for the OpenAPI document (scripts/openapi.py).
-REQUEST_MODELS: dict[str, Any] = {"/otp": (TotpRequest, RecoveryCodesRequest), "/barcodes": BarcodeRequest}
+REQUEST_MODELS: dict[str, Any] = {
+    "/otp": (TotpRequest, HotpRequest, RecoveryCodesRequest),
+    "/barcodes": BarcodeRequest,
+}
 # The `type` rule of each route's request: /otp's error never lists /barcodes' types, nor the other way round.
 TYPE_RULES: dict[Any, str] = {
-    TotpRequest: "must be time_based (or totp), or recovery_codes",
-    RecoveryCodesRequest: "must be time_based (or totp), or recovery_codes",
+    TotpRequest: "must be time_based (or totp), counter_based (or hotp), or recovery_codes",
+    HotpRequest: "must be time_based (or totp), counter_based (or hotp), or recovery_codes",
+    RecoveryCodesRequest: "must be time_based (or totp), counter_based (or hotp), or recovery_codes",
     BarcodeRequest: "must be qr_code, aztec_code or data_matrix",
 }

@@ -11,8 +11,13 @@ class OtpKey:
     secret_bytes: bytes
     algorithm: Algorithm
     digits: int
-    period: int
+    period: int  # seconds per step (TOTP; 30 for an HOTP key, which has none)
     source: str = "secret"  # which request parameter named it (key_sources.KEY_PARAMETERS)
+    counter: int | None = None  # HOTP: the token's first counter; None: a TOTP key
+
+    @property
+    def kind(self) -> str:
+        return "totp" if self.counter is None else "hotp"
 
     @property
     def base32(self) -> str:

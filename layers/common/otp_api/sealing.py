@@ -30,6 +30,8 @@ PREFIX = "s1."
 CONTEXT = {"purpose": "otp-api/sealed-secret", "version": "1"}
 ALGORITHMS: tuple[Algorithm, ...] = ("SHA1", "SHA256", "SHA512")
 _HEADER = struct.Struct(">BBH")  # algorithm index, digits, period
+_HOTP_HEADER = struct.Struct(">BBQ")  # algorithm index with HOTP set, digits, first counter
+HOTP = 0x80  # the algorithm byte's high bit: an HOTP key
 # Codes of KMS errors that mean "this token is not one of ours" (KMS API Reference, Decrypt, Errors): the caller
 # sent something wrong. Anything else (throttling, KMS unavailable, a disabled key, missing permissions) is ours.
 NOT_OURS = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
@@ -116,8 +118,12 @@ def unseal_bytes(token: str, kind: Sealed, subject: str | None) -> bytes:
 
 
 def payload(key: OtpKey) -> bytes:
-    """What is encrypted: the parameters, then the key bytes."""
-    return _HEADER.pack(ALGORITHMS.index(key.algorithm), key.digits, key.period) + key.secret_bytes
+    """What is encrypted: the parameters, then the key bytes. A TOTP key: algorithm, digits, period; an HOTP key:
+    algorithm with the HOTP bit, digits, its first counter."""
+    algorithm = ALGORITHMS.index(key.algorithm)
+    if key.counter is not None:
+        return _HOTP_HEADER.pack(algorithm | HOTP, key.digits, key.counter) + key.secret_bytes
+    return _HEADER.pack(algorithm, key.digits, key.period) + key.secret_bytes
 
 
 def seal(key: OtpKey, subject: str | None = None) -> str:
@@ -127,6 +133,15 @@ def seal(key: OtpKey, subject: str | None = None) -> str:
 def unseal(token: str, subject: str | None = None) -> OtpKey:
     """The key and parameters a sealed secret carries (see unseal_bytes); a payload out of bounds is refused too."""
     plain = unseal_bytes(token, SECRETS, subject)
+    if plain and plain[0] & HOTP:
+        if len(plain) < _HOTP_HEADER.size + MIN_KEY_BYTES:
+            raise InvalidParameter(REFUSED, "sealed_secret")
+        algorithm, digits, counter = _HOTP_HEADER.unpack_from(plain)
+        algorithm &= ~HOTP
+        if algorithm >= len(ALGORITHMS) or digits not in (6, 8):
+            raise InvalidParameter(REFUSED, "sealed_secret")
+        key = plain[_HOTP_HEADER.size :]
+        return OtpKey(key, ALGORITHMS[algorithm], digits, 30, source="sealed_secret", counter=counter)
     if len(plain) < _HEADER.size + MIN_KEY_BYTES:
         raise InvalidParameter(REFUSED, "sealed_secret")
     algorithm, digits, period = _HEADER.unpack_from(plain)

@@ -40,6 +40,9 @@ class VerifySettings:
     max_failed_attempts: int  # 0: no lockout
     lockout_seconds: int
     list_codes: bool  # verify without a code lists the codes around now (the reference's behaviour)
+    totp_resync_window: int = 10  # steps either side of now that a TOTP resync searches
+    hotp_look_ahead: int = 10  # counters from the next expected that an HOTP code may be (RFC 4226 7.4)
+    hotp_resync_window: int = 100  # counters from the next expected that an HOTP resync searches
 
     @property
     def stateful(self) -> bool:
@@ -62,6 +65,9 @@ def get_verify_settings() -> VerifySettings:
         max_failed_attempts=_int("MAX_FAILED_ATTEMPTS", "5", 0, MAX_FAILED_ATTEMPTS),
         lockout_seconds=_int("LOCKOUT_SECONDS", "900", 1, 86_400),
         list_codes=_bool("LIST_CODES", "true"),
+        totp_resync_window=_int("TOTP_RESYNC_WINDOW", "10", 1, 60),
+        hotp_look_ahead=_int("HOTP_LOOK_AHEAD", "10", 1, 100),
+        hotp_resync_window=_int("HOTP_RESYNC_WINDOW", "100", 2, 1000),
     )
     if settings.stateful and not settings.table:
         raise SettingsError("TABLE_NAME is not set, but replay protection or lockout is on")

@@ -1,4 +1,5 @@
-"""TOTP (RFC 6238) on top of pyotp: new secrets, codes around a moment, and the step a code belongs to."""
+"""TOTP (RFC 6238) and HOTP (RFC 4226) on top of pyotp: new secrets, codes around a moment, and the step or counter
+a code belongs to, every candidate compared in constant time."""
 
 import base64
 import hashlib
@@ -40,16 +41,41 @@ def codes_around(key: OtpKey, now: float) -> dict[str, str]:
     return {step_label(o, key.period): otp.generate_otp(step + o) for o in LISTED_OFFSETS if step + o >= 0}
 
 
-def matching_step(code: str, key: OtpKey, step: int) -> int | None:
-    """The step (next, current or previous of `step`) whose code is `code` (spaces ignored), or None.
+def _same(candidate: bytes, otp: pyotp.OTP, count: int) -> bool:
+    return hmac.compare_digest(candidate, otp.generate_otp(max(count, 0)).encode()) and count >= 0  # (none < 0)
+
+
+def matching_offset(code: str, key: OtpKey, step: int, offsets: range) -> int | None:
+    """The offset from `step`, among `offsets`, whose code is `code` (spaces ignored), nearest to 0 if several,
+    or None.
 
     Not pyotp's `TOTP.verify`: it answers only yes or no, and stops at the first match, so its timing tells which
     step matched. Here every candidate is compared, in constant time."""
-    candidate = "".join(code.split()).encode()
-    otp = _otp(key)
-    matched = None
-    for offset in ACCEPTED_OFFSETS:
-        same = hmac.compare_digest(candidate, otp.generate_otp(max(step + offset, 0)).encode())
-        if same and step + offset >= 0 and matched is None:  # (no steps before 1970)
-            matched = step + offset
-    return matched
+    candidate, otp = "".join(code.split()).encode(), _otp(key)
+    found = [offset for offset in offsets if _same(candidate, otp, step + offset)]
+    return min(found, key=abs) if found else None
+
+
+def matching_pair(code: str, next_code: str, key: OtpKey, step: int, offsets: range) -> int | None:
+    """The offset among `offsets` whose code is `code` and whose next step's code is `next_code`, or None."""
+    first, second, otp = "".join(code.split()).encode(), "".join(next_code.split()).encode(), _otp(key)
+    found = [o for o in offsets if _same(first, otp, step + o) & _same(second, otp, step + o + 1)]
+    return min(found, key=abs) if found else None
+
+
+def hotp_match(code: str, key: OtpKey, counters: range) -> int | None:
+    """The first counter among `counters` whose HOTP code is `code`, every one compared in constant time."""
+    candidate, otp = "".join(code.split()).encode(), _otp(key)
+    found = [counter for counter in counters if _same(candidate, otp, counter)]
+    return found[0] if found else None
+
+
+def hotp_pair(code: str, next_code: str, key: OtpKey, counters: range) -> int | None:
+    """The first counter among `counters` whose code is `code` and whose next counter's is `next_code`."""
+    first, second, otp = "".join(code.split()).encode(), "".join(next_code.split()).encode(), _otp(key)
+    found = [c for c in counters if _same(first, otp, c) & _same(second, otp, c + 1)]
+    return found[0] if found else None
+
+
+def hotp_code(key: OtpKey, counter: int) -> str:
+    return _otp(key).generate_otp(counter)

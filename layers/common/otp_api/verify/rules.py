@@ -82,6 +82,9 @@ class Progress:
     sets: dict[str, Value] = field(default_factory=dict)
     adds: dict[str, Value] = field(default_factory=dict)  # ADD to a number set (recovery codes)
     values: Values = field(default_factory=dict)
+    # Why an accept was refused, read from the item, when the condition says more than "used" (time_based: a code
+    # outside the window the stored drift allows matched nothing).
+    why_refused: Callable[[Item], Reason] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +210,10 @@ def settle(
     if progress is not None:
         if not (progress.unused or progress.sets or progress.adds or lockout.limit):
             return True, None
-        if after_accept(write(pk, accept(progress, lockout, now, token, lifetime)), lockout, token, now) == "accepted":
+        written = write(pk, accept(progress, lockout, now, token, lifetime))
+        if after_accept(written, lockout, token, now) == "accepted":
             return True, None
-        reason = "already_used"
+        reason = progress.why_refused(written.item) if progress.why_refused else "already_used"
     if lockout.limit and after_failure(write(pk, failure(lockout, now, token, lifetime)), lockout, token, now):
         count_for_alarm("OtpLockout")  # this failure locked the key
     return False, reason
