@@ -133,6 +133,29 @@ def test_recovery_codes_from_generation_to_lockout_and_unlock(api, target):
     assert redeem(made["codes"][2]).json()["valid"] is True
 
 
+def test_an_hotp_token_from_enrolment_to_resync(api, target, http):
+    if not target.replay_protection:
+        pytest.skip("counter_based needs the verify state (ReplayProtection=false)")
+    from support import independent_hotp
+
+    made = api("POST", "/otp", {"type": "counter_based", "action": "generate", "label": "e2e fob"}).json()
+    assert made["otp_url"].startswith("otpauth://hotp/") and made["counter"] == 0
+    assert decode_image(http("GET", made["qrcode_url"]).body) == made["otp_url"]
+    secret = made["secret"]
+
+    def check(counter: int, action: str = "verify", **extra):
+        body = {"type": "hotp", "action": action, "secret": secret, "code": independent_hotp(secret, counter), **extra}
+        return api("POST", "/otp", body).json()
+
+    assert check(0)["counter"] == 0
+    assert check(0)["valid"] is False
+    assert check(3)["counter"] == 3
+    assert check(60)["valid"] is False
+    resynced = check(60, "resync", next_code=independent_hotp(secret, 61))
+    assert (resynced["valid"], resynced["counter"]) == (True, 61)
+    assert check(62)["counter"] == 62
+
+
 def test_an_imported_secret_is_sealed_and_a_locked_key_unlocked(api, target):
     if not target.sealed_secrets:
         pytest.skip("seal needs the sealing key (SealedSecrets=false)")
