@@ -135,3 +135,21 @@ def wrong_code(secret: str, moment: float) -> str:
     """A 6-digit code that none of the steps verify accepts at `moment` (previous, current, next) has."""
     valid = {independent_code(secret, moment + offset) for offset in (-30, 0, 30)}
     return next(code for code in (f"{n:06d}" for n in range(1_000_000)) if code not in valid)
+
+
+def concurrently(count: int, submit: Any) -> list[Any]:
+    """`submit()` from `count` threads released together (they stand for Lambda instances), its answers in a list."""
+    import threading
+
+    results, barrier = [], threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        results.append(submit())
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -2,12 +2,11 @@
 the handler with moto's DynamoDB and KMS, frozen time, and codes from `cryptography`'s HOTP and TOTP (not pyotp,
 which the service uses)."""
 
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
-from support import call, decode_image, independent_code, independent_hotp, verify_at
+from support import call, concurrently, decode_image, independent_code, independent_hotp, verify_at
 
 NOW = 1_790_000_010.0
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -88,20 +87,9 @@ def test_six_wrong_hotp_codes_lock_the_key():
 
 
 def test_one_hotp_code_many_requests_exactly_one_accepted(atomic_items, metrics_one_flush_at_a_time):
-    results, barrier = [], threading.Barrier(8)
-
-    def submit():
-        barrier.wait()
-        results.append(
-            call("otp", {"type": "hotp", "action": "verify", "secret": SECRET, "code": independent_hotp(SECRET, 1)})
-        )
-
+    body = {"type": "hotp", "action": "verify", "secret": SECRET, "code": independent_hotp(SECRET, 1)}
     with time_machine.travel(NOW, tick=False):
-        threads = [threading.Thread(target=submit) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = concurrently(8, lambda: call("otp", body))
     assert sum(1 for status, _, body in results if status == 200 and body["valid"]) == 1
     # and the counter never moved back: the code of counter 0, below the accepted 1, is refused
     assert hotp(independent_hotp(SECRET, 0), NOW + 1000, secret=SECRET)[2]["valid"] is False

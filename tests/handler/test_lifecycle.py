@@ -4,11 +4,10 @@ importing an existing secret (seal), and unlocking a key or a set."""
 
 import base64
 import re
-import threading
 
 import pytest
 import time_machine
-from support import TABLE, call, independent_code, verify_at, wrong_code
+from support import TABLE, call, concurrently, independent_code, verify_at, wrong_code
 
 from otp_api.verify import recovery_codes
 
@@ -114,18 +113,8 @@ def test_five_wrong_codes_lock_the_set_until_unlock():
 
 def test_concurrent_redemptions_of_one_code_accept_exactly_one(atomic_items, metrics_one_flush_at_a_time):
     made = new_codes(count=2)
-    results, barrier = [], threading.Barrier(8)
-
-    def submit():
-        barrier.wait()
-        results.append(redeem(made["sealed_codes"], made["codes"][0]))
-
     with time_machine.travel(NOW, tick=False):
-        threads = [threading.Thread(target=submit) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = concurrently(8, lambda: redeem(made["sealed_codes"], made["codes"][0]))
     assert len(results) == 8
     assert sum(1 for status, _, body in results if status == 200 and body["valid"]) == 1
 

@@ -2,11 +2,10 @@
 DynamoDB, frozen time and an independent TOTP implementation."""
 
 import json
-import threading
 
 import pytest
 import time_machine
-from support import TABLE, call, independent_code, verify_at, wrong_code
+from support import TABLE, call, concurrently, independent_code, verify_at, wrong_code
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -56,19 +55,10 @@ def test_secrets_are_independent():
 @pytest.mark.filterwarnings("ignore:Dimension 'result' has already been added")
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_concurrent_submissions_of_one_code_accept_exactly_one(atomic_items, metrics_one_flush_at_a_time):
-    code, results = code_at(NOW), []
-    barrier = threading.Barrier(8)
-
-    def submit():
-        barrier.wait()
-        results.append(call("otp", {"type": "time_based", "action": "verify", "secret": SECRET, "code": code}))
-
+    code = code_at(NOW)
+    body = {"type": "time_based", "action": "verify", "secret": SECRET, "code": code}
     with time_machine.travel(NOW, tick=False):  # once, for all threads: travel is process-wide
-        threads = [threading.Thread(target=submit) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = concurrently(8, lambda: call("otp", body))
     assert len(results) == 8
     accepted = [body for status, _, body in results if status == 200 and body["valid"]]
     assert len(accepted) == 1

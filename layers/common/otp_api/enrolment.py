@@ -29,11 +29,7 @@ def generate(request: GenerateRequest) -> GenerateResponse:
     # Imported here: a verify-only instance never pays for URI building, rendering, S3 or KMS.
     from otp_api import otpauth
 
-    issuer = get_settings().default_issuer if request.issuer is None else request.issuer
-    _check_names(request.label, issuer)
-    subject = request.subject if isinstance(request.subject, str) else None
-    if subject is not None and not request.seal:
-        raise InvalidParameter("subject binds a sealed secret to its user: give it with seal: true", "subject")
+    issuer, subject = _issuer_and_subject(request)
     secret = totp.new_secret(request.algorithm)
     otp_url = otpauth.totp_uri(secret, request.label, issuer, request.algorithm, request.digits, request.period)
     response = GenerateResponse(
@@ -46,15 +42,8 @@ def generate(request: GenerateRequest) -> GenerateResponse:
         secret=secret,
         type="totp",
     )
-    if request.seal:  # before the image is stored: a KMS failure then leaves nothing behind
-        from otp_api import sealing
-
-        key = OtpKey(secret_bytes(secret), request.algorithm, request.digits, request.period)
-        response.sealed_secret = sealing.seal(key, subject)
-    if request.qrcode != "none":
-        _attach_qr_code(response, request.qrcode)
-    count_outcome("OtpGenerated", algorithm=request.algorithm)
-    return response
+    key = OtpKey(secret_bytes(secret), request.algorithm, request.digits, request.period)
+    return _finish(response, request, key, subject)
 
 
 def generate_hotp(request: HotpGenerateRequest) -> HotpGenerateResponse:
@@ -62,11 +51,7 @@ def generate_hotp(request: HotpGenerateRequest) -> HotpGenerateResponse:
     `counter`, which is where the server expects the token to begin."""
     from otp_api import otpauth
 
-    issuer = get_settings().default_issuer if request.issuer is None else request.issuer
-    _check_names(request.label, issuer)
-    subject = request.subject if isinstance(request.subject, str) else None
-    if subject is not None and not request.seal:
-        raise InvalidParameter("subject binds a sealed secret to its user: give it with seal: true", "subject")
+    issuer, subject = _issuer_and_subject(request)
     secret = totp.new_secret(request.algorithm)
     response = HotpGenerateResponse(
         algorithm=request.algorithm,
@@ -78,10 +63,26 @@ def generate_hotp(request: HotpGenerateRequest) -> HotpGenerateResponse:
         secret=secret,
         type="hotp",
     )
+    key = OtpKey(secret_bytes(secret), request.algorithm, request.digits, 30, counter=request.counter)
+    return _finish(response, request, key, subject)
+
+
+def _issuer_and_subject(request: Any) -> tuple[str, str | None]:
+    """A generate request's issuer (the stack's default if it names none) and subject, both checked."""
+    issuer = get_settings().default_issuer if request.issuer is None else request.issuer
+    _check_names(request.label, issuer)
+    subject = request.subject if isinstance(request.subject, str) else None
+    if subject is not None and not request.seal:
+        raise InvalidParameter("subject binds a sealed secret to its user: give it with seal: true", "subject")
+    return issuer, subject
+
+
+def _finish(response: Any, request: Any, key: OtpKey, subject: str | None) -> Any:
+    """Seal the key if asked (before the image is stored: a KMS failure then leaves nothing behind), attach the QR
+    code, count the enrolment."""
     if request.seal:
         from otp_api import sealing
 
-        key = OtpKey(secret_bytes(secret), request.algorithm, request.digits, 30, counter=request.counter)
         response.sealed_secret = sealing.seal(key, subject)
     if request.qrcode != "none":
         _attach_qr_code(response, request.qrcode)

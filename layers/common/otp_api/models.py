@@ -104,33 +104,45 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", ta
         self.issuer = self.issuer.strip() if self.issuer is not None else None
 
 
-class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
-    """Exactly one of secret, sealed_secret and otp_url names the key. The parameters (digits, algorithm, period)
-    default to 6, SHA1 and 30 with `secret`, and come from the token or the URI otherwise."""
+SecretText = Annotated[
+    str,
+    Meta(
+        max_length=256,
+        pattern=SECRET_PATTERN,
+        description="Base32, at least 112 bits; lower case, spaces and '=' padding are accepted.",
+    ),
+]
+SealedSecretText = Annotated[
+    str, Meta(max_length=8200, pattern=SEALED_PATTERN, description="A sealed_secret from generate (seal: true).")
+]
+OtpUrlText = Annotated[str, Meta(max_length=2048, description="An otpauth:// URI, as generate or an app gives it.")]
+Code = Annotated[str, Meta(max_length=32, pattern=CODE_PATTERN, description="A code, as digits (spaces ignored).")]
+Counter = Annotated[int, Meta(ge=0, le=MAX_COUNTER, description="The token's first counter (HOTP).")]
 
+
+class _NamesAKey(Struct, forbid_unknown_fields=True, tag_field="action", kw_only=True):
+    """Exactly one of secret, sealed_secret and otp_url names the key. The parameters (digits, algorithm, and a
+    TOTP key's period or an HOTP key's first counter) come with `secret`, and from the token or the URI otherwise."""
+
+    secret: SecretText | UnsetType = UNSET
+    sealed_secret: SealedSecretText | UnsetType = UNSET
+    otp_url: OtpUrlText | UnsetType = UNSET
+    digits: Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    subject: Subject | UnsetType = UNSET
+
+
+class _TotpKey(_NamesAKey, kw_only=True):
     type: OtpType
-    secret: (
-        Annotated[
-            str,
-            Meta(
-                max_length=256,
-                pattern=SECRET_PATTERN,
-                description="Base32, at least 112 bits; lower case, spaces and '=' padding are accepted.",
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    sealed_secret: (
-        Annotated[
-            str,
-            Meta(max_length=8200, pattern=SEALED_PATTERN, description="A sealed_secret from generate (seal: true)."),
-        ]
-        | UnsetType
-    ) = UNSET
-    otp_url: (
-        Annotated[str, Meta(max_length=2048, description="An otpauth://totp/ URI, as generate or an app gives it.")]
-        | UnsetType
-    ) = UNSET
+    period: Period | UnsetType = UNSET
+
+
+class _HotpKey(_NamesAKey, kw_only=True):
+    type: HotpType
+    counter: Counter | UnsetType = UNSET  # with a secret: the token's first counter, if the server knows none yet
+
+
+class VerifyRequest(_TotpKey, tag="verify", kw_only=True):
     code: (
         Annotated[
             str,
@@ -142,57 +154,29 @@ class VerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag=
         ]
         | UnsetType
     ) = UNSET
-    digits: Digits | UnsetType = UNSET
-    algorithm: Algorithm | UnsetType = UNSET
-    period: Period | UnsetType = UNSET
-    subject: Subject | UnsetType = UNSET
 
 
 class SealRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="seal"):
     """Import a secret an app already has: its sealed form, as generate with seal would give it."""
 
     type: OtpType
-    secret: (
-        Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN, description="The secret to seal (base32).")]
-        | UnsetType
-    ) = UNSET
-    otp_url: Annotated[str, Meta(max_length=2048, description="Or its otpauth://totp/ URI.")] | UnsetType = UNSET
+    secret: SecretText | UnsetType = UNSET
+    otp_url: OtpUrlText | UnsetType = UNSET
     digits: Digits | UnsetType = UNSET
     algorithm: Algorithm | UnsetType = UNSET
     period: Period | UnsetType = UNSET
     subject: Subject | UnsetType = UNSET
 
 
-class UnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+class UnlockRequest(_TotpKey, tag="unlock", kw_only=True):
     """Clear a key's failures and lockout (never its replay state), once its user proved themselves another way."""
 
-    type: OtpType
-    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
-    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
-    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
-    digits: Digits | UnsetType = UNSET
-    algorithm: Algorithm | UnsetType = UNSET
-    period: Period | UnsetType = UNSET
-    subject: Subject | UnsetType = UNSET
 
-
-Code = Annotated[str, Meta(max_length=32, pattern=CODE_PATTERN, description="A code, as digits (spaces ignored).")]
-Counter = Annotated[int, Meta(ge=0, le=MAX_COUNTER, description="The token's first counter (HOTP).")]
-
-
-class ResyncRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="resync"):
+class ResyncRequest(_TotpKey, tag="resync", kw_only=True):
     """Two consecutive codes of a device whose clock drifts: its drift is learnt and stored."""
 
-    type: OtpType
     code: Code
     next_code: Code
-    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
-    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
-    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
-    digits: Digits | UnsetType = UNSET
-    algorithm: Algorithm | UnsetType = UNSET
-    period: Period | UnsetType = UNSET
-    subject: Subject | UnsetType = UNSET
 
 
 TotpRequest = GenerateRequest | VerifyRequest | SealRequest | UnlockRequest | ResyncRequest
@@ -214,40 +198,17 @@ class HotpGenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action"
         self.issuer = self.issuer.strip() if self.issuer is not None else None
 
 
-class HotpVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
-    type: HotpType
+class HotpVerifyRequest(_HotpKey, tag="verify", kw_only=True):
     code: Code
-    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
-    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
-    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
-    counter: Counter | UnsetType = UNSET  # with a secret: the token's first counter, if the server knows none yet
-    digits: Digits | UnsetType = UNSET
-    algorithm: Algorithm | UnsetType = UNSET
-    subject: Subject | UnsetType = UNSET
 
 
-class HotpResyncRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="resync"):
-    type: HotpType
+class HotpResyncRequest(_HotpKey, tag="resync", kw_only=True):
     code: Code
     next_code: Code
-    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
-    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
-    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
-    counter: Counter | UnsetType = UNSET
-    digits: Digits | UnsetType = UNSET
-    algorithm: Algorithm | UnsetType = UNSET
-    subject: Subject | UnsetType = UNSET
 
 
-class HotpUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
-    type: HotpType
-    secret: Annotated[str, Meta(max_length=256, pattern=SECRET_PATTERN)] | UnsetType = UNSET
-    sealed_secret: Annotated[str, Meta(max_length=8200, pattern=SEALED_PATTERN)] | UnsetType = UNSET
-    otp_url: Annotated[str, Meta(max_length=2048)] | UnsetType = UNSET
-    counter: Counter | UnsetType = UNSET
-    digits: Digits | UnsetType = UNSET
-    algorithm: Algorithm | UnsetType = UNSET
-    subject: Subject | UnsetType = UNSET
+class HotpUnlockRequest(_HotpKey, tag="unlock", kw_only=True):
+    pass
 
 
 HotpRequest = HotpGenerateRequest | HotpVerifyRequest | HotpResyncRequest | HotpUnlockRequest
