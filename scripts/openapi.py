@@ -22,9 +22,76 @@ API_KEY_SCHEME = {
     "name": "x-api-key",
     "description": "The stack's API key (output ApiKeyId); none locally unless OTP_API_KEY is set.",
 }
-# The request "Try it out" starts from, as the README's first example.
+# The requests of each path, for Swagger UI's examples list: "Try it out" starts from the first, the README's.
+SEALED, CODES = "s1.AQICAHhExampleSealedSecret", "r1.AQICAHhExampleSealedCodes"  # (shapes only)
+EXAMPLES_OF = {
+    "/otp": {
+        "totp generate": {
+            "type": "time_based",
+            "action": "generate",
+            "label": "alice@example.com",
+            "issuer": "Example Corp",
+        },
+        "totp generate, sealed and bound": {
+            "type": "time_based",
+            "action": "generate",
+            "label": "alice@example.com",
+            "seal": True,
+            "subject": "user-7f3a",
+            "qrcode": "inline",
+        },
+        "totp verify": {
+            "type": "time_based",
+            "action": "verify",
+            "sealed_secret": SEALED,
+            "code": "123456",
+            "subject": "user-7f3a",
+        },
+        "totp resync": {
+            "type": "time_based",
+            "action": "resync",
+            "sealed_secret": SEALED,
+            "code": "123456",
+            "next_code": "654321",
+        },
+        "totp seal (import)": {
+            "type": "time_based",
+            "action": "seal",
+            "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+            "subject": "user-7f3a",
+        },
+        "totp unlock": {"type": "time_based", "action": "unlock", "sealed_secret": SEALED},
+        "hotp generate": {"type": "counter_based", "action": "generate", "label": "fob-17", "counter": 0, "seal": True},
+        "hotp verify": {"type": "counter_based", "action": "verify", "sealed_secret": SEALED, "code": "755224"},
+        "hotp resync": {
+            "type": "counter_based",
+            "action": "resync",
+            "sealed_secret": SEALED,
+            "code": "287082",
+            "next_code": "359152",
+        },
+        "recovery codes generate": {
+            "type": "recovery_codes",
+            "action": "generate",
+            "count": 10,
+            "subject": "user-7f3a",
+        },
+        "recovery code verify": {
+            "type": "recovery_codes",
+            "action": "verify",
+            "sealed_codes": CODES,
+            "code": "K7QM-2XW9-HF",
+            "subject": "user-7f3a",
+        },
+        "recovery codes unlock": {
+            "type": "recovery_codes",
+            "action": "unlock",
+            "sealed_codes": CODES,
+            "subject": "user-7f3a",
+        },
+    },
+}
 EXAMPLES = {
-    "/otp": {"type": "time_based", "action": "generate", "label": "alice@example.com", "issuer": "Example Corp"},
     "/barcodes": {"type": "qr_code", "data": "hello world", "scale": 4},
 }
 
@@ -84,7 +151,9 @@ def build() -> dict[str, Any]:
                 ]
             else:
                 content: dict[str, Any] = {"schema": schema}
-                if path in EXAMPLES:
+                if path in EXAMPLES_OF:
+                    content["examples"] = {name: {"value": value} for name, value in EXAMPLES_OF[path].items()}
+                elif path in EXAMPLES:
                     content["example"] = EXAMPLES[path]
                 operation["requestBody"] = {
                     "required": True,
