@@ -171,7 +171,7 @@ def build() -> dict[str, Any]:
         "info": {
             "title": "otp-api",
             "version": "1",
-            "description": "TOTP enrolment and verification, and barcode images, behind presigned S3 URLs.",
+            "description": "TOTP and HOTP enrolment and verification, recovery codes, and barcode images.",
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),

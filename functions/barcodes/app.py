@@ -18,7 +18,7 @@ app = create_app()
 
 @app.get(
     "/barcodes",
-    summary="Redirect to a barcode image, so the API URL works in <img src>",
+    summary="Redirect to a barcode image (usable in <img src> with PublicBarcodes=true)",
     responses=documented(302, "Found: `Location` is the presigned image URL"),
 )
 def barcode_redirect():  # (no return annotation, as in otp: Powertools documents the `responses`)

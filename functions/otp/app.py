@@ -19,7 +19,7 @@ app = create_app()
 
 @app.post(
     "/otp",
-    summary="TOTP secrets and recovery codes: generate, verify, seal (import) and unlock",
+    summary="TOTP and HOTP secrets and recovery codes: generate, verify, resync, seal (import) and unlock",
     responses=documented(
         200,
         "The new secret or codes; the verdict on a code; the codes around now (verify without a code); the "
