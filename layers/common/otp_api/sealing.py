@@ -68,11 +68,6 @@ class Sealed:
 SECRETS = Sealed(PREFIX, CONTEXT, "sealed_secret", REFUSED)
 
 
-def context(subject: str | None) -> dict[str, str]:
-    """The encryption context of a sealed secret: the sealing purpose, and the user it is bound to, if any."""
-    return SECRETS.context_for(subject)
-
-
 def _kms(operation: str, kind: Sealed, parameter: str, subject: str | None, **request: Any) -> dict[str, Any]:
     """One KMS call under the stack's key and the kind's context; `parameter` is the one to name if sealing is
     off on this stack."""

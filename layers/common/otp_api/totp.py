@@ -14,7 +14,6 @@ from otp_api.otp_key import OtpKey
 SECRET_BYTES = {"SHA1": 20, "SHA256": 32, "SHA512": 64}
 DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 LISTED_OFFSETS = (1, 0, -1, -2)  # listed as in the reference; the last is shown, never accepted
-ACCEPTED_OFFSETS = (1, 0, -1)  # the next, current and previous step: a clock off by one step still works
 
 
 def new_secret(algorithm: str) -> str:
