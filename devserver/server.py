@@ -152,7 +152,9 @@ class _Handler(WSGIRequestHandler):
         eprint(f"{self.command} {self.path.split('?', 1)[0]} -> {code}")
 
     def log_error(self, format: str, *args: Any) -> None:
-        eprint(f"request failed: {format % args}")
+        # The status only: http.server's messages quote the request line, query string (and any secret) included.
+        codes = [arg for arg in args if isinstance(arg, int)]
+        eprint(f"request failed{f' ({codes[0]})' if codes else ''}")
 
 
 def serve(

@@ -65,7 +65,7 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     expected = _where_it_stands(key, settings, now)
     counter = totp.hotp_match(request.code, key, range(expected, expected + settings.hotp_look_ahead))
     moved = None if counter is None else progress(counter, counter + 1)
-    valid, reason = rules.settle(state_pk(key), moved, settings, now, None, store.write)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, store.write)
     if reason == "no_match":  # a code of a counter already passed is a replay, as a used TOTP code is
         behind = range(max(expected - settings.hotp_look_ahead, key.counter or 0), expected)
         if totp.hotp_match(request.code, key, behind) is not None:
@@ -80,7 +80,7 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     window = range(expected, expected + settings.hotp_resync_window)
     counter = totp.hotp_pair(request.code, request.next_code, key, window)
     moved = None if counter is None else progress(counter, counter + 2)
-    valid, reason = rules.settle(state_pk(key), moved, settings, now, None, store.write)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, store.write)
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
         type="hotp", valid=valid, counter=counter + 1 if valid and counter is not None else None, reason=reason

@@ -120,15 +120,9 @@ def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
     subject = request.subject if isinstance(request.subject, str) else None
     set_id, hashes = _unsealed(request.sealed_codes, subject)
     index = matching_index(request.code, set_id, hashes)
-    used: list[int] = []
-
-    def write(pk: str, change: rules.Write) -> rules.Written:  # the store, noting the used codes it answers with
-        written = store.write(pk, change)
-        used[:] = sorted(written.item.get(USED.name) or ())
-        return written
-
     moved = None if index is None else progress(index)
-    valid, reason = rules.settle(state_pk(set_id), moved, get_verify_settings(), time.time(), None, write)
+    valid, reason, item = rules.settle(state_pk(set_id), moved, get_verify_settings(), time.time(), None, store.write)
+    used = item.get(USED.name) or set()
     count_outcome("RecoveryCodeVerified", result="valid" if valid else str(reason))
     return RecoveryVerifyResponse(
         type="recovery_codes", valid=valid, remaining=len(hashes) - len(used) if valid else None, reason=reason

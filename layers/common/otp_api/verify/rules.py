@@ -201,19 +201,20 @@ def settle(
     now: float,
     lifetime: int | None,
     write: Callable[[str, Write], Written],
-) -> tuple[bool, Reason | None]:
-    """The verdict on one code: (valid, why not). `progress` is None when the code matched nothing; a progress
-    with nothing to record and no lockout (time_based without replay protection) writes nothing."""
+) -> tuple[bool, Reason | None, Item]:
+    """The verdict on one code: (valid, why not, the item as the accept left it). `progress` is None when the code
+    matched nothing; a progress with nothing to record and no lockout (time_based without replay protection)
+    writes nothing."""
     lockout = Lockout(settings.max_failed_attempts, settings.lockout_seconds)
     token = secrets.token_hex(8)  # this decision's, carried by each of its writes (and their retries)
     reason: Reason = "no_match"
     if progress is not None:
         if not (progress.unused or progress.sets or progress.adds or lockout.limit):
-            return True, None
+            return True, None, {}
         written = write(pk, accept(progress, lockout, now, token, lifetime))
         if after_accept(written, lockout, token, now) == "accepted":
-            return True, None
+            return True, None, written.item
         reason = progress.why_refused(written.item) if progress.why_refused else "already_used"
     if lockout.limit and after_failure(write(pk, failure(lockout, now, token, lifetime)), lockout, token, now):
         count_for_alarm("OtpLockout")  # this failure locked the key
-    return False, reason
+    return False, reason, {}

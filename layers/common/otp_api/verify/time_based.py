@@ -102,7 +102,7 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     step = totp.step_at(now, key.period)
     offset = totp.matching_offset(request.code, key, step, _offsets(settings))
     moved = None if offset is None else progress((step + offset) * key.period, settings, offset)
-    valid, reason = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), store.write)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), store.write)
     count_outcome("OtpVerified", result="valid" if valid else str(reason))
     return VerifyResponse(
         algorithm=key.algorithm,
@@ -133,7 +133,7 @@ def resync(request: ResyncRequest) -> ResyncResponse:
         moved = rules.Progress(
             unused=_unused(), sets={LAST_USED.name: Value(":used"), DRIFT.name: NEW_DRIFT}, values=values
         )
-    valid, reason = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), store.write)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), store.write)
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return ResyncResponse(
         type="totp", valid=valid, drift=first + 1 if valid and first is not None else None, reason=reason
