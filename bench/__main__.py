@@ -42,12 +42,12 @@ ENV = {
     "AWS_SECRET_ACCESS_KEY": "bench",
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
-    "BUCKET_NAME": "otp-api-bench",
-    "TABLE_NAME": "otp-api-bench",
+    "IMAGE_BUCKET_NAME": "otp-api-bench",
+    "VERIFY_STATE_TABLE_NAME": "otp-api-bench",
     "POWERTOOLS_SERVICE_NAME": "otp-api",
     "POWERTOOLS_METRICS_NAMESPACE": "OtpApi",
     "DEFAULT_ISSUER": "otp-api",
-    "SEALING_KEY": "alias/bench",
+    "SEALING_KEY_ARN": "alias/bench",
     "AWS_ENDPOINT_URL": "",  # the stand-in's, once started (main)
 }
 
@@ -63,11 +63,11 @@ def sealed_token() -> str:
     import base64
 
     sys.path.insert(0, str(ROOT / "layers" / "common"))
-    from otp_api import sealing
-    from otp_api.otp_key import OtpKey
+    from otp_api import spellings
+    from otp_api.oath import OtpKey
 
-    payload = sealing.payload(OtpKey(base64.b32decode(SECRET), "SHA1", 6, 30))
-    return sealing.PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    payload = spellings.sealed_payload(OtpKey(base64.b32decode(SECRET), "SHA1", 6, 30))
+    return spellings.SEALED_SECRET.prefix + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
 def sealed_codes(code: str) -> str:
@@ -76,11 +76,11 @@ def sealed_codes(code: str) -> str:
     import struct
 
     sys.path.insert(0, str(ROOT / "layers" / "common"))
-    from otp_api.verify import recovery_codes
+    from otp_api.kinds import recovery_codes
 
     set_id = b"\x01" * 16
     plain = struct.pack(">B16sB", 1, set_id, 2) + recovery_codes._hash(set_id, code) + b"\x00" * 16
-    return recovery_codes.PREFIX + base64.urlsafe_b64encode(plain).decode().rstrip("=")
+    return recovery_codes.SEALED_CODES.prefix + base64.urlsafe_b64encode(plain).decode().rstrip("=")
 
 
 def otp_events() -> dict[str, dict]:
@@ -128,12 +128,12 @@ def targets(runtime: Path) -> dict[str, dict]:
         "otp_warm_init": {
             "paths": [BUILD / "OtpFunction", layer, runtime],
             "events": otp_events(),
-            "env": {"WARM_UP_AT_INIT": "true"},
+            "env": {"ENABLE_SNAP_START": "true"},
         },
         "barcodes_stored": {
             "paths": [BUILD / "BarcodesFunction", layer, runtime],
             "events": barcode_events(),
-            "env": {"BUCKET_NAME": STORED_BUCKET},
+            "env": {"IMAGE_BUCKET_NAME": STORED_BUCKET},
         },
         "empty": {"paths": [ROOT / "bench" / "empty"], "events": {}, "env": {}},
         "baseline_otp": {

@@ -1,5 +1,5 @@
 """Write openapi.json from the code: Powertools' document of each function's routes (summaries, responses),
-with the request models of otp_api.models as request bodies and query parameters.
+with the request models of the kinds (otp_api/kinds) and of /barcodes as request bodies and query parameters.
 
     python scripts/openapi.py          write openapi.json
     python scripts/openapi.py --check  fail if openapi.json is stale
@@ -109,8 +109,8 @@ def build() -> dict[str, Any]:
 
     tpl = template.load()
     # the modules check their settings at import
-    os.environ.setdefault("BUCKET_NAME", "documentation")
-    os.environ.setdefault("TABLE_NAME", "documentation")
+    os.environ.setdefault("IMAGE_BUCKET_NAME", "documentation")
+    os.environ.setdefault("VERIFY_STATE_TABLE_NAME", "documentation")
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for fn in tpl.functions.values():
@@ -123,20 +123,20 @@ def build() -> dict[str, Any]:
 
     import msgspec
 
-    from otp_api import models
+    from otp_api import barcodes, kinds
+    from otp_api.fields import ErrorResponse
 
-    # Each path's request models: one, or a tuple (POST /otp: the actions of each `type`, tagged by action each).
-    per_path = {path: models.REQUEST_MODELS[path] for path in paths}  # a KeyError: a new route without its model
-    request_models = [
-        m for path in paths for m in (per_path[path] if isinstance(per_path[path], tuple) else (per_path[path],))
-    ]
-    response_models = [*models.OTP_RESPONSES.__args__, models.BarcodeResponse, models.ErrorResponse]
+    # Each path's request models (POST /otp: every kind's, each tagged by `action`); a KeyError: a new route
+    # without its models.
+    per_path = {"/otp": kinds.request_models(), "/barcodes": [barcodes.BarcodeRequest]}
+    per_path = {path: per_path[path] for path in paths}
+    request_models = [model for models in per_path.values() for model in models]
+    response_models = [*kinds.response_models(), barcodes.BarcodeResponse, ErrorResponse]
     request_schemas, components = msgspec.json.schema_components(request_models + response_models, ref_template=REF)
     schemas.update(components)
     for path, operations in paths.items():
-        mine = per_path[path] if isinstance(per_path[path], tuple) else (per_path[path],)
-        found = [request_schemas[request_models.index(model)] for model in mine]
-        schema = found[0] if len(found) == 1 else {"oneOf": [s for one in found for s in one.get("anyOf", [one])]}
+        found = [request_schemas[request_models.index(model)] for model in per_path[path]]
+        schema = found[0] if len(found) == 1 else {"oneOf": found}
         if "$ref" in schema:  # a single model: the GET query parameters need its properties inline
             schema = components[schema["$ref"].rsplit("/", 1)[1]]
         for method, operation in operations.items():

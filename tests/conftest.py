@@ -12,7 +12,7 @@ Where each kind of test lives, by what it needs:
 
 import os
 
-from support import BUCKET, SEALING_KEY, TABLE
+from support import BUCKET, SEALING_KEY_ARN, TABLE
 
 # Fake credentials and a fixed region for moto, unless the run reads a deployed stack with yours (`make e2e
 # STACK=...`, which runs tests/e2e only; moto's mock would still put fake keys around any in-process test).
@@ -30,16 +30,16 @@ if not os.environ.get("E2E_STACK"):
         os.environ.pop(name, None)
 os.environ.update(
     {
-        "BUCKET_NAME": BUCKET,
-        "TABLE_NAME": TABLE,
+        "IMAGE_BUCKET_NAME": BUCKET,
+        "VERIFY_STATE_TABLE_NAME": TABLE,
         "REPLAY_PROTECTION": "true",
         "MAX_FAILED_ATTEMPTS": "5",
-        "LOCKOUT_SECONDS": "900",
+        "LOCKOUT_WINDOW_SECONDS": "900",
         "DEFAULT_ISSUER": "otp-api",
-        "URL_EXPIRY_SECONDS": "300",
+        "QR_URL_EXPIRY_SECONDS": "300",
         "POWERTOOLS_SERVICE_NAME": "otp-api",
         "POWERTOOLS_METRICS_NAMESPACE": "OtpApi",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",  # the leak tests want to see everything that could be logged
-        "SEALING_KEY": SEALING_KEY,
+        "SEALING_KEY_ARN": SEALING_KEY_ARN,
     }
 )

@@ -23,12 +23,12 @@ def mocked_aws():
     with mock_aws():
         s3, dynamodb, kms = _test_clients()
         key = kms.create_key(Description="sealed secrets")["KeyMetadata"]["KeyId"]
-        kms.create_alias(AliasName=os.environ["SEALING_KEY"], TargetKeyId=key)
+        kms.create_alias(AliasName=os.environ["SEALING_KEY_ARN"], TargetKeyId=key)
         location = {"LocationConstraint": "eu-west-1"}
-        s3.create_bucket(Bucket=os.environ["BUCKET_NAME"], CreateBucketConfiguration=location)
+        s3.create_bucket(Bucket=os.environ["IMAGE_BUCKET_NAME"], CreateBucketConfiguration=location)
         props = _table_properties()
         dynamodb.create_table(
-            TableName=os.environ["TABLE_NAME"],
+            TableName=os.environ["VERIFY_STATE_TABLE_NAME"],
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",

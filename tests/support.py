@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The functions' resources in the in-process tests (conftest.py gives them to the functions as their environment).
 BUCKET = "otp-api-test-images"
 TABLE = "otp-api-test-verify-state"
-SEALING_KEY = "alias/otp-api-test-sealed-secrets"
+SEALING_KEY_ARN = "alias/otp-api-test-sealed-secrets"
 
 
 @dataclass

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import at_init, aws, barcode_service
+from otp_api import at_init, aws, barcodes
+from otp_api.barcodes import RULES, BarcodeRequest, BarcodeResponse
 from otp_api.http import create_app, documented, json_response, parse
-from otp_api.models import BarcodeRequest, BarcodeResponse
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings
@@ -13,7 +13,11 @@ from otp_api.settings import get_settings
 # fail the cold start on a misconfiguration, not the first request; then what its requests need
 get_settings()
 at_init.barcodes_function()
-app = create_app()
+app = create_app(RULES)
+
+
+def _request() -> BarcodeRequest:
+    return parse(BarcodeRequest, request_params(app.current_event, RULES, frozenset()), RULES)
 
 
 @app.get(
@@ -22,7 +26,7 @@ app = create_app()
     responses=documented(302, "Found: `Location` is the presigned image URL"),
 )
 def barcode_redirect():  # (no return annotation, as in otp: Powertools documents the `responses`)
-    image = barcode_service.create(parse(BarcodeRequest, request_params(app.current_event)))
+    image = barcodes.create(_request())
     return json_response(302, {"url": image.url}, {"Location": image.url})
 
 
@@ -32,7 +36,7 @@ def barcode_redirect():  # (no return annotation, as in otp: Powertools document
     responses=documented(200, "The presigned image URL and the image's size", BarcodeResponse),
 )
 def barcode_json():
-    return json_response(200, barcode_service.create(parse(BarcodeRequest, request_params(app.current_event))))
+    return json_response(200, barcodes.create(_request()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

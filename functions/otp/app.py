@@ -1,11 +1,11 @@
-"""POST /otp: TOTP secrets (generate, verify, seal, unlock) and recovery codes (generate, verify, unlock)."""
+"""POST /otp: each kind of one-time password (time_based, counter_based, recovery_codes) and its actions, from the
+registry in otp_api/kinds."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from otp_api import at_init, aws, otp_actions
+from otp_api import at_init, aws, kinds
 from otp_api.http import create_app, documented, json_response, parse
-from otp_api.models import BODY_ONLY, OTP_RESPONSES, otp_request_model
 from otp_api.observability import logger, metrics
 from otp_api.params import request_params
 from otp_api.settings import get_settings, get_verify_settings
@@ -14,7 +14,7 @@ from otp_api.settings import get_settings, get_verify_settings
 get_verify_settings()
 get_settings()
 at_init.otp_function()
-app = create_app()
+app = create_app(kinds.RULES)
 
 
 @app.post(
@@ -24,13 +24,14 @@ app = create_app()
         200,
         "The new secret or codes; the verdict on a code; the codes around now (verify without a code); the "
         "sealed form of an imported secret; whether a lockout was lifted",
-        OTP_RESPONSES,
+        kinds.response_models(),
         errors={429: "The key or set is locked out after too many failures; Retry-After says when to try again"},
     ),
 )
 def otp():  # no return annotation: Powertools would try to document `Response` itself
-    params = request_params(app.current_event, body_only=BODY_ONLY)
-    return json_response(200, otp_actions.answer(parse(otp_request_model(params), params)))
+    params = request_params(app.current_event, kinds.RULES, kinds.BODY_ONLY)
+    model, rules = kinds.request_model(params)
+    return json_response(200, kinds.answer(parse(model, params, rules)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -11,8 +11,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from support import BUCKET, TABLE, call, decode_image, independent_code, verify_at, wrong_code
 
-from otp_api import storage
-from otp_api.verify import store
+from otp_api import image_bucket
+from otp_api.state import table
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010.0
@@ -38,7 +38,7 @@ def test_head_of_a_missing_key_answered_403_is_a_miss(aws_answers, s3):
     """HeadObject: "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
     Forbidden error" for a key that does not exist (S3 API Reference, HeadObject, Permissions). A HEAD answer has
     no body, so botocore sees only the status. The function's role has no s3:ListBucket (least privilege)."""
-    heads = aws_answers(storage._client(), "HeadObject", 403)
+    heads = aws_answers(image_bucket._client(), "HeadObject", 403)
     status, _, body = call("barcodes", {"type": "qr_code", "data": "first request of its kind"})
     assert status == 200
     assert len(heads) == 1  # one look, no retry: a 403 is final
@@ -50,7 +50,7 @@ def test_head_of_a_missing_key_answered_403_is_a_miss(aws_answers, s3):
 
 def test_head_of_a_missing_key_answered_404_is_a_miss(aws_answers, s3):
     """With s3:ListBucket, the same HEAD answers 404 Not Found (HeadObject, Permissions)."""
-    aws_answers(storage._client(), "HeadObject", 404)
+    aws_answers(image_bucket._client(), "HeadObject", 404)
     status, _, _ = call("barcodes", {"type": "aztec_code", "data": "first request of its kind"})
     assert status == 200
     assert len(stored_keys(s3)) == 1
@@ -60,8 +60,8 @@ def test_head_of_a_missing_key_answered_404_is_a_miss(aws_answers, s3):
 def test_a_put_refused_with_access_denied_is_503_and_hands_out_nothing(aws_answers, s3, function):
     """PutObject refused by IAM or a bucket policy: 403 AccessDenied (S3 API Reference, Error responses). The
     refusal is the real fault: 503, JSON, no secret and no URL handed out."""
-    aws_answers(storage._client(), "HeadObject", 403)
-    puts = aws_answers(storage._client(), "PutObject", 403, s3_error("AccessDenied", "Access Denied"))
+    aws_answers(image_bucket._client(), "HeadObject", 403)
+    puts = aws_answers(image_bucket._client(), "PutObject", 403, s3_error("AccessDenied", "Access Denied"))
     params = {
         "otp": {"type": "time_based", "action": "generate", "label": "denied"},
         "barcodes": {"type": "data_matrix", "data": "denied"},
@@ -78,7 +78,9 @@ def test_s3_slowdown_is_503_with_retry_after(aws_answers, s3):
     """503 SlowDown: "Please reduce your request rate" (S3 API Reference, Error responses; S3 User Guide,
     Optimizing performance). Tried once more (aws.call: two attempts while the invocation has time, botocore
     retrying nothing itself), then the caller is told to retry."""
-    puts = aws_answers(storage._client(), "PutObject", 503, s3_error("SlowDown", "Please reduce your request rate."))
+    puts = aws_answers(
+        image_bucket._client(), "PutObject", 503, s3_error("SlowDown", "Please reduce your request rate.")
+    )
     status, headers, body = call("otp", {"type": "time_based", "action": "generate", "label": "slow"})
     assert (status, body["error"]) == (503, "storage_unavailable")
     assert headers["Retry-After"] == "1"
@@ -100,7 +102,7 @@ def test_dynamodb_throttling_is_503_with_retry_after_and_accepts_nothing(aws_ans
     ProvisionedThroughputExceededException (DynamoDB Developer Guide, Error handling: "Error messages and codes").
     Fail closed: 503 with Retry-After, no `valid`, no state written, and the code still usable afterwards."""
     updates = aws_answers(
-        store._client(),
+        table._client(),
         "UpdateItem",
         400,
         dynamodb_error(error_type, "Rate exceeded"),
@@ -119,7 +121,7 @@ def test_every_dynamodb_write_uses_each_value_it_sends(monkeypatch):
     """DynamoDB refuses a request with an ExpressionAttributeValues entry that no expression uses
     (ValidationException "Value provided in ExpressionAttributeValues unused in expressions"; DynamoDB Developer
     Guide, Expression attribute values). moto accepts it, so this checks every write the verify path makes."""
-    client = store._client()
+    client = table._client()
     original = client.update_item
     seen, unused = [], []
 
@@ -160,7 +162,7 @@ def test_a_refused_write_is_read_from_the_item_dynamodb_returns_with_its_refusal
             "Item": locked,
         }
     ).encode()
-    updates = aws_answers(store._client(), "UpdateItem", 400, body, content_type="application/x-amz-json-1.0")
+    updates = aws_answers(table._client(), "UpdateItem", 400, body, content_type="application/x-amz-json-1.0")
     status, headers, answer = verify_now(independent_code(SECRET, NOW))
     assert (status, answer["error"], headers["Retry-After"]) == (429, "too_many_attempts", "600")
     assert len(updates) == 1

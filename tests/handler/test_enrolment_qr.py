@@ -10,7 +10,8 @@ import zxingcpp
 from PIL import Image
 from pyzbar import pyzbar
 
-from otp_api import enrolment, otpauth, totp
+from otp_api import oath, otpauth
+from otp_api.kinds import enrolment
 from otp_api.render import render
 
 COUNT = 2000
@@ -21,9 +22,10 @@ def random_uri(rng: random.Random) -> str:
     algorithm = rng.choice(["SHA1", "SHA256", "SHA512"])
     label = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 64))).strip()
     issuer = rng.choice(["", "otp-api", "Example Corp", "Ünïcode GmbH", "x" * 64])
-    return otpauth.totp_uri(
-        totp.new_secret(algorithm), label, issuer, algorithm, rng.choice([6, 8]), rng.choice([30, 60])
+    key = oath.OtpKey(
+        oath.secret_bytes(oath.new_secret(algorithm)), algorithm, rng.choice([6, 8]), rng.choice([30, 60])
     )
+    return otpauth.uri(key, label, issuer)
 
 
 def test_enrolment_codes_read_back_with_zbar_and_zxing():

@@ -5,8 +5,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from support import BUCKET, TABLE, call, independent_code, verify_at
 
-from otp_api import storage
-from otp_api.verify import store
+from otp_api import image_bucket
+from otp_api.state import table
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010.0
@@ -30,7 +30,7 @@ def unreachable(*_args, **_kwargs):
 )
 @pytest.mark.parametrize("code", ["right", "wrong"])
 def test_dynamodb_errors_fail_closed(error_code, code):
-    client = store._client()
+    client = table._client()
     with Stubber(client) as stubber:
         stubber.add_client_error("update_item", service_error_code=error_code, http_status_code=400)
         status, headers, body = verify(right_code() if code == "right" else "000000")
@@ -41,7 +41,7 @@ def test_dynamodb_errors_fail_closed(error_code, code):
 
 
 def test_dynamodb_unreachable_fails_closed(monkeypatch):
-    monkeypatch.setattr(store._client(), "update_item", unreachable)
+    monkeypatch.setattr(table._client(), "update_item", unreachable)
     status, _, body = verify(right_code())
     assert (status, body["error"]) == (503, "state_unavailable")
 
@@ -54,7 +54,7 @@ def test_missing_table_fails_closed(aws):
 
 def test_after_an_outage_the_code_is_still_usable_once():
     # The failed attempt recorded nothing: the same code is accepted when DynamoDB is back, and only once.
-    client = store._client()
+    client = table._client()
     with Stubber(client) as stubber:
         stubber.add_client_error("update_item", service_error_code="ThrottlingException", http_status_code=400)
         assert verify(right_code())[0] == 503
@@ -64,7 +64,7 @@ def test_after_an_outage_the_code_is_still_usable_once():
 
 @pytest.mark.parametrize("error_code", ["SlowDown", "InternalError", "AccessDenied"])
 def test_s3_errors_on_generate_give_503_and_leave_nothing(aws, error_code):
-    with Stubber(storage._client()) as stubber:
+    with Stubber(image_bucket._client()) as stubber:
         stubber.add_client_error("put_object", service_error_code=error_code, http_status_code=503)
         status, _, body = call("otp", {"type": "time_based", "action": "generate", "label": "x"})
     assert status == 503
@@ -74,7 +74,7 @@ def test_s3_errors_on_generate_give_503_and_leave_nothing(aws, error_code):
 
 
 def test_s3_unreachable_on_barcodes(monkeypatch, aws):
-    monkeypatch.setattr(storage._client(), "head_object", unreachable)
+    monkeypatch.setattr(image_bucket._client(), "head_object", unreachable)
     status, _, body = call("barcodes", {"type": "qr_code", "data": "unreachable"})
     assert (status, body["error"]) == (503, "storage_unavailable")
     assert aws["s3"].list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from support import TABLE, call, concurrently, independent_code, verify_at, wrong_code
 
-from otp_api.verify import recovery_codes
+from otp_api.kinds import recovery_codes
 
 NOW = 1_790_000_010.0
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -122,7 +122,7 @@ def test_concurrent_redemptions_of_one_code_accept_exactly_one(atomic_items, met
 def test_recovery_codes_need_the_sealing_key(monkeypatch):
     from otp_api.settings import get_settings
 
-    monkeypatch.setenv("SEALING_KEY", "")
+    monkeypatch.setenv("SEALING_KEY_ARN", "")
     get_settings.cache_clear()
     try:
         status, _, body = otp(type="recovery_codes", action="generate")

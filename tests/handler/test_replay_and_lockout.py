@@ -80,7 +80,7 @@ def test_the_table_holds_a_hash_not_the_secret(aws):
     dumped = json.dumps(items)
     assert SECRET not in dumped and SECRET.lower() not in dumped
     expected = {"pk", "last_used", "drift", "last_failure", "expires_at", "decided_by", *(f"f{i}" for i in range(1, 6))}
-    assert set(items[0]) <= expected  # decided_by: a random token per decision (verify/rules.py)
+    assert set(items[0]) <= expected  # decided_by: a random id per decision (state/rules.py)
     assert int(items[0]["expires_at"]["N"]) > NOW  # expires by TTL
 
 
@@ -166,7 +166,7 @@ def test_lockout_off_with_zero_attempts(verify_settings):
 
 
 def test_custom_limit_and_window(verify_settings):
-    verify_settings(MAX_FAILED_ATTEMPTS="2", LOCKOUT_SECONDS="60")
+    verify_settings(MAX_FAILED_ATTEMPTS="2", LOCKOUT_WINDOW_SECONDS="60")
     verify(wrong(NOW), NOW)
     verify(wrong(NOW), NOW + 1)
     status, headers, _ = verify(code_at(NOW + 2), NOW + 2)

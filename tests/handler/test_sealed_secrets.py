@@ -11,8 +11,12 @@ import pytest
 import time_machine
 from support import BUCKET, TABLE, b32bytes, call, decode_image, independent_code, verify_at
 
-from otp_api import sealing
-from otp_api.otp_key import OtpKey
+from otp_api import kms as otp_kms
+from otp_api import spellings
+from otp_api.kms import CONTEXT
+from otp_api.oath import OtpKey
+
+REFUSED = spellings.SEALED_SECRET.refused
 
 NOW = 1_790_000_010
 
@@ -112,7 +116,7 @@ def kms_answers_as_aws():
     AccessDeniedException; KMS answers IncorrectKeyException when the ciphertext was not encrypted under the KeyId
     given, and InvalidCiphertextException for a ciphertext it cannot parse or authenticate (KMS API Reference,
     Decrypt, Errors). Put AWS's answer in place of moto's."""
-    client = sealing._client()
+    client = otp_kms._client()
 
     def as_aws(parsed, **_):
         if parsed.get("Error", {}).get("Code") == "AccessDeniedException":
@@ -125,7 +129,7 @@ def kms_answers_as_aws():
 
 def refused(token: str) -> bool:
     status, _, body = verify(sealed_secret=token, code="123456")
-    return (status, body["parameter"], body["message"]) == (400, "sealed_secret", sealing.REFUSED)
+    return (status, body["parameter"], body["message"]) == (400, "sealed_secret", REFUSED)
 
 
 def test_every_flipped_byte_of_a_token_is_refused(kms_answers_as_aws, aws):
@@ -140,27 +144,27 @@ def test_tokens_of_another_context_key_or_version_are_refused(kms_answers_as_aws
     made = generate(seal=True, qrcode="none")
     blob = token_blob(made["sealed_secret"])
     kms = aws["kms"]
-    payload = kms.decrypt(CiphertextBlob=blob, EncryptionContext=sealing.CONTEXT)["Plaintext"]
+    payload = kms.decrypt(CiphertextBlob=blob, EncryptionContext=CONTEXT)["Plaintext"]
     other_context = kms.encrypt(
         KeyId="alias/otp-api-test-sealed-secrets",
         Plaintext=payload,
-        EncryptionContext={**sealing.CONTEXT, "version": "2"},
+        EncryptionContext={**CONTEXT, "version": "2"},
     )["CiphertextBlob"]
     other_key = kms.create_key()["KeyMetadata"]["KeyId"]  # another stack's
-    other_stack = kms.encrypt(KeyId=other_key, Plaintext=payload, EncryptionContext=sealing.CONTEXT)["CiphertextBlob"]
+    other_stack = kms.encrypt(KeyId=other_key, Plaintext=payload, EncryptionContext=CONTEXT)["CiphertextBlob"]
     for token in (as_token(other_context), as_token(other_stack), as_token(blob[:-1]), as_token(blob) + "A"):
         assert refused(token), token[:8]
     # another version, no body, not the URL-safe alphabet, a length no base64 has, a plain secret
     for shape in ("s2." + made["sealed_secret"][3:], "s1.", "s1.+/==", "s1.AAAAA", made["secret"]):
         status, _, body = verify(sealed_secret=shape, code="123456")
-        assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", sealing.REFUSED)
+        assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", REFUSED)
 
 
 def test_sealing_off_refuses_seal_and_sealed_secrets(monkeypatch):
     from otp_api.settings import get_settings
 
     token = generate(seal=True, qrcode="none")["sealed_secret"]
-    monkeypatch.setenv("SEALING_KEY", "")
+    monkeypatch.setenv("SEALING_KEY_ARN", "")
     get_settings.cache_clear()
     try:
         with time_machine.travel(NOW, tick=False):
@@ -182,7 +186,7 @@ def test_kms_failures_are_503_and_accept_nothing(aws, s3, error_code):
 
     made = generate(seal=True, qrcode="none")
     code = independent_code(made["secret"], NOW)
-    with Stubber(sealing._client()) as stubber:
+    with Stubber(otp_kms._client()) as stubber:
         stubber.add_client_error("decrypt", service_error_code=error_code, http_status_code=400)
         status, headers, body = verify(sealed_secret=made["sealed_secret"], code=code)
         assert (status, body["error"], headers["Retry-After"]) == (503, "sealing_unavailable", "1")
@@ -285,10 +289,10 @@ def test_seal_takes_booleans_only():
 
 def test_sealed_tokens_differ_for_the_same_key():
     # KMS encryption is randomised: two seals of one key give two tokens (nothing to correlate users by).
-    key = OtpKey(bytes(20), "SHA1", 6, 30, source="sealed_secret")  # as unseal names it
-    tokens = {sealing.seal(key) for _ in range(3)}
+    key = OtpKey(bytes(20), "SHA1", 6, 30)
+    tokens = {spellings.seal(key, None) for _ in range(3)}
     assert len(tokens) == 3
-    assert all(sealing.unseal(a) == sealing.unseal(b) == key for a, b in itertools.pairwise(sorted(tokens)))
+    assert all(spellings.unseal(a) == spellings.unseal(b) == key for a, b in itertools.pairwise(sorted(tokens)))
 
 
 # --- sealed secrets bound to their user (subject) --------------------------------------------------------------------
@@ -301,7 +305,7 @@ def test_a_token_bound_to_a_subject_verifies_only_with_that_subject(kms_answers_
     code = independent_code(made["secret"], NOW)
     for other in ({"subject": "user-0001"}, {}, {"subject": "USER-7F3A"}, {"subject": "user-7f3a "}):
         status, _, body = verify(sealed_secret=made["sealed_secret"], code=code, **other)
-        assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", sealing.REFUSED), other
+        assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", REFUSED), other
     status, _, body = verify(sealed_secret=made["sealed_secret"], code=code, subject="user-7f3a")
     assert (status, body["valid"]) == (200, True)
 
@@ -315,7 +319,7 @@ def test_an_unbound_token_is_refused_with_a_subject(kms_answers_as_aws):
 
 def refused_with(token: str, code: str, **params) -> bool:
     status, _, body = verify(sealed_secret=token, code=code, **params)
-    return (status, body["parameter"], body["message"]) == (400, "sealed_secret", sealing.REFUSED)
+    return (status, body["parameter"], body["message"]) == (400, "sealed_secret", REFUSED)
 
 
 @pytest.mark.parametrize(
@@ -371,9 +375,7 @@ def test_subject_belongs_to_a_sealed_secret_only():
 )
 def test_a_crafted_payload_sealed_under_the_real_context_is_refused(payload, aws):
     # Only a holder of kms:Encrypt under the sealing context can make these: still a 400, never a 500 or a verdict.
-    blob = aws["kms"].encrypt(
-        KeyId="alias/otp-api-test-sealed-secrets", Plaintext=payload, EncryptionContext=sealing.CONTEXT
-    )
+    blob = aws["kms"].encrypt(KeyId="alias/otp-api-test-sealed-secrets", Plaintext=payload, EncryptionContext=CONTEXT)
     assert refused(as_token(blob["CiphertextBlob"]))
 
 
@@ -383,7 +385,7 @@ def test_a_well_formed_payload_sealed_under_the_context_verifies(aws):
     blob = aws["kms"].encrypt(
         KeyId="alias/otp-api-test-sealed-secrets",
         Plaintext=bytes([1, 8, 0, 60]) + key,
-        EncryptionContext=sealing.CONTEXT,
+        EncryptionContext=CONTEXT,
     )["CiphertextBlob"]
     secret = base64.b32encode(key).decode().rstrip("=")
     code = independent_code(secret, NOW, digits=8, algorithm="SHA256", period=60)

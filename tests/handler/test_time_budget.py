@@ -12,8 +12,8 @@ import time
 import pytest
 from support import FakeContext, event_with, independent_code, invoke
 
-from otp_api import aws, sealing, storage
-from otp_api.verify import store
+from otp_api import aws, image_bucket, kms
+from otp_api.state import table
 
 TIMEOUT_MS = 10_000  # template.yaml, Globals.Function.Timeout
 NOW = time.time()
@@ -40,7 +40,7 @@ def stalled(monkeypatch):
         botocore_stubber.enabled = True
 
     def caches_clear():
-        for module in (store, sealing, storage):
+        for module in (table, kms, image_bucket):
             module._client.cache_clear()
 
     def stall(*services: str) -> None:

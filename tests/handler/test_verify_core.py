@@ -1,4 +1,4 @@
-"""The verify core (verify/rules.py, verify/store.py): each condition is written once and read two ways, and here
+"""The verify core (state/rules.py, state/table.py): each condition is written once and read two ways, and here
 DynamoDB's reading (moto's, for random items) is proved equal to the Python one; and a write whose answer is lost
 after it landed is recognised by its retry, so a right code is never refused as used and a wrong one is counted once.
 """
@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import TABLE, independent_code, verify_at, wrong_code
 
+from otp_api.kinds import counter_based, recovery_codes, time_based
 from otp_api.settings import VerifySettings
-from otp_api.verify import counter_based, recovery_codes, rules, store, time_based
-from otp_api.verify.expressions import read_item
+from otp_api.state import rules, table
+from otp_api.state.conditions import read_item
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010.0
@@ -45,7 +46,7 @@ def _as_dynamodb(item: dict) -> dict:
 def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
     """Whether DynamoDB (moto) makes `write` on `item`: its own reading of the condition."""
     aws["dynamodb"].put_item(TableName=TABLE, Item={"pk": {"S": "p"}, **_as_dynamodb(item)})
-    written = store.write("p", write)
+    written = table.write("p", write)
     return written.applied
 
 
@@ -60,17 +61,17 @@ def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
 )
 def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item, now, limit, which, replay, offset):
     lockout = rules.Lockout(limit, 900)
-    verify = VerifySettings(TABLE, replay, limit, 900, True)
+    verify = VerifySettings(TABLE, replay, limit, 900, True, 10, 10, 100)
     if which == "accept":
-        write = rules.accept(time_based.progress(int(NOW // 30) * 30, verify, offset), lockout, now, "mine", 3600)
+        write = rules.accept_write(time_based.progress(int(NOW // 30) * 30, verify, offset), lockout, now, "mine", 3600)
     elif which == "hotp":
-        write = rules.accept(counter_based.progress(offset + 11, offset + 12), lockout, now, "mine", None)
+        write = rules.accept_write(counter_based.progress(offset + 11, offset + 12), lockout, now, "mine", None)
     elif which == "recovery":
-        write = rules.accept(recovery_codes.progress(2), lockout, now, "mine", None)
+        write = rules.accept_write(recovery_codes.progress(2), lockout, now, "mine", None)
     elif which == "unlock":
-        write = rules.unlock(lockout, "mine")
+        write = rules.unlock_write(lockout, "mine")
     else:
-        write = rules.failure(lockout, now, "mine", 3600)
+        write = rules.failure_write(lockout, now, "mine", 3600)
     expected = write.condition.holds(item, write.values)
     assert _dynamodb_says(aws, item, write) is expected
 
@@ -78,10 +79,10 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(item=items, now=st.floats(min_value=NOW - 100, max_value=NOW + 1000), limit=st.integers(1, 5))
 def test_the_lockout_read_from_an_item_is_the_condition_dynamodb_refuses_on(aws, item, now, limit):
-    # A failure write is refused on a fresh token exactly when the lockout reads the item as locked.
+    # A failure write is refused on a fresh decision exactly when the lockout reads the item as locked.
     lockout = rules.Lockout(limit, 900)
     refused = not _dynamodb_says(
-        aws, {k: v for k, v in item.items() if k != "decided_by"}, rules.failure(lockout, now, "x", 60)
+        aws, {k: v for k, v in item.items() if k != "decided_by"}, rules.failure_write(lockout, now, "x", 60)
     )
     assert refused is bool(lockout.until({k: v for k, v in item.items() if k != "decided_by"}, now))
 
@@ -97,7 +98,7 @@ def test_a_lock_is_read_with_its_end_and_a_free_item_reads_zero():
 
 def test_the_failure_queue_keeps_the_newest_n():
     lockout = rules.Lockout(3, 900)
-    write = rules.failure(lockout, NOW + 0.5, "t", 60)
+    write = rules.failure_write(lockout, NOW + 0.5, "t", 60)
     assert write.sets["f1"].text() == "if_not_exists(f2, :zero)"
     assert write.sets["f3"].text() == ":leaves" and write.values[":leaves"] == math.ceil(NOW + 0.5) + 900
     assert write.values[":now"] == math.floor(NOW + 0.5)
@@ -114,8 +115,8 @@ def test_read_item_reads_numbers_strings_and_number_sets():
 def answers_lost(monkeypatch):
     """`lose("landed", ...)`: the next UpdateItems, one per word: "landed" reaches DynamoDB and its answer is lost
     (a read timeout, as when DynamoDB is slow to acknowledge); "lost" times out before DynamoDB has it. aws.call
-    sends a write again with the same decision token."""
-    client = store._client()
+    sends a write again with the same decision id."""
+    client = table._client()
     original = client.update_item
     plan: list[str] = []
     sent: list[dict] = []
@@ -178,7 +179,7 @@ def test_a_write_with_every_answer_lost_is_an_honest_503(answers_lost):
 def test_a_throttled_write_says_no_code_was_accepted():
     from botocore.stub import Stubber
 
-    with Stubber(store._client()) as stubber:
+    with Stubber(table._client()) as stubber:
         for _ in range(2):
             stubber.add_client_error("update_item", service_error_code="ThrottlingException", http_status_code=400)
         status, _, body = verify_at(NOW, secret=SECRET, code=independent_code(SECRET, NOW))

@@ -9,11 +9,11 @@ import random
 import pytest
 from support import event_with, independent_code, invoke, verify_at, wrong_code
 
-from otp_api.verify import store
+from otp_api.state import table
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010  # 10 s into a 30 s step
-WINDOW, LIMIT = 900, 5  # the test settings (conftest): LOCKOUT_SECONDS, MAX_FAILED_ATTEMPTS
+WINDOW, LIMIT = 900, 5  # the test settings (conftest): LOCKOUT_WINDOW_SECONDS, MAX_FAILED_ATTEMPTS
 
 
 def verify(code: str | None, moment: float, secret: str = SECRET, **extra):
@@ -160,7 +160,7 @@ def test_a_lockout_reached_through_replays_is_counted(capsys):
 @pytest.fixture
 def dynamodb_calls(monkeypatch):
     """The DynamoDB operations each request makes, as a list per request."""
-    client = store._client()
+    client = table._client()
     calls: list[str] = []
     for operation in ("update_item", "get_item"):
         original = getattr(client, operation)

@@ -1,4 +1,4 @@
-"""WARM_UP_AT_INIT (set by the template when SnapStart is on): the init phase creates the clients and loads the
+"""ENABLE_SNAP_START (set by the template when SnapStart is on): the init phase creates the clients and loads the
 rendering libraries, so the snapshot holds them; requests still work as usual afterwards."""
 
 import importlib.util
@@ -7,7 +7,7 @@ from unittest import mock
 
 from support import BUCKET, ROOT, FakeContext, decode_image, event_with
 
-from otp_api import storage
+from otp_api import image_bucket
 
 
 def fresh_handler(function: str):
@@ -20,12 +20,12 @@ def fresh_handler(function: str):
 def test_init_warms_up_and_generate_still_works(s3):
     from otp_api.settings import get_settings
 
-    storage._client.cache_clear()
+    image_bucket._client.cache_clear()
     get_settings.cache_clear()
     try:
-        with mock.patch.dict(os.environ, {"WARM_UP_AT_INIT": "true"}):
+        with mock.patch.dict(os.environ, {"ENABLE_SNAP_START": "true"}):
             handler = fresh_handler("otp")
-            assert storage._client.cache_info().currsize == 1  # made at init, before any request
+            assert image_bucket._client.cache_info().currsize == 1  # made at init, before any request
             barcodes = fresh_handler("barcodes")
     finally:
         get_settings.cache_clear()

@@ -29,7 +29,7 @@ def runtime() -> Path:
 
 def test_layer_layout(build_dir):
     layer = build_dir / "CommonLayer" / "python"
-    assert (layer / "otp_api" / "totp.py").exists()
+    assert (layer / "otp_api" / "oath.py").exists()
     for package in ("aws_lambda_powertools", "msgspec", "pyotp", "segno", "zxingcpp"):
         assert (layer / package).exists(), package
     assert not (layer / "boto3").exists() and not (layer / "botocore").exists()  # the runtime ships them

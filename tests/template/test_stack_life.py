@@ -281,12 +281,12 @@ def _allowed(statement: dict) -> set[str]:
 
 
 def test_the_sealing_key_is_used_by_the_otp_role_alone_under_the_sealing_context():
-    from otp_api.sealing import CONTEXT
+    from otp_api.kms import CONTEXT
 
     resources = transformed()["Resources"]
     ((key_name, key),) = of_type(resources, "AWS::KMS::Key").items()
     env = resources["OtpFunction"]["Properties"]["Environment"]["Variables"]
-    assert env["SEALING_KEY"] == {"Fn::GetAtt": [key_name, "Arn"]}
+    assert env["SEALING_KEY_ARN"] == {"Fn::GetAtt": [key_name, "Arn"]}
     users: dict[str, set[str]] = {}
     for statement in key["Properties"]["KeyPolicy"]["Statement"]:
         assert statement["Effect"] == "Allow"
@@ -313,12 +313,12 @@ def test_the_sealing_key_outlives_the_stack_and_can_have_replicas():
 
 
 def test_sealing_key_arn_adopts_an_existing_key():
-    from otp_api.sealing import CONTEXT
+    from otp_api.kms import CONTEXT
 
     template = transformed({"SealingKeyArn": ADOPTED})
     resources = live(template)
     assert of_type(resources, "AWS::KMS::Key") == {}
-    assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["SEALING_KEY"] == ADOPTED
+    assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["SEALING_KEY_ARN"] == ADOPTED
     statements = [
         s
         for policy in resources["OtpFunctionRole"]["Properties"]["Policies"]
@@ -334,7 +334,7 @@ def test_sealed_secrets_off_has_no_key_and_no_kms_grant():
     for parameters in ({"SealedSecrets": "false"}, {"SealedSecrets": "false", "SealingKeyArn": ADOPTED}):
         resources = live(transformed(parameters))
         assert of_type(resources, "AWS::KMS::Key") == {}
-        assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["SEALING_KEY"] == ""
+        assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["SEALING_KEY_ARN"] == ""
         assert "kms:" not in str(resources["OtpFunctionRole"]["Properties"]["Policies"])
 
 

@@ -131,13 +131,3 @@ def test_access_logs_wait_for_the_accounts_logs_role():
     # An account that has its role already: nothing set, nothing waited for.
     existing = deployed(ApiGatewayLogsRole="existing")
     assert existing[resources[api_name]["DependsOn"]]["Metadata"]["AccountSettings"] == ""
-
-
-def test_stack_parameters_admit_only_what_the_functions_accept():
-    # The state item keeps one attribute per remembered failure (verify_state): the bound is the settings' own.
-    from devserver.template import raw_document
-    from otp_api.settings import MAX_FAILED_ATTEMPTS, MAX_URL_EXPIRY_SECONDS
-
-    parameters = raw_document()["Parameters"]
-    assert parameters["MaxFailedAttempts"]["MaxValue"] == MAX_FAILED_ATTEMPTS
-    assert parameters["QrUrlExpirySeconds"]["MaxValue"] == MAX_URL_EXPIRY_SECONDS

@@ -15,9 +15,9 @@ import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-from otp_api import sealing, storage
-from otp_api.verify import store
-made = [name for name, cached in (("dynamodb", store._client), ("kms", sealing._client), ("s3", storage._client))
+from otp_api import image_bucket, kms
+from otp_api.state import table
+made = [name for name, cached in (("dynamodb", table._client), ("kms", kms._client), ("s3", image_bucket._client))
         if cached.cache_info().currsize]
 # (Powertools imports botocore's package itself, 0.4 ms, to tag its user agent: the cost is its client machinery.)
 print(json.dumps({"made": made, "botocore": "botocore.client" in sys.modules or "botocore.session" in sys.modules}))
@@ -38,10 +38,10 @@ def at_init(app, **env: str) -> dict:
     ("env", "made"),
     [
         ({}, ["dynamodb", "kms"]),  # the defaults: replay protection, lockout, sealing
-        ({"SEALING_KEY": ""}, ["dynamodb"]),
+        ({"SEALING_KEY_ARN": ""}, ["dynamodb"]),
         ({"REPLAY_PROTECTION": "false"}, ["dynamodb", "kms"]),  # lockout still writes
         ({"REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"}, ["kms"]),
-        ({"WARM_UP_AT_INIT": "true"}, ["dynamodb", "kms", "s3"]),  # SnapStart: everything, once per version
+        ({"ENABLE_SNAP_START": "true"}, ["dynamodb", "kms", "s3"]),  # SnapStart: everything, once per version
     ],
 )
 def test_the_otp_function_makes_the_clients_its_configuration_needs(env, made):
@@ -49,7 +49,7 @@ def test_the_otp_function_makes_the_clients_its_configuration_needs(env, made):
 
 
 def test_a_stateless_unsealed_stack_imports_nothing_of_aws_at_init():
-    found = at_init(OTP, REPLAY_PROTECTION="false", MAX_FAILED_ATTEMPTS="0", SEALING_KEY="")
+    found = at_init(OTP, REPLAY_PROTECTION="false", MAX_FAILED_ATTEMPTS="0", SEALING_KEY_ARN="")
     assert found == {"made": [], "botocore": False}
 
 

@@ -8,9 +8,12 @@ import msgspec
 import pytest
 
 from devserver.template import raw_document
-from otp_api import models, params, storage
+from otp_api import barcodes, image_bucket, kinds, params
 from otp_api.errors import InvalidParameter, MissingParameter, UnknownParameter
 from otp_api.http import documented, parse
+from otp_api.kinds import time_based
+
+RULES = {**kinds.RULES, **barcodes.RULES}
 
 
 def schema_of(model) -> dict:
@@ -32,28 +35,24 @@ def bounds(prop: dict) -> set[int]:
 @pytest.mark.parametrize(
     ("model", "name"),
     [
-        (models.GenerateRequest, "digits"),
-        (models.GenerateRequest, "period"),
-        (models.GenerateRequest, "label"),
-        (models.BarcodeRequest, "scale"),
-        (models.BarcodeRequest, "border"),
-        (models.BarcodeRequest, "data"),
-        (models.VerifyRequest, "code"),
+        (time_based.GenerateRequest, "digits"),
+        (time_based.GenerateRequest, "period"),
+        (time_based.GenerateRequest, "label"),
+        (barcodes.BarcodeRequest, "scale"),
+        (barcodes.BarcodeRequest, "border"),
+        (barcodes.BarcodeRequest, "data"),
+        (time_based.VerifyRequest, "code"),
     ],
 )
 def test_each_rule_states_the_bounds_its_model_enforces(model, name):
-    stated = {int(number) for number in re.findall(r"\d+", models.RULES[name])}
+    stated = {int(number) for number in re.findall(r"\d+", RULES[name])}
     enforced = bounds(schema_of(model)[name])
-    assert enforced and enforced <= stated | {0, 1}, (name, enforced, models.RULES[name])
+    assert enforced and enforced <= stated | {0, 1}, (name, enforced, RULES[name])
 
 
 def test_every_parameter_has_a_rule():
-    names = {
-        name
-        for model in (models.GenerateRequest, models.VerifyRequest, models.BarcodeRequest)
-        for name in schema_of(model)
-    }
-    assert names - {"action"} <= set(models.RULES)
+    assert {name for model in kinds.request_models() for name in schema_of(model)} <= set(kinds.RULES)
+    assert set(schema_of(barcodes.BarcodeRequest)) <= set(barcodes.RULES)
 
 
 def test_the_body_limit_is_stated_from_the_constant():
@@ -62,7 +61,7 @@ def test_the_body_limit_is_stated_from_the_constant():
 
 def test_the_code_assumes_the_lifetime_the_bucket_gives_images():
     (rule,) = raw_document()["Resources"]["ImageBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert storage.OBJECT_LIFETIME.days == rule["ExpirationInDays"]
+    assert image_bucket.OBJECT_LIFETIME.days == rule["ExpirationInDays"]
 
 
 # --- http.parse reads msgspec's wording: one test per kind of error it reads --------------------------------------
@@ -80,6 +79,7 @@ def test_the_code_assumes_the_lifetime_the_bucket_gives_images():
     ],
 )
 def test_each_kind_of_msgspec_error_names_its_parameter(params, error, parameter):
+    model, rules = kinds.request_model(params)
     with pytest.raises(error) as raised:
-        parse(models.TotpRequest, params)
+        parse(model, params, rules)
     assert raised.value.parameter == parameter

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 logger = Logger()
 app = APIGatewayRestResolver()
 s3 = boto3.client("s3")
-BUCKET = os.environ["BUCKET_NAME"]
+BUCKET = os.environ["IMAGE_BUCKET_NAME"]
 
 
 @app.post("/barcodes")

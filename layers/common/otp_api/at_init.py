@@ -17,24 +17,23 @@ from otp_api.settings import get_settings, get_verify_settings
 
 def otp_function() -> list[str]:
     """Make the OTP function's clients; the services made, for the test that checks them."""
-    from otp_api import enrolment
-
     made = []
     if get_verify_settings().stateful:
-        from otp_api.verify import store
+        from otp_api.state import table
 
-        store.connect()
+        table.connect()
         made.append("dynamodb")
     if get_settings().kms_key_id:
-        from otp_api import sealing
+        from otp_api import kms
 
-        sealing.connect()
+        kms.connect()
         made.append("kms")
     if get_settings().warm_up_at_init:
-        from otp_api import storage
+        from otp_api import image_bucket
+        from otp_api.kinds import enrolment
         from otp_api.render import render
 
-        storage.connect()
+        image_bucket.connect()
         made.append("s3")
         uri = "otpauth://totp/warm-up?secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
         render(uri, "qr_code", enrolment.QR_SCALE, "png", error=enrolment.QR_ERROR, qr_writer=enrolment.QR_WRITER)
@@ -42,9 +41,9 @@ def otp_function() -> list[str]:
 
 
 def barcodes_function() -> list[str]:
-    from otp_api import storage
+    from otp_api import image_bucket
 
-    storage.connect()
+    image_bucket.connect()
     if get_settings().warm_up_at_init:
         from otp_api.render import render
 

@@ -1,17 +1,20 @@
 """HTTP plumbing shared by every function: the resolver, JSON responses, and errors mapped to status codes."""
 
 import re
+from functools import cache
 from typing import Any
 
 import msgspec
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
-from otp_api.models import BOOLEANS, CASE_FOLD, NUMBERS, RULES, TYPE_RULES, ErrorResponse
+from otp_api.fields import ErrorResponse
 from otp_api.observability import logger
 from otp_api.params import MAX_BODY_BYTES
 
 NO_STORE = "no-store"
+# Parameters whose case does not matter; folded before validation.
+CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
 _FIELD = re.compile(r"field `([^`]*)`")  # "Object missing required field `x`", "... contains unknown field `x`"
 _PATH = re.compile(r"- at `\$\.([A-Za-z_]+)")  # "Expected `int` <= 300 - at `$.period`"
 
@@ -50,16 +53,49 @@ def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
     return InvalidParameter(f"{name} {rules.get(name, 'is not valid')}", name)
 
 
-def parse[T](model: type[T], params: dict[str, Any]) -> T:
-    """Validate request parameters into `model`. One rule for numbers: a JSON integer, an integral JSON number
-    (8.0) or text of digits (as query strings send them), never a boolean. Booleans: JSON true/false or the text
-    "true"/"false", never numbers. A code is always text (leading zeros)."""
-    rules = {**RULES, "type": TYPE_RULES.get(model, RULES["type"])}
+def _leaf(info: Any) -> Any:
+    """A field's type without None around it (msgspec's inspection leaves UNSET out already)."""
+    from msgspec import inspect
+
+    while isinstance(info, inspect.Metadata):  # Annotated[...]
+        info = info.type
+    if isinstance(info, inspect.UnionType):
+        kinds = [t for t in info.types if not isinstance(t, inspect.NoneType)]
+        return _leaf(kinds[0]) if len(kinds) == 1 else info
+    return info
+
+
+@cache
+def _typed_fields(model: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the whole-number and the true/false fields of `model` (or of any model of a union)."""
+    from msgspec import inspect
+
+    info = inspect.type_info(model)
+    structs = info.types if isinstance(info, inspect.UnionType) else (info,)
+    numbers, booleans = set(), set()
+    for struct in structs:
+        for field in getattr(struct, "fields", ()):
+            leaf = _leaf(field.type)
+            if isinstance(leaf, inspect.IntType) or (
+                isinstance(leaf, inspect.LiteralType) and all(type(value) is int for value in leaf.values)
+            ):
+                numbers.add(field.name)
+            elif isinstance(leaf, inspect.BoolType):
+                booleans.add(field.name)
+    return frozenset(numbers), frozenset(booleans)
+
+
+def parse(model: Any, params: dict[str, Any], rules: dict[str, str]) -> Any:
+    """Validate request parameters into `model` (a model, or a union tagged by `action`), wording errors with
+    `rules`. One rule for numbers: a JSON integer, an integral JSON number (8.0) or text of digits (as query strings
+    send them), never a boolean. Booleans: JSON true/false or the text "true"/"false", never numbers. A code is
+    always text (leading zeros)."""
+    numbers, booleans = _typed_fields(model)
     folded = {
         key: CASE_FOLD[key](value) if key in CASE_FOLD and isinstance(value, str) else value
         for key, value in params.items()
     }
-    for key in NUMBERS & folded.keys():
+    for key in numbers & folded.keys():
         value = folded[key]
         if isinstance(value, float) and value.is_integer():
             folded[key] = int(value)
@@ -68,7 +104,7 @@ def parse[T](model: type[T], params: dict[str, Any]) -> T:
             if not (text.isascii() and text.isdigit() and len(text) <= 9):
                 raise InvalidParameter(f"{key} {rules[key]}", key)
             folded[key] = int(text)
-    for key in BOOLEANS & folded.keys():
+    for key in booleans & folded.keys():
         value = folded[key]
         if isinstance(value, str) and value.lower() in ("true", "false"):
             folded[key] = value.lower() == "true"
@@ -87,7 +123,8 @@ def documented(
     statuses (`errors={429: "..."}`). Schemas are referenced by model name; scripts/openapi.py adds them."""
 
     def json_of(model: Any) -> dict[str, Any]:
-        refs = [{"$ref": f"#/components/schemas/{m.__name__}"} for m in getattr(model, "__args__", (model,))]
+        models = model if isinstance(model, list) else getattr(model, "__args__", (model,))
+        refs = [{"$ref": f"#/components/schemas/{m.__name__}"} for m in models]
         # anyOf, not oneOf: a sealed generate's answer is a valid SealResponse too
         return {"content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}}}
 
@@ -96,7 +133,7 @@ def documented(
         400: {"description": "Invalid request; `parameter` names what is wrong", **json_of(ErrorResponse)},
         403: {"description": "API Gateway: no such route, or the x-api-key header is missing or wrong"},
         413: {"description": f"Request body over {MAX_BODY_BYTES // 1024} KB", **json_of(ErrorResponse)},
-        415: {"description": "A body that is not JSON", **json_of(ErrorResponse)},
+        415: {"description": "A body whose Content-Type is not application/json", **json_of(ErrorResponse)},
         503: {
             "description": "S3, DynamoDB or KMS unavailable; nothing was handed out or accepted; Retry-After",
             **json_of(ErrorResponse),
@@ -121,8 +158,9 @@ def _cors() -> Any:
     )
 
 
-def create_app() -> APIGatewayRestResolver:
-    """A resolver whose every answer, errors included, is a JSON body with `Cache-Control: no-store`.
+def create_app(rules: dict[str, str]) -> APIGatewayRestResolver:
+    """A resolver whose every answer, errors included, is a JSON body with `Cache-Control: no-store`. `rules`: the
+    parameters its routes define (any other name in an error is the caller's text, never answered).
 
     Not Powertools' `enable_validation` (pydantic: 66 ms more cold start and 3.4 MB more layer, README Performance;
     msgspec validates in `parse`) nor `enable_swagger` (its page loads Swagger UI from a CDN; the deployed API
@@ -144,7 +182,7 @@ def create_app() -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def _api_error_response(exc: ApiError) -> Response:
         # Only names the API knows: an unknown parameter's name is the caller's text and could be anything.
-        parameter = exc.parameter if exc.parameter in RULES else None
+        parameter = exc.parameter if exc.parameter in rules else None
         extra = {"error": exc.code, "parameter": parameter, "status": exc.status, **exc.logged}
         logger.info("request refused", extra=extra)
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None

@@ -10,12 +10,26 @@ counter.
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from otp_api.errors import InvalidParameter
-from otp_api.models import MAX_COUNTER, MAX_PERIOD, MIN_PERIOD, SECRET_PATTERN, Algorithm
+from otp_api.oath import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    DEFAULT_DIGITS,
+    DEFAULT_PERIOD,
+    DIGITS,
+    MAX_COUNTER,
+    MAX_PERIOD,
+    MIN_PERIOD,
+    SECRET_PATTERN,
+    Algorithm,
+    OtpKey,
+    normalised_secret,
+)
 
-ALGORITHMS: dict[str, Algorithm] = {"sha1": "SHA1", "sha256": "SHA256", "sha512": "SHA512"}
+ALGORITHM_NAMES: dict[str, Algorithm] = {name.lower(): name for name in ALGORITHMS}  # apps write them in any case
 REFUSED = (
     "otp_url must be an otpauth://totp/ or otpauth://hotp/ URI with a base32 secret of at least 112 bits, 6 or 8 "
     "digits, a period of 15 to 300 seconds (totp) or a counter (hotp), each parameter once"
@@ -38,20 +52,14 @@ def _path(issuer: str, label: str) -> str:
     return f"{quote(issuer, safe='')}:{quote(label, safe='')}" if issuer and label else quote(issuer or label, safe="")
 
 
-def totp_uri(secret: str, label: str, issuer: str, algorithm: str, digits: int, period: int) -> str:
-    """`otpauth://totp/Issuer:label?...`; without an issuer the label stands alone."""
-    query = {"secret": secret, "issuer": issuer, "algorithm": algorithm, "digits": digits, "period": period}
+def uri(key: OtpKey, label: str, issuer: str) -> str:
+    """`otpauth://totp/Issuer:label?...&period=N`, or `otpauth://hotp/...&counter=N` for an HOTP key; without an
+    issuer the label stands alone."""
+    query: dict[str, Any] = {"secret": key.base32, "issuer": issuer, "algorithm": key.algorithm, "digits": key.digits}
     if not issuer:
         del query["issuer"]
-    return f"otpauth://totp/{_path(issuer, label)}?{urlencode(query, quote_via=quote)}"
-
-
-def hotp_uri(secret: str, label: str, issuer: str, algorithm: str, digits: int, counter: int) -> str:
-    """`otpauth://hotp/Issuer:label?...&counter=N`."""
-    query = {"secret": secret, "issuer": issuer, "algorithm": algorithm, "digits": digits, "counter": counter}
-    if not issuer:
-        del query["issuer"]
-    return f"otpauth://hotp/{_path(issuer, label)}?{urlencode(query, quote_via=quote)}"
+    query |= {"period": key.period} if key.counter is None else {"counter": key.counter}
+    return f"otpauth://{key.kind}/{_path(issuer, label)}?{urlencode(query, quote_via=quote)}"
 
 
 def _text(raw: str) -> str:
@@ -91,15 +99,15 @@ def parse(uri: str) -> KeyUri:
     issuer = params.get("issuer")
     if colon and issuer is not None and prefix.strip() != issuer.strip():
         raise InvalidParameter(REFUSED, "otp_url")  # the label's issuer contradicts the issuer parameter
-    secret = "".join(params.get("secret", "").split()).rstrip("=").upper()
-    algorithm = ALGORITHMS.get(params.get("algorithm", "sha1").lower())
-    digits = _number(params, "digits", 6)
-    period = _number(params, "period", 30)
+    secret = normalised_secret(params.get("secret", ""))
+    algorithm = ALGORITHM_NAMES.get(params.get("algorithm", DEFAULT_ALGORITHM).lower())
+    digits = _number(params, "digits", DEFAULT_DIGITS)
+    period = _number(params, "period", DEFAULT_PERIOD)
     counter = _number(params, "counter", None)
     if (
         not re.fullmatch(SECRET_PATTERN, secret)
         or algorithm is None
-        or digits not in (6, 8)
+        or digits not in DIGITS
         or period is None
         or (kind == "totp" and not MIN_PERIOD <= period <= MAX_PERIOD)
         or (kind == "hotp" and (counter is None or counter > MAX_COUNTER))

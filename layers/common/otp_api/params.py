@@ -3,12 +3,13 @@
 import base64
 import binascii
 import json
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from otp_api.errors import InvalidParameter, MalformedRequest, PayloadTooLarge, UnknownParameter, UnsupportedMediaType
-from otp_api.models import RULES
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -20,14 +21,14 @@ def _header(event: APIGatewayProxyEvent, name: str) -> str:
     return ""
 
 
-def _query(event: APIGatewayProxyEvent) -> dict[str, Any]:
+def _query(event: APIGatewayProxyEvent, known: Mapping[str, str]) -> dict[str, Any]:
     multi = event.multi_value_query_string_parameters or {}
     single = event.query_string_parameters or {}
     merged: dict[str, Any] = {}
     for name in {*multi, *single}:
         values = set(multi.get(name) or [single[name]])
         if len(values) > 1:
-            if name not in RULES:  # not a name the API defines: the caller's text, never answered
+            if name not in known:  # not a name the route defines: the caller's text, never answered
                 raise UnknownParameter(name, defined=False)
             raise MalformedRequest(f"{name} is given more than once with different values", name)
         merged[name] = values.pop()
@@ -78,10 +79,13 @@ def _require_json(content_type: str) -> None:
         )
 
 
-def request_params(event: APIGatewayProxyEvent, body_only: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """All parameters of the request; values from the JSON body override the query string's. Parameters in
-    `body_only` are refused in the query string: URLs reach access logs, proxies, browser history and traces."""
-    query = _query(event)
+def request_params(
+    event: APIGatewayProxyEvent, known: Mapping[str, str], body_only: AbstractSet[str]
+) -> dict[str, Any]:
+    """All parameters of the request; values from the JSON body override the query string's. `known`: the names
+    the route defines. Parameters in `body_only` are refused in the query string: URLs reach access logs, proxies,
+    browser history and traces."""
+    query = _query(event, known)
     for name in sorted(body_only & query.keys()):
         raise InvalidParameter(f"send {name} in the JSON body, never in the URL (URLs end up in logs)", name)
     return {**query, **_body(event)}

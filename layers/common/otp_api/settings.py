@@ -1,11 +1,14 @@
-"""Environment variables, read and checked once per cold start."""
+"""The functions' settings, each declared once (`SETTINGS`: environment variable, the template parameter that sets
+it, default, bounds), read and checked once per cold start. The environment variable is the parameter's name in
+upper snake case; tests/unit/test_settings.py holds template.yaml to this table."""
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
 from functools import cache
+from typing import Any
 
-MAX_URL_EXPIRY_SECONDS = 3600
-MAX_FAILED_ATTEMPTS = 20  # the state item keeps one attribute per failure it remembers (verify/rules.py)
+MAX_FAILED_ATTEMPTS = 20  # the state item keeps one attribute per failure it remembers (state/rules.py)
 
 
 class SettingsError(RuntimeError):
@@ -13,7 +16,59 @@ class SettingsError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
+class Setting:
+    parameter: str  # the template parameter (or, for what the stack makes, the output) that gives the value
+    default: str
+    bounds: tuple[int, int] | None = None  # a whole number within these
+    boolean: bool = False  # "true" or "false"
+    description: str = ""
+
+    @property
+    def env(self) -> str:
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", self.parameter).upper()
+
+    def read(self) -> Any:
+        raw = os.environ.get(self.env, self.default)
+        if self.boolean:
+            if raw.strip().lower() not in ("true", "false"):
+                raise SettingsError(f"{self.env} must be true or false, got {raw!r}")
+            return raw.strip().lower() == "true"
+        if self.bounds is not None:
+            low, high = self.bounds
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SettingsError(f"{self.env} must be an integer, got {raw!r}") from None
+            if not low <= value <= high:
+                raise SettingsError(f"{self.env} must be between {low} and {high}, got {value}")
+            return value
+        return raw
+
+
+SETTINGS: dict[str, Setting] = {
+    # made by the stack (outputs of the same name), or adopted
+    "bucket": Setting("ImageBucketName", ""),
+    "table": Setting("VerifyStateTableName", ""),
+    "kms_key_id": Setting("SealingKeyArn", "", description="empty: sealing is off"),
+    # template parameters
+    "default_issuer": Setting("DefaultIssuer", "otp-api"),
+    "url_expiry_seconds": Setting("QrUrlExpirySeconds", "300", (1, 3600)),
+    "warm_up_at_init": Setting("EnableSnapStart", "false", boolean=True),
+    "cors_allowed_origins": Setting("CorsAllowedOrigins", ""),
+    "replay_protection": Setting("ReplayProtection", "true", boolean=True),
+    "max_failed_attempts": Setting("MaxFailedAttempts", "5", (0, MAX_FAILED_ATTEMPTS)),
+    "lockout_seconds": Setting("LockoutWindowSeconds", "900", (1, 86_400)),
+    "list_codes": Setting("ListCodes", "true", boolean=True),
+    "totp_resync_window": Setting("TotpResyncWindow", "10", (1, 60)),
+    "hotp_look_ahead": Setting("HotpLookAhead", "10", (1, 100)),
+    "hotp_resync_window": Setting("HotpResyncWindow", "100", (2, 1000)),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
+    """What both functions read."""
+
     bucket: str
     region: str
     default_issuer: str
@@ -22,76 +77,48 @@ class Settings:
     kms_key_id: str  # the KMS key that seals secrets (ARN or alias); empty: sealing is off
 
 
-def _int(name: str, default: str, low: int, high: int) -> int:
-    raw = os.environ.get(name, default)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class VerifySettings:
+    """Replay protection and lockout (the OTP function only); on unless configured off."""
+
     table: str
     replay_protection: bool
     max_failed_attempts: int  # 0: no lockout
     lockout_seconds: int
     list_codes: bool  # verify without a code lists the codes around now (the reference's behaviour)
-    totp_resync_window: int = 10  # steps either side of now that a TOTP resync searches
-    hotp_look_ahead: int = 10  # counters from the next expected that an HOTP code may be (RFC 4226 7.4)
-    hotp_resync_window: int = 100  # counters from the next expected that an HOTP resync searches
+    totp_resync_window: int  # steps either side of now that a TOTP resync searches
+    hotp_look_ahead: int  # counters from the next expected that an HOTP code may be (RFC 4226 7.4)
+    hotp_resync_window: int  # counters from the next expected that an HOTP resync searches
 
     @property
     def stateful(self) -> bool:
         return self.replay_protection or self.max_failed_attempts > 0
 
 
-def _bool(name: str, default: str) -> bool:
-    raw = os.environ.get(name, default).strip().lower()
-    if raw not in ("true", "false"):
-        raise SettingsError(f"{name} must be true or false, got {raw!r}")
-    return raw == "true"
+def _read(names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: SETTINGS[name].read() for name in names}
 
 
 @cache
 def get_verify_settings() -> VerifySettings:
-    """Replay protection and lockout (the OTP function only); on unless configured off."""
-    settings = VerifySettings(
-        table=os.environ.get("TABLE_NAME", ""),
-        replay_protection=_bool("REPLAY_PROTECTION", "true"),
-        max_failed_attempts=_int("MAX_FAILED_ATTEMPTS", "5", 0, MAX_FAILED_ATTEMPTS),
-        lockout_seconds=_int("LOCKOUT_SECONDS", "900", 1, 86_400),
-        list_codes=_bool("LIST_CODES", "true"),
-        totp_resync_window=_int("TOTP_RESYNC_WINDOW", "10", 1, 60),
-        hotp_look_ahead=_int("HOTP_LOOK_AHEAD", "10", 1, 100),
-        hotp_resync_window=_int("HOTP_RESYNC_WINDOW", "100", 2, 1000),
-    )
+    settings = VerifySettings(**_read(tuple(field.name for field in fields(VerifySettings))))
     if settings.stateful and not settings.table:
-        raise SettingsError("TABLE_NAME is not set, but replay protection or lockout is on")
+        raise SettingsError(f"{SETTINGS['table'].env} is not set, but replay protection or lockout is on")
     return settings
 
 
 def cors_origins() -> list[str]:
-    """Origins allowed to call the API from a browser (CORS_ALLOWED_ORIGINS, comma-separated); none by default."""
-    return [origin.strip() for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()]
+    """Origins allowed to call the API from a browser (comma-separated); none by default."""
+    return [origin.strip() for origin in SETTINGS["cors_allowed_origins"].read().split(",") if origin.strip()]
 
 
 @cache
 def get_settings() -> Settings:
-    bucket = os.environ.get("BUCKET_NAME", "")
-    if not bucket:
-        raise SettingsError("BUCKET_NAME is not set")
-    issuer = os.environ.get("DEFAULT_ISSUER", "")
+    values = _read(("bucket", "default_issuer", "url_expiry_seconds", "warm_up_at_init", "kms_key_id"))
+    if not values["bucket"]:
+        raise SettingsError(f"{SETTINGS['bucket'].env} is not set")
+    issuer = values["default_issuer"]
     if ":" in issuer or len(issuer) > 64:
-        raise SettingsError("DEFAULT_ISSUER must have no colon and at most 64 characters")
-    return Settings(
-        bucket=bucket,
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        default_issuer=issuer,
-        url_expiry_seconds=_int("URL_EXPIRY_SECONDS", "300", 1, MAX_URL_EXPIRY_SECONDS),
-        warm_up_at_init=_bool("WARM_UP_AT_INIT", "false"),
-        kms_key_id=os.environ.get("SEALING_KEY", ""),
-    )
+        raise SettingsError(f"{SETTINGS['default_issuer'].env} must have no colon and at most 64 characters")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return Settings(region=region, **values)

@@ -8,7 +8,7 @@ The state of one key (or one set of recovery codes) is one item, `pk` a hash of 
   plus the window), oldest first, and `last_failure`, the newest failure's time rounded down. The key is locked
   while the last N failures lie within one window (f1 > last_failure) and the newest has not left it (fN > now):
   N failures less than a window apart always lock, for a full window from the Nth (a second more at most);
-- `decided_by`: a token of the decision that wrote it last;
+- `decided_by`: the id of the decision that wrote it last;
 - `expires_at`: DynamoDB's TTL, for kinds whose state may be forgotten.
 
 A decision is at most two conditional writes (UpdateItem), each refused as a whole or made as a whole:
@@ -28,11 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from otp_api.errors import TooManyAttempts
-from otp_api.models import Reason
+from otp_api.errors import InvalidParameter, TooManyAttempts
 from otp_api.observability import count_for_alarm
 from otp_api.settings import VerifySettings
-from otp_api.verify.expressions import (
+from otp_api.state.conditions import (
     AllOf,
     AnyOf,
     Attr,
@@ -48,7 +47,15 @@ from otp_api.verify.expressions import (
 )
 
 DECIDED_BY, LAST_FAILURE, EXPIRES_AT = Attr("decided_by"), Attr("last_failure"), Attr("expires_at")
-NOW, TOKEN, ZERO = Value(":now"), Value(":token"), Value(":zero")
+NOW, DECISION, ZERO = Value(":now"), Value(":decision"), Value(":zero")
+Reason = Literal["no_match", "already_used"]  # why a code was refused
+
+
+def require_state(settings: VerifySettings, what: str, parameter: str) -> None:
+    """A kind (or an action) that keeps what it protects in the verify state works only where the stack keeps it:
+    with replay protection on. Otherwise a 400 naming `parameter`."""
+    if not settings.replay_protection:
+        raise InvalidParameter(f"{what} keeps its state in the verify state, and replay protection is off", parameter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,22 @@ class Lockout:
         if not self.limit or not self.locked.holds(item, {":now": math.floor(now)}):
             return 0
         return int(item[self.slots[-1].name])
+
+    def check(self, item: Item, now: float) -> None:
+        """Refuse a locked item: 429, with the seconds until the lock ends."""
+        if until := self.until(item, now):
+            raise TooManyAttempts(until - math.floor(now))
+
+
+def lockout_of(settings: VerifySettings) -> Lockout:
+    return Lockout(settings.max_failed_attempts, settings.lockout_seconds)
+
+
+def read_unlocked(pk: str, settings: VerifySettings, now: float, read: Callable[[str], Item]) -> Item:
+    """The state `pk` as it is now, for a kind that must read before it decides; a locked key is refused first."""
+    item = read(pk)
+    lockout_of(settings).check(item, now)
+    return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,31 +130,31 @@ class Written:
     item: Item
 
 
-def _not_yet_by(token: str) -> Cond:
-    return AnyOf((Missing(DECIDED_BY), Compare(DECIDED_BY, "<>", TOKEN)))
+def _not_yet_by(decision: str) -> Cond:
+    return AnyOf((Missing(DECIDED_BY), Compare(DECIDED_BY, "<>", DECISION)))
 
 
-def _guards(lockout: Lockout, token: str, *conditions: Cond | None) -> Cond:
+def _guards(lockout: Lockout, decision: str, *conditions: Cond | None) -> Cond:
     parts = [c for c in conditions if c is not None]
     if lockout.limit:
         parts.append(Not(lockout.locked))
-    return AllOf((*parts, _not_yet_by(token)))
+    return AllOf((*parts, _not_yet_by(decision)))
 
 
-def _common(now: float, token: str, lifetime: int | None) -> tuple[dict[str, Value | IfNotExists], Values]:
-    sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: TOKEN}
-    values: Values = {":token": token, ":now": math.floor(now)}
+def _common(now: float, decision: str, lifetime: int | None) -> tuple[dict[str, Value | IfNotExists], Values]:
+    sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION}
+    values: Values = {":decision": decision, ":now": math.floor(now)}
     if lifetime is not None:
         sets[EXPIRES_AT.name] = Value(":ttl")
         values[":ttl"] = math.ceil(now) + lifetime
     return sets, values
 
 
-def accept(progress: Progress, lockout: Lockout, now: float, token: str, lifetime: int | None) -> Write:
-    sets, values = _common(now, token, lifetime)
+def accept_write(progress: Progress, lockout: Lockout, now: float, decision: str, lifetime: int | None) -> Write:
+    sets, values = _common(now, decision, lifetime)
     removes = (*(slot.name for slot in lockout.slots), LAST_FAILURE.name) if lockout.limit else ()
     return Write(
-        condition=_guards(lockout, token, progress.unused),
+        condition=_guards(lockout, decision, progress.unused),
         sets={**progress.sets, **sets},
         removes=removes,
         adds=progress.adds,
@@ -139,9 +162,9 @@ def accept(progress: Progress, lockout: Lockout, now: float, token: str, lifetim
     )
 
 
-def failure(lockout: Lockout, now: float, token: str, lifetime: int | None) -> Write:
+def failure_write(lockout: Lockout, now: float, decision: str, lifetime: int | None) -> Write:
     """Queue a failure: the slots shift towards f1 (each takes its newer neighbour's value) and fN is this one."""
-    sets, values = _common(now, token, lifetime)
+    sets, values = _common(now, decision, lifetime)
     slots = lockout.slots
     shifted: dict[str, Value | IfNotExists] = {
         slot.name: IfNotExists(newer, ZERO) for slot, newer in itertools.pairwise(slots)
@@ -149,49 +172,53 @@ def failure(lockout: Lockout, now: float, token: str, lifetime: int | None) -> W
     shifted[slots[-1].name] = Value(":leaves")
     shifted[LAST_FAILURE.name] = NOW
     values |= {":zero": 0, ":leaves": math.ceil(now) + lockout.window}
-    return Write(condition=_guards(lockout, token), sets={**shifted, **sets}, values=values)
+    return Write(condition=_guards(lockout, decision), sets={**shifted, **sets}, values=values)
 
 
 Outcome = Literal["accepted", "used"]
 
 
-def after_accept(written: Written, lockout: Lockout, token: str, now: float) -> Outcome:
-    if written.applied or written.item.get(DECIDED_BY.name) == token:
+def after_accept(written: Written, lockout: Lockout, decision: str, now: float) -> Outcome:
+    if written.applied or written.item.get(DECIDED_BY.name) == decision:
         return "accepted"
-    if until := lockout.until(written.item, now):
-        raise TooManyAttempts(until - math.floor(now))
+    lockout.check(written.item, now)
     return "used"
 
 
-def after_failure(written: Written, lockout: Lockout, token: str, now: float) -> bool:
+def after_failure(written: Written, lockout: Lockout, decision: str, now: float) -> bool:
     """Whether this failure locked the key. Raises TooManyAttempts if the key was locked already."""
-    if written.applied or written.item.get(DECIDED_BY.name) == token:
+    if written.applied or written.item.get(DECIDED_BY.name) == decision:
         return bool(lockout.until(written.item, now))
-    raise TooManyAttempts(lockout.until(written.item, now) - math.floor(now))
+    lockout.check(written.item, now)  # a failure is refused only by a lock (or its own decision, above)
+    return False  # pragma: no cover
 
 
-def unlock(lockout: Lockout, token: str) -> Write:
+def unlock_write(lockout: Lockout, decision: str) -> Write:
     """Clear the failures, and so any lockout, if there are any: never the kind's progress (replay state, used
     codes). Answers with the item as it was, to tell whether it was locked."""
     names = (*(slot.name for slot in lockout.slots), LAST_FAILURE.name)
-    condition = AnyOf((Exists(LAST_FAILURE), Compare(DECIDED_BY, "=", TOKEN)))
-    return Write(condition, {DECIDED_BY.name: TOKEN}, names, values={":token": token}, returns="ALL_OLD")
+    condition = AnyOf((Exists(LAST_FAILURE), Compare(DECIDED_BY, "=", DECISION)))
+    return Write(condition, {DECIDED_BY.name: DECISION}, names, values={":decision": decision}, returns="ALL_OLD")
 
 
-def after_unlock(written: Written, lockout: Lockout, token: str, now: float) -> bool:
+def after_unlock(written: Written, lockout: Lockout, decision: str, now: float) -> bool:
     """Whether a lockout was lifted (failures short of one are cleared too, and answer false)."""
     if written.applied:
         return bool(lockout.until(written.item, now))
-    return written.item.get(DECIDED_BY.name) == token  # an earlier attempt of this very unlock landed
+    return written.item.get(DECIDED_BY.name) == decision  # an earlier attempt of this very unlock landed
 
 
-def release(pk: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
+def new_decision() -> str:
+    """The id a decision's writes carry (and their retries), to recognise its own write."""
+    return secrets.token_hex(8)
+
+
+def unlock(pk: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
     """Unlock the state `pk`: whether a lockout was lifted."""
     if not settings.max_failed_attempts:
         return False
-    lockout = Lockout(settings.max_failed_attempts, settings.lockout_seconds)
-    token = secrets.token_hex(8)
-    return after_unlock(write(pk, unlock(lockout, token)), lockout, token, now)
+    lockout, decision = lockout_of(settings), new_decision()
+    return after_unlock(write(pk, unlock_write(lockout, decision)), lockout, decision, now)
 
 
 def settle(
@@ -205,16 +232,18 @@ def settle(
     """The verdict on one code: (valid, why not, the item as the accept left it). `progress` is None when the code
     matched nothing; a progress with nothing to record and no lockout (time_based without replay protection)
     writes nothing."""
-    lockout = Lockout(settings.max_failed_attempts, settings.lockout_seconds)
-    token = secrets.token_hex(8)  # this decision's, carried by each of its writes (and their retries)
+    lockout, decision = lockout_of(settings), new_decision()
     reason: Reason = "no_match"
     if progress is not None:
         if not (progress.unused or progress.sets or progress.adds or lockout.limit):
             return True, None, {}
-        written = write(pk, accept(progress, lockout, now, token, lifetime))
-        if after_accept(written, lockout, token, now) == "accepted":
+        written = write(pk, accept_write(progress, lockout, now, decision, lifetime))
+        if after_accept(written, lockout, decision, now) == "accepted":
             return True, None, written.item
         reason = progress.why_refused(written.item) if progress.why_refused else "already_used"
-    if lockout.limit and after_failure(write(pk, failure(lockout, now, token, lifetime)), lockout, token, now):
+    failed = lockout.limit and after_failure(
+        write(pk, failure_write(lockout, now, decision, lifetime)), lockout, decision, now
+    )
+    if failed:
         count_for_alarm("OtpLockout")  # this failure locked the key
     return False, reason, {}

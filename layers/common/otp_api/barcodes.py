@@ -1,19 +1,60 @@
-"""Barcode images in the bucket: the domain behind /barcodes."""
+"""Barcode images in the bucket: the requests, answers and action behind /barcodes."""
 
 import hashlib
 import json
+from typing import Annotated
 
-from otp_api import storage
+from msgspec import Meta, Struct
+
+from otp_api import image_bucket
 from otp_api.errors import InvalidParameter
-from otp_api.models import BarcodeRequest, BarcodeResponse
 from otp_api.observability import count_outcome
-from otp_api.render import DEFAULT_BORDER, DEFAULT_ERROR, render
+from otp_api.render import DEFAULT_BORDER, DEFAULT_ERROR, ErrorLevel, ImageFormat, Symbology, render
 
 PREFIX = "barcodes/"
 RENDER_VERSION = 2  # bump when rendering changes, so stored images are not reused across versions
+MAX_BORDER = 4  # modules: the QR standard's quiet zone, the most any of the three needs
+RULES = {
+    "type": "must be qr_code, aztec_code or data_matrix",
+    "data": "must be text of 4 to 1663 characters",
+    "scale": "must be a whole number from 1 to 10",
+    "format": "must be png or svg",
+    "border": f"must be a whole number of modules from 0 to {MAX_BORDER}",
+    "error": "must be L, M, Q or H",
+}
 
 
-def _key(request: BarcodeRequest, border: int, error: str | None) -> str:
+class BarcodeRequest(Struct, forbid_unknown_fields=True):
+    type: Symbology
+    data: Annotated[str, Meta(min_length=4, max_length=1663, description="The text to encode.")]
+    scale: Annotated[int, Meta(ge=1, le=10, description="Pixels per module.")] = 2
+    format: ImageFormat = "png"
+    border: (
+        Annotated[int, Meta(ge=0, le=MAX_BORDER, description="Quiet zone in modules; the symbology's default.")] | None
+    ) = None
+    error: (
+        Annotated[
+            ErrorLevel,
+            Meta(
+                description="Error correction: QR levels L/M/Q/H (default M); Aztec 10/23/36/50 % (default 23 %); "
+                "Data Matrix ECC 200 has a fixed level, so it is ignored there."
+            ),
+        ]
+        | None
+    ) = None
+
+
+class BarcodeResponse(Struct):
+    url: str
+    expires_at: str
+    type: Symbology
+    format: ImageFormat
+    scale: int
+    width: int
+    height: int
+
+
+def _object_name(request: BarcodeRequest, border: int, error: str | None) -> str:
     normalised = {
         "v": RENDER_VERSION,
         "type": request.type,
@@ -31,7 +72,7 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
     """Render the image, or reuse the one an identical request stored, and return a presigned URL to it."""
     if request.data.strip().lower().startswith("otpauth:"):
         # An enrolment URI holds a secret: here it would sit in a URL, a trace and, as an image, in S3 for a day
-        # under a key derived from it. POST /otp renders it without any of that.
+        # under a name derived from it. POST /otp renders it without any of that.
         raise InvalidParameter(
             "data must not be an otpauth:// URI (it holds a secret): POST /otp with qrcode inline or url makes the "
             "enrolment QR code",
@@ -40,17 +81,17 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
     border = DEFAULT_BORDER[request.type] if request.border is None else request.border
     # Normalised, so that equivalent requests share one stored image (Data Matrix has no choice of level).
     error = (request.error or DEFAULT_ERROR[request.type]) if DEFAULT_ERROR[request.type] else None
-    key = _key(request, border, error)
+    name = _object_name(request, border, error)
     # Look before rendering: a HEAD costs a twelfth of a PUT and skips the render (README, Performance).
-    found = storage.find_fresh(key)
+    found = image_bucket.find_fresh(name)
     if found and found.get("width", "").isdigit() and found.get("height", "").isdigit():
         width, height = int(found["width"]), int(found["height"])
-        link = storage.presign(key)
+        link = image_bucket.presign(name)
         count_outcome("BarcodeServed", symbology=request.type, cache="hit")
     else:
         image = render(request.data, request.type, request.scale, request.format, border, error)
         width, height = image.width, image.height
-        link = storage.store(key, image.data, image.content_type, {"width": str(width), "height": str(height)})
+        link = image_bucket.store(name, image.data, image.content_type, {"width": str(width), "height": str(height)})
         count_outcome("BarcodeServed", symbology=request.type, cache="miss")
     return BarcodeResponse(
         url=link.url,

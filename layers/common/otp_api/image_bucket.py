@@ -18,7 +18,7 @@ from otp_api.settings import get_settings
 # The bucket's lifecycle rule deletes objects one day after they were written (template.yaml).
 OBJECT_LIFETIME = timedelta(days=1)
 FRESHNESS_MARGIN = timedelta(minutes=5)
-# The error codes of a HEAD whose key is missing: 404 with s3:ListBucket on the bucket, 403 without it. A HEAD
+# The error codes of a HEAD whose object is missing: 404 with s3:ListBucket on the bucket, 403 without it. A HEAD
 # answer has no body, so botocore reports the status code as the error code (tests/aws_semantics).
 MISSING_OR_HIDDEN = frozenset({"404", "403"})
 
@@ -55,43 +55,43 @@ def _unavailable_on_failure() -> Iterator[None]:
         raise StorageUnavailable("image storage is unavailable; try again") from None
 
 
-def presign(key: str) -> Presigned:
-    """A presigned GET URL for `key`; signing is local, no request is made."""
+def presign(name: str) -> Presigned:
+    """A presigned GET URL for the object `name`; signing is local, no request is made."""
     settings = get_settings()
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=settings.url_expiry_seconds)
     url = _client().generate_presigned_url(
         "get_object",
-        Params={"Bucket": settings.bucket, "Key": key},
+        Params={"Bucket": settings.bucket, "Key": name},
         ExpiresIn=settings.url_expiry_seconds,
     )
     return Presigned(url=url, expires_at=expires_at)
 
 
-def store(key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> Presigned:
-    """Put `data` under `key` (never cached by a browser or proxy) and return a presigned URL to it."""
+def store(name: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> Presigned:
+    """Put `data` under `name` (never cached by a browser or proxy) and return a presigned URL to it."""
     with _unavailable_on_failure():
         aws.call(
             _client().put_object,
             Bucket=get_settings().bucket,
-            Key=key,
+            Key=name,
             Body=data,
             ContentType=content_type,
             CacheControl="no-store",
             Metadata=metadata or {},
         )
-    return presign(key)
+    return presign(name)
 
 
-def find_fresh(key: str) -> dict[str, str] | None:
-    """The metadata of the object at `key`, or None if it is missing or old enough that the bucket's one-day
+def find_fresh(name: str) -> dict[str, str] | None:
+    """The metadata of the object `name`, or None if it is missing or old enough that the bucket's one-day
     lifecycle rule could delete it before a URL handed out now expires."""
     from botocore.exceptions import ClientError
 
     with _unavailable_on_failure():
         try:
-            head = aws.call(_client().head_object, final=MISSING_OR_HIDDEN, Bucket=get_settings().bucket, Key=key)
+            head = aws.call(_client().head_object, final=MISSING_OR_HIDDEN, Bucket=get_settings().bucket, Key=name)
         except ClientError as exc:
-            # S3 answers a HEAD of a missing key with 403 unless the caller may list the bucket (HeadObject, API
+            # S3 answers a HEAD of a missing object with 403 unless the caller may list the bucket (HeadObject, API
             # reference), and this role may not: either way the image is not there to reuse. Rendering and putting
             # it is the answer; a put that is refused too is the real fault and becomes a 503.
             if exc.response.get("Error", {}).get("Code") in MISSING_OR_HIDDEN:

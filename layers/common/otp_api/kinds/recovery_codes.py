@@ -1,4 +1,5 @@
-"""Recovery codes, `type: "recovery_codes"`: when a code matches, and what an accepted code moves.
+"""Recovery codes, `type: "recovery_codes"`: its requests and answers, when a code is accepted, what an accepted
+code moves, and its actions (generate, verify, unlock).
 
 - generate: `count` codes (10 by default), each 10 characters of Crockford's base32 (50 bits from a CSPRNG; no
   I, L, O or U to misread), shown grouped as `K7QM-2XW9-HF`. The app shows them once and stores `sealed_codes`: a
@@ -7,39 +8,40 @@
   from it, and even with it only hashes of 50-bit codes.
 - A code matches if its hash is one of the set's, compared in constant time against every one. Case, spaces and
   hyphens do not matter, and Crockford's look-alikes read as what they look like (O as 0, I and L as 1).
-- State (rules.py) is kept per set, in this kind's domain: `used`, the indexes of the codes accepted. A code is
+- State (state/rules.py) is kept per set, in this kind's domain: `used`, the indexes of the codes accepted. A code is
   unused if its index is not in it. The state never expires: a used code must stay used for as long as its token
   exists. Failures count towards the same lockout as TOTP's, per set.
+
+The writes each outcome sends are pinned in tests/unit/test_golden_writes.py.
 """
 
 import hashlib
 import hmac
+import re
 import secrets
 import struct
 import time
+from typing import Annotated, Literal
 
-from otp_api import sealing
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from otp_api import kms, spellings
 from otp_api.errors import InvalidParameter
-from otp_api.models import (
-    RecoveryCodesResponse,
-    RecoveryGenerateRequest,
-    RecoveryUnlockRequest,
-    RecoveryVerifyRequest,
-    RecoveryVerifyResponse,
-    UnlockResponse,
-)
+from otp_api.fields import Subject, UnlockResponse
+from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
-from otp_api.verify import rules, store
-from otp_api.verify.expressions import Attr, Contains, Not, Value
+from otp_api.state import rules, table
+from otp_api.state.conditions import Attr, Contains, Not, Value
+from otp_api.state.rules import Reason
 
-PREFIX = "r1."
-CODES = sealing.Sealed(
-    PREFIX,
-    {**sealing.CONTEXT, "kind": "recovery-codes"},
+SEALED_CODES = kms.SealedForm(
+    "r1.",
+    {**kms.CONTEXT, "kind": "recovery-codes"},
     "sealed_codes",
     "sealed_codes is not a sealed set of recovery codes of this API",
 )
+MAX_COUNT = 20
 DOMAIN = b"otp-api/recovery-codes/v1\x00"
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -47,6 +49,56 @@ CODE_LENGTH = 10  # 50 bits
 SET_ID_BYTES, HASH_BYTES = 16, 16
 _HEADER = struct.Struct(">B16sB")  # version, set id, count
 USED, INDEX = Attr("used"), Value(":index")
+RecoveryCodes = Literal["recovery_codes"]
+SealedCodes = Annotated[
+    str,
+    Meta(
+        max_length=4096,
+        pattern=rf"^{re.escape(SEALED_CODES.prefix)}[A-Za-z0-9_-]+$",
+        description="The sealed_codes of generate.",
+    ),
+]
+
+
+# --- requests and answers -----------------------------------------------------------------------------------------
+
+
+class RecoveryGenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="generate"):
+    type: RecoveryCodes
+    count: Annotated[int, Meta(ge=1, le=MAX_COUNT, description="How many codes.")] = 10
+    subject: Subject | UnsetType = UNSET
+
+
+class RecoveryVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
+    type: RecoveryCodes
+    sealed_codes: SealedCodes
+    code: Annotated[str, Meta(max_length=64, description="One recovery code; case, spaces and hyphens ignored.")]
+    subject: Subject | UnsetType = UNSET
+
+
+class RecoveryUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    type: RecoveryCodes
+    sealed_codes: SealedCodes
+    subject: Subject | UnsetType = UNSET
+
+
+class RecoveryCodesResponse(Struct):
+    """New recovery codes: show them to the user once, store only sealed_codes."""
+
+    type: RecoveryCodes
+    codes: list[str]
+    sealed_codes: str
+    count: int
+
+
+class RecoveryVerifyResponse(Struct):
+    type: RecoveryCodes
+    valid: bool
+    remaining: Annotated[int | None, Meta(description="Codes of the set still unused, when valid.")]
+    reason: Reason | None
+
+
+# --- the codes, sealed --------------------------------------------------------------------------------------------
 
 
 def _normalised(code: str) -> str:
@@ -58,25 +110,19 @@ def _hash(set_id: bytes, code: str) -> bytes:
 
 
 def _unsealed(token: str, subject: str | None) -> tuple[bytes, list[bytes]]:
-    plain = sealing.unseal_bytes(token, CODES, subject)
+    plain = kms.unseal(token, SEALED_CODES, subject)
     if len(plain) < _HEADER.size:
-        raise InvalidParameter(CODES.refused, CODES.parameter)
+        raise InvalidParameter(SEALED_CODES.refused, SEALED_CODES.parameter)
     version, set_id, count = _HEADER.unpack_from(plain)
     hashes = plain[_HEADER.size :]
-    if version != 1 or not 1 <= count <= 20 or len(hashes) != count * HASH_BYTES:
-        raise InvalidParameter(CODES.refused, CODES.parameter)
+    if version != 1 or not 1 <= count <= MAX_COUNT or len(hashes) != count * HASH_BYTES:
+        raise InvalidParameter(SEALED_CODES.refused, SEALED_CODES.parameter)
     return set_id, [hashes[i : i + HASH_BYTES] for i in range(0, len(hashes), HASH_BYTES)]
 
 
 def _needs_key_and_state() -> None:
-    from otp_api.settings import get_settings
-
-    if not get_settings().kms_key_id:
-        raise InvalidParameter(
-            "recovery codes need the stack's sealing key, and sealing is off (SealedSecrets)", "type"
-        )
-    if not get_verify_settings().table:
-        raise InvalidParameter("recovery codes need the verify-state table (TABLE_NAME)", "type")
+    kms.require_key("type")
+    rules.require_state(get_verify_settings(), "recovery_codes", "type")
 
 
 def state_pk(set_id: bytes) -> str:
@@ -85,11 +131,11 @@ def state_pk(set_id: bytes) -> str:
 
 def generate(request: RecoveryGenerateRequest) -> RecoveryCodesResponse:
     _needs_key_and_state()
-    subject = request.subject if isinstance(request.subject, str) else None
+    subject = spellings.subject_of(request)
     set_id = secrets.token_bytes(SET_ID_BYTES)
     codes = ["".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(request.count)]
     plain = _HEADER.pack(1, set_id, request.count) + b"".join(_hash(set_id, code) for code in codes)
-    sealed = sealing.seal_bytes(plain, CODES, subject, "type")
+    sealed = kms.seal(plain, SEALED_CODES, subject, "type")
     count_outcome("RecoveryCodesGenerated", count=str(request.count))
     return RecoveryCodesResponse(
         type="recovery_codes",
@@ -117,11 +163,10 @@ def progress(index: int) -> rules.Progress:
 
 def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
     _needs_key_and_state()
-    subject = request.subject if isinstance(request.subject, str) else None
-    set_id, hashes = _unsealed(request.sealed_codes, subject)
+    set_id, hashes = _unsealed(request.sealed_codes, spellings.subject_of(request))
     index = matching_index(request.code, set_id, hashes)
     moved = None if index is None else progress(index)
-    valid, reason, item = rules.settle(state_pk(set_id), moved, get_verify_settings(), time.time(), None, store.write)
+    valid, reason, item = rules.settle(state_pk(set_id), moved, get_verify_settings(), time.time(), None, table.write)
     used = item.get(USED.name) or set()
     count_outcome("RecoveryCodeVerified", result="valid" if valid else str(reason))
     return RecoveryVerifyResponse(
@@ -131,8 +176,20 @@ def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
 
 def unlock(request: RecoveryUnlockRequest) -> UnlockResponse:
     _needs_key_and_state()
-    subject = request.subject if isinstance(request.subject, str) else None
-    set_id, _ = _unsealed(request.sealed_codes, subject)
-    unlocked = rules.release(state_pk(set_id), get_verify_settings(), time.time(), store.write)
+    set_id, _ = _unsealed(request.sealed_codes, spellings.subject_of(request))
+    unlocked = rules.unlock(state_pk(set_id), get_verify_settings(), time.time(), table.write)
     count_outcome("OtpUnlocked", type="recovery_codes", result="unlocked" if unlocked else "not_locked")
     return UnlockResponse(unlocked=unlocked)
+
+
+KIND = Kind(
+    type="recovery_codes",
+    synonyms=(),
+    actions={RecoveryGenerateRequest: generate, RecoveryVerifyRequest: verify, RecoveryUnlockRequest: unlock},
+    responses=(RecoveryCodesResponse, RecoveryVerifyResponse, UnlockResponse),
+    rules={
+        "count": f"must be a whole number of codes from 1 to {MAX_COUNT}",
+        "sealed_codes": "is not a sealed set of recovery codes of this API",
+    },
+    body_only=frozenset({"sealed_codes"}),
+)

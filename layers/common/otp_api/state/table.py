@@ -1,7 +1,7 @@
-"""The verify state in DynamoDB: one conditional write per step of a decision (`rules`), one consistent read for
+"""The verify-state table in DynamoDB: one conditional write per step of a decision (`rules`), one consistent read for
 listing codes. Nothing here decides anything.
 
-A write carries its decision's token (rules.py), so `aws.call` may send it twice: if the first attempt landed and
+A write carries its decision's id (rules.py), so `aws.call` may send it twice: if the first attempt landed and
 its answer was lost, the second is refused with the item the first one wrote, and `rules` reads that as done.
 Failures fail closed: a 503 and nothing accepted, saying honestly whether the write may have landed.
 """
@@ -13,8 +13,8 @@ from typing import Any
 from otp_api import aws
 from otp_api.errors import StateUnavailable
 from otp_api.settings import get_verify_settings
-from otp_api.verify.expressions import Item, read_item
-from otp_api.verify.rules import Write, Written
+from otp_api.state.conditions import Item, read_item
+from otp_api.state.rules import Write, Written
 
 REFUSED = frozenset({"ConditionalCheckFailedException"})
 NOT_ACCEPTED = "verification state is unavailable; no code was accepted, try again"
@@ -51,17 +51,15 @@ def _update_expression(write: Write) -> str:
     return " ".join(clauses)
 
 
-def write(pk: str, change: Write) -> Written:
-    """Make `change` to the item `pk`, or learn that its condition refused it (and the item as it was)."""
-    from botocore.exceptions import ClientError
-
+def update_item(pk: str, change: Write) -> dict[str, Any]:
+    """The UpdateItem request that makes `change` to the item `pk` (tests/unit/test_golden_writes.py pins them)."""
     update, condition = _update_expression(change), change.condition.text()
     # DynamoDB refuses values that no expression uses: send only those used.
     used = set(re.findall(r":\w+", f"{update} {condition}"))
     values = {name: _typed(value) for name, value in change.values.items() if name in used}
     for value in change.adds.values():  # ADD to a number set takes a set
         values[value.placeholder] = {"NS": [str(change.values[value.placeholder])]}
-    request: dict[str, Any] = {
+    return {
         "TableName": get_verify_settings().table,
         "Key": {"pk": {"S": pk}},
         "UpdateExpression": update,
@@ -70,8 +68,14 @@ def write(pk: str, change: Write) -> Written:
         "ReturnValues": change.returns,
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
+
+
+def write(pk: str, change: Write) -> Written:
+    """Make `change` to the item `pk`, or learn that its condition refused it (and the item as it was)."""
+    from botocore.exceptions import ClientError
+
     try:
-        answer = aws.call(_client().update_item, final=REFUSED, **request)
+        answer = aws.call(_client().update_item, final=REFUSED, **update_item(pk, change))
         return Written(applied=True, item=read_item(answer.get("Attributes", {})))
     except ClientError as exc:  # the condition refused it: the item as it was comes with the refusal
         return Written(applied=False, item=read_item(exc.response.get("Item", {})))

@@ -1,0 +1,169 @@
+"""HOTP, `type: "counter_based"` (synonym `hotp`, RFC 4226), for hardware and counter devices: its requests and
+answers, when a code is accepted, what an accepted code moves, and its actions (generate, verify, resync, unlock).
+
+- State (state/rules.py) is kept per key, in this kind's domain: `next_counter`, the counter the server expects next
+  (the token's first counter until a code is accepted: the request's `counter`, or the sealed secret's or URI's).
+- A code matches if it is the code of a counter in the look-ahead window `[next, next + HotpLookAhead)` (RFC 4226
+  §7.4; every candidate compared in constant time). Accepting it moves `next_counter` to the matched counter + 1,
+  in one conditional write that holds only if `next_counter` is still at most the matched counter: two concurrent
+  requests can never both succeed, and the counter never moves back. Codes at or below a used counter are refused
+  as `already_used` (within a look-ahead's length behind), codes beyond the window as `no_match`.
+- `resync`: two consecutive codes within `HotpResyncWindow` counters of `next` move it past both.
+- HOTP verifies read the state first (one consistent read: the window starts where the token stands), then make
+  the one write. The state never expires: a counter forgotten would let used codes in again. HOTP needs the
+  verify state: with replay protection off, its requests are a 400 naming `type`.
+
+The writes each outcome sends are pinned in tests/unit/test_golden_writes.py.
+"""
+
+import hashlib
+import time
+from typing import Annotated, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from otp_api import oath, spellings
+from otp_api.fields import Code, Counter, Enrols, NamesAKey, UnlockResponse
+from otp_api.kinds import enrolment
+from otp_api.kinds.registry import Kind
+from otp_api.oath import OtpKey
+from otp_api.observability import count_outcome
+from otp_api.settings import VerifySettings, get_verify_settings
+from otp_api.state import rules, table
+from otp_api.state.conditions import AnyOf, Attr, Compare, Missing, Value
+from otp_api.state.rules import Reason
+
+CounterBased = Literal["counter_based", "hotp"]
+DOMAIN = b"otp-api/hotp-state/v1\x00"
+NEXT, AFTER, MOVED = Attr("next_counter"), Value(":after"), Value(":next")
+
+
+# --- requests and answers -----------------------------------------------------------------------------------------
+
+
+class HotpGenerateRequest(Enrols, tag="generate", kw_only=True):
+    """An HOTP key for a counter device (or an app's counter-based account): its otpauth://hotp URI starts at
+    `counter`, which is where the server expects the device to begin."""
+
+    type: CounterBased
+    counter: Counter = 0
+
+
+class _HotpKey(NamesAKey, kw_only=True):
+    type: CounterBased
+    counter: Counter | UnsetType = UNSET  # with a secret: the token's first counter, if the server knows none yet
+
+
+class HotpVerifyRequest(_HotpKey, tag="verify", kw_only=True):
+    code: Code
+
+
+class HotpResyncRequest(_HotpKey, tag="resync", kw_only=True):
+    code: Code
+    next_code: Code
+
+
+class HotpUnlockRequest(_HotpKey, tag="unlock", kw_only=True):
+    pass
+
+
+class HotpGenerateResponse(enrolment.Enrolled, kw_only=True):
+    counter: int
+    type: Literal["hotp"]
+
+
+class HotpVerifyResponse(Struct):
+    """The verdict on an HOTP code (or, for resync, on two): never the secret, never codes."""
+
+    type: Literal["hotp"]
+    valid: bool
+    counter: Annotated[int | None, Meta(description="The counter of the code accepted (resync: of next_code).")]
+    reason: Reason | None
+
+
+# --- the state: when a code is unused, and what accepting it writes -----------------------------------------------
+
+
+def state_pk(key: OtpKey) -> str:
+    return hashlib.sha256(DOMAIN + key.secret_bytes).hexdigest()
+
+
+def progress(counter: int, moved_to: int) -> rules.Progress:
+    """Accept `counter`'s code: unless a counter past it was accepted, `next_counter` moves to `moved_to`."""
+    return rules.Progress(
+        unused=AnyOf((Missing(NEXT), Compare(NEXT, "<", AFTER))),  # next_counter <= counter
+        sets={NEXT.name: MOVED},
+        values={":after": counter + 1, ":next": moved_to},
+    )
+
+
+def _settings() -> VerifySettings:
+    settings = get_verify_settings()
+    rules.require_state(settings, "counter_based", "type")
+    return settings
+
+
+def _where_it_stands(key: OtpKey, settings: VerifySettings, now: float) -> int:
+    """The counter the server expects next, after refusing a locked key (the read a window needs)."""
+    item = rules.read_unlocked(state_pk(key), settings, now, table.read)
+    return int(item.get(NEXT.name, key.counter or 0))
+
+
+def _first(found: list[int]) -> int | None:
+    return found[0] if found else None
+
+
+# --- actions ------------------------------------------------------------------------------------------------------
+
+
+def generate(request: HotpGenerateRequest) -> HotpGenerateResponse:
+    secret = oath.new_secret(request.algorithm)
+    key = OtpKey(oath.secret_bytes(secret), request.algorithm, request.digits, oath.DEFAULT_PERIOD, request.counter)
+    return enrolment.enrol(request, key, HotpGenerateResponse, counter=request.counter, type="hotp")
+
+
+def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
+    settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
+    expected = _where_it_stands(key, settings, now)
+    counter = _first(oath.matches(request.code, key, range(expected, expected + settings.hotp_look_ahead)))
+    moved = None if counter is None else progress(counter, counter + 1)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write)
+    if reason == "no_match":  # a code of a counter already passed is a replay, as a used TOTP code is
+        behind = range(max(expected - settings.hotp_look_ahead, key.counter or 0), expected)
+        if oath.matches(request.code, key, behind):
+            reason = "already_used"
+    count_outcome("OtpVerified", result="valid" if valid else str(reason))
+    return HotpVerifyResponse(type="hotp", valid=valid, counter=counter if valid else None, reason=reason)
+
+
+def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
+    settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
+    expected = _where_it_stands(key, settings, now)
+    window = range(expected, expected + settings.hotp_resync_window)
+    counter = _first(oath.pair_matches(request.code, request.next_code, key, window))
+    moved = None if counter is None else progress(counter, counter + 2)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write)
+    count_outcome("OtpResynced", result="valid" if valid else str(reason))
+    return HotpVerifyResponse(
+        type="hotp", valid=valid, counter=counter + 1 if valid and counter is not None else None, reason=reason
+    )
+
+
+def unlock(request: HotpUnlockRequest) -> UnlockResponse:
+    unlocked = rules.unlock(state_pk(spellings.key_of(request, "hotp")), _settings(), time.time(), table.write)
+    count_outcome("OtpUnlocked", type="counter_based", result="unlocked" if unlocked else "not_locked")
+    return UnlockResponse(unlocked=unlocked)
+
+
+KIND = Kind(
+    type="counter_based",
+    synonyms=("hotp",),
+    actions={
+        HotpGenerateRequest: generate,
+        HotpVerifyRequest: verify,
+        HotpResyncRequest: resync,
+        HotpUnlockRequest: unlock,
+    },
+    responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse),
+    rules={"counter": "must be a whole number from 0 to 2**63 - 1: the token's first counter"},
+)

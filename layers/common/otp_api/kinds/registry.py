@@ -1,0 +1,83 @@
+"""The one table of kinds of one-time password: routing by `type` and `action`, the type synonyms, the rules in
+words and the OpenAPI unions all come from it. A kind is one module that declares a `Kind`; `register` adds it."""
+
+import functools
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from otp_api import fields
+
+
+@dataclass(frozen=True)
+class Kind:
+    type: str  # the `type` of its requests
+    synonyms: tuple[str, ...]  # other names of the type (what its answers call it, say)
+    actions: dict[Any, Callable[[Any], Any]]  # request model (a msgspec Struct tagged by `action`) -> its action
+    responses: tuple[Any, ...]  # the models its actions answer with
+    rules: dict[str, str] = field(default_factory=dict)  # its own parameters' rules in words
+    body_only: frozenset[str] = frozenset()  # its own secret-bearing parameters (fields.BODY_ONLY: the shared)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.type, *self.synonyms)
+
+    @property
+    def requests(self) -> Any:
+        """The union of its request models, which msgspec tells apart by `action`."""
+        return functools.reduce(operator.or_, self.actions)
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        return tuple(model.__struct_config__.tag for model in self.actions)
+
+
+KINDS: list[Kind] = []
+_BY_NAME: dict[str, Kind] = {}
+_ACTIONS: dict[Any, Callable[[Any], Any]] = {}
+# Every parameter POST /otp defines, with its rule in words; and those it takes in the JSON body only. Kept as
+# kinds register, so that what the handler holds is always whole.
+RULES: dict[str, str] = {"type": "", "action": "must be an action of the type", **fields.RULES}
+BODY_ONLY: set[str] = set(fields.BODY_ONLY)
+
+
+def register(kind: Kind) -> Kind:
+    taken = [name for name in kind.names if name in _BY_NAME] + [m.__name__ for m in kind.actions if m in _ACTIONS]
+    if taken:
+        raise ValueError(f"already registered: {', '.join(taken)}")
+    KINDS.append(kind)
+    _BY_NAME.update(dict.fromkeys(kind.names, kind))
+    _ACTIONS.update(kind.actions)
+    RULES.update(kind.rules, type=_type_rule())
+    BODY_ONLY.update(kind.body_only)
+    return kind
+
+
+def _choices(values: list[str]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+def _type_rule() -> str:
+    spelled = [kind.type + (f" (or {', '.join(kind.synonyms)})" if kind.synonyms else "") for kind in KINDS]
+    return "must be " + (", ".join(spelled[:-1]) + ", or " + spelled[-1] if len(spelled) > 1 else spelled[0])
+
+
+def request_model(params: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    """The request models of the kind a request's `type` names (the first kind's when it names none: the error
+    then names `type`), and the rules to word its errors with: its own actions."""
+    name = params.get("type")
+    kind = _BY_NAME.get(name, KINDS[0]) if isinstance(name, str) else KINDS[0]
+    return kind.requests, {**RULES, "action": f"must be {_choices(list(kind.action_names))} for {kind.type}"}
+
+
+def answer(request: Any) -> Any:
+    return _ACTIONS[type(request)](request)
+
+
+def request_models() -> list[Any]:
+    return [model for kind in KINDS for model in kind.actions]
+
+
+def response_models() -> list[Any]:
+    return list(dict.fromkeys(model for kind in KINDS for model in kind.responses))

@@ -1,0 +1,144 @@
+"""The extension point: a kind of one-time password defined here, in this one file, and registered in one line
+(`kinds.register`), works through the handler: generate, verify (one use per code), lockout and unlock, with the
+shared rules and table. No other file knows it."""
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Literal
+
+import pytest
+from msgspec import Struct
+from support import call
+
+from otp_api import kinds
+from otp_api.fields import UnlockResponse
+from otp_api.kinds import registry
+from otp_api.kinds.registry import Kind
+from otp_api.settings import get_verify_settings
+from otp_api.state import rules, table
+from otp_api.state.conditions import Attr, Missing, Value
+
+# --- the toy kind: a ticket and its six-digit code, each code good once -------------------------------------------
+
+KEY = secrets.token_bytes(32)  # the toy's "server key"
+SPENT = Attr("spent")
+Toy = Literal["toy_ticket"]
+
+
+class ToyGenerate(Struct, forbid_unknown_fields=True, tag_field="action", tag="generate"):
+    type: Toy
+
+
+class ToyVerify(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
+    type: Toy
+    ticket: str
+    code: str
+
+
+class ToyUnlock(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    type: Toy
+    ticket: str
+
+
+class ToyTicket(Struct):
+    ticket: str
+    code: str
+
+
+class ToyVerdict(Struct):
+    valid: bool
+    reason: str | None
+
+
+def _code(ticket: str) -> str:
+    return f"{int.from_bytes(hmac.digest(KEY, ticket.encode(), 'sha256')[:4]) % 10**6:06d}"
+
+
+def _pk(ticket: str) -> str:
+    return hashlib.sha256(b"toy-ticket\x00" + ticket.encode()).hexdigest()
+
+
+def generate(_: ToyGenerate) -> ToyTicket:
+    ticket = secrets.token_hex(8)
+    return ToyTicket(ticket=ticket, code=_code(ticket))
+
+
+def verify(request: ToyVerify) -> ToyVerdict:
+    matched = hmac.compare_digest(request.code, _code(request.ticket))
+    spend = rules.Progress(unused=Missing(SPENT), sets={SPENT.name: Value(":one")}, values={":one": 1})
+    valid, reason, _ = rules.settle(
+        _pk(request.ticket), spend if matched else None, get_verify_settings(), time.time(), None, table.write
+    )
+    return ToyVerdict(valid=valid, reason=reason)
+
+
+def unlock(request: ToyUnlock) -> UnlockResponse:
+    return UnlockResponse(unlocked=rules.unlock(_pk(request.ticket), get_verify_settings(), time.time(), table.write))
+
+
+TOY = Kind(
+    type="toy_ticket",
+    synonyms=(),
+    actions={ToyGenerate: generate, ToyVerify: verify, ToyUnlock: unlock},
+    responses=(ToyTicket, ToyVerdict, UnlockResponse),
+    rules={"ticket": "must be a ticket from generate"},
+    body_only=frozenset({"ticket"}),
+)
+
+
+@pytest.fixture
+def toy_registered():
+    saved = (list(registry.KINDS), dict(registry._BY_NAME), dict(registry._ACTIONS), dict(registry.RULES))
+    saved_body_only = set(registry.BODY_ONLY)
+    kinds.register(TOY)  # the one line
+    yield
+    registry.KINDS[:] = saved[0]
+    for live, before in ((registry._BY_NAME, saved[1]), (registry._ACTIONS, saved[2]), (registry.RULES, saved[3])):
+        live.clear()
+        live.update(before)
+    registry.BODY_ONLY.clear()
+    registry.BODY_ONLY.update(saved_body_only)
+
+
+def toy(action: str, **params) -> tuple[int, dict]:
+    status, _, body = call("otp", {"type": "toy_ticket", "action": action, **params})
+    return status, body
+
+
+def test_the_toy_kind_generates_and_verifies_each_code_once(toy_registered):
+    status, made = toy("generate")
+    assert status == 200 and made["code"] == _code(made["ticket"])
+    assert toy("verify", ticket=made["ticket"], code=made["code"]) == (200, {"valid": True, "reason": None})
+    assert toy("verify", ticket=made["ticket"], code=made["code"]) == (200, {"valid": False, "reason": "already_used"})
+
+
+def test_the_toy_kind_locks_and_unlocks_as_every_kind_does(toy_registered):
+    _, made = toy("generate")
+    wrong = f"{(int(made['code']) + 1) % 10**6:06d}"
+    for _ in range(5):  # MAX_FAILED_ATTEMPTS in the test settings (conftest)
+        assert toy("verify", ticket=made["ticket"], code=wrong) == (200, {"valid": False, "reason": "no_match"})
+    status, locked = toy("verify", ticket=made["ticket"], code=made["code"])
+    assert (status, locked["error"]) == (429, "too_many_attempts")
+    assert toy("unlock", ticket=made["ticket"]) == (200, {"unlocked": True})
+    assert toy("verify", ticket=made["ticket"], code=made["code"]) == (200, {"valid": True, "reason": None})
+
+
+def test_the_registry_words_the_toy_kinds_errors_and_keeps_its_parameters_out_of_urls(toy_registered):
+    status, body = toy("resync", ticket="t")
+    assert (status, body["parameter"], body["message"]) == (
+        400,
+        "action",
+        "action must be generate, verify or unlock for toy_ticket",
+    )
+    assert "toy_ticket" in call("otp", {"type": "nothing", "action": "generate"})[2]["message"]
+    from support import event_with, invoke
+
+    status, _, body = invoke("otp", event_with("otp-generate", query={"type": "toy_ticket", "ticket": "t"}))
+    assert (status, body["parameter"]) == (400, "ticket")
+
+
+def test_a_type_is_registered_once():
+    with pytest.raises(ValueError, match="time_based"):
+        kinds.register(Kind("time_based", (), {}, ()))

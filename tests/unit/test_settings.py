@@ -1,0 +1,77 @@
+"""Each setting is declared once (otp_api/settings.py: SETTINGS) and template.yaml is held to that table: the
+environment variable is the parameter's name, the parameter's default and bounds are the code's, and the functions
+read no variable the table does not declare."""
+
+import json
+import re
+
+import pytest
+
+from devserver.template import raw_document
+from otp_api import settings
+from otp_api.settings import SETTINGS, SettingsError
+
+DOCUMENT = raw_document()
+PARAMETERS = DOCUMENT["Parameters"]
+OUTPUTS = DOCUMENT["Outputs"]
+
+
+def environment() -> dict[str, object]:
+    """Every variable either function gets, Globals included, with the value the template gives it."""
+    variables = dict(DOCUMENT["Globals"]["Function"]["Environment"]["Variables"])
+    for name in ("OtpFunction", "BarcodesFunction"):
+        variables |= DOCUMENT["Resources"][name]["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def refers_to(value: object, name: str) -> bool:
+    return f'{{"Ref": "{name}"}}' in json.dumps(value)
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_each_setting_is_the_parameter_or_output_it_is_named_after(name):
+    setting = SETTINGS[name]
+    assert setting.env == re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", setting.parameter).upper()
+    value = environment()[setting.env]  # a KeyError: the template does not give the function its setting
+    if setting.parameter in PARAMETERS:
+        parameter = PARAMETERS[setting.parameter]
+        assert refers_to(value, setting.parameter)
+        assert str(parameter.get("Default", "")) == setting.default
+        if setting.bounds is not None:
+            assert (parameter["MinValue"], parameter["MaxValue"]) == setting.bounds
+        if setting.boolean:
+            assert parameter["AllowedValues"] == ["true", "false"]
+    else:  # made by the stack: the function gets what the output of that name gives
+        assert value == OUTPUTS[setting.parameter]["Value"]
+
+
+def test_the_functions_read_nothing_the_table_does_not_declare():
+    declared = {setting.env for setting in SETTINGS.values()}
+    assert {name for name in environment() if not name.startswith("POWERTOOLS_")} == declared
+
+
+@pytest.mark.parametrize("name", [name for name, setting in SETTINGS.items() if setting.bounds])
+def test_each_bound_is_enforced_at_cold_start(name, monkeypatch):
+    setting = SETTINGS[name]
+    low, high = setting.bounds
+    for wrong in (str(low - 1), str(high + 1), "many"):
+        monkeypatch.setenv(setting.env, wrong)
+        with pytest.raises(SettingsError, match=setting.env):
+            setting.read()
+    monkeypatch.delenv(setting.env, raising=False)
+    assert setting.read() == int(setting.default)
+
+
+@pytest.mark.parametrize("name", [name for name, setting in SETTINGS.items() if setting.boolean])
+def test_each_switch_takes_true_or_false_only(name, monkeypatch):
+    setting = SETTINGS[name]
+    monkeypatch.setenv(setting.env, "1")
+    with pytest.raises(SettingsError, match=setting.env):
+        setting.read()
+    monkeypatch.setenv(setting.env, " TRUE ")
+    assert setting.read() is True
+
+
+def test_the_state_item_has_room_for_the_most_failures_the_template_allows():
+    # The state item keeps one attribute per remembered failure (state/rules.py).
+    assert PARAMETERS["MaxFailedAttempts"]["MaxValue"] == settings.MAX_FAILED_ATTEMPTS
