@@ -20,7 +20,7 @@ help:
 	@echo "make format  ruff format and fix"
 	@echo "make e2e     the end-to-end suite: local server, or API_URL=https://... API_KEY=..., or STACK=<name>"
 	@echo "make build   sam build: the arm64 deployment package, bytecode included, in .aws-sam/build"
-	@echo "make delete STACK=<name>  empty the image bucket, sam delete, and say what is retained (the sealing key)"
+	@echo "make delete STACK=<name>  empty the image bucket, sam delete, say what is retained (state table, sealing key)"
 	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
 	@echo "make invoke FUNCTION=OtpFunction EVENT=events/otp-generate.json   one event, one function"
 	@echo "make openapi regenerate openapi.json from the code"
@@ -104,7 +104,8 @@ unit: $(VENV)/.installed
 build: $(VENV)/.installed $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) build
 
-# Delete a deployed stack: the image bucket emptied first, `sam delete`, then what was retained (the sealing key).
+# Delete a deployed stack: the image bucket emptied first, `sam delete`, then what was retained (the verify-state
+# table and the sealing key) and how to adopt them (docs/operations.md).
 delete: $(VENV)/.installed-local $(VENV_SAM)/.installed
 	@[ -n "$(STACK)" ] || { echo "usage: make delete STACK=<stack name>"; exit 1; }
 	$(SAM_ENV) $(PY) scripts/delete_stack.py "$(STACK)" $(SAM)

@@ -1,6 +1,7 @@
 """The stack's life after its first deploy, as the SAM translator that CloudFormation runs sees it (`expand.py`):
 updates that publish new versions for the `live` alias, one stage, a sealing key that outlives the stack and that
-only the OTP function may use, the auth choices, and every parameter set free of references to missing resources.
+only the OTP function may use, a verify-state table that outlives it too, both adoptable by a new stack, the auth
+choices, and every parameter set free of references to missing resources.
 
 SAM publishes a version only when the hash it computes over a function changes (samtranslator's
 `_construct_version`): these tests transform twice and compare the versions' logical IDs, as CloudFormation would
@@ -19,6 +20,7 @@ from devserver.template import raw_document
 FUNCTIONS = ("OtpFunction", "BarcodesFunction")
 PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::NoValue", "AWS::URLSuffix"}
 ADOPTED = "arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
+ADOPTED_TABLE = "otp-api-VerifyStateTable-1A2B3C4D5E6F"  # as CloudFormation names a table it creates
 
 
 def versions(template: dict) -> dict[str, str]:
@@ -71,7 +73,7 @@ def _another_value(name: str) -> str:
         return str(spec.get("MinValue", 0) if int(default) != spec.get("MinValue", 0) else int(default) + 1)
     if spec["Type"] == "CommaDelimitedList":
         return "https://app.example.com"
-    return {"SealingKeyArn": ADOPTED}.get(name, "another-value")
+    return {"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE}.get(name, "another-value")
 
 
 def test_the_functions_read_the_parameters_an_operator_tunes():
@@ -80,6 +82,7 @@ def test_the_functions_read_the_parameters_an_operator_tunes():
     tuned = {"LogLevel", "EnableSnapStart", "CorsAllowedOrigins", "QrUrlExpirySeconds", "DefaultIssuer"}
     assert tuned <= otp and tuned <= barcodes
     assert {"ReplayProtection", "MaxFailedAttempts", "LockoutWindowSeconds", "SealedSecrets", "SealingKeyArn"} <= otp
+    assert "VerifyStateTableName" in otp
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -338,6 +341,90 @@ def test_sealed_secrets_off_has_no_key_and_no_kms_grant():
         assert "kms:" not in str(resources["OtpFunctionRole"]["Properties"]["Policies"])
 
 
+# --- the verify-state table ---------------------------------------------------------------------------------------
+
+
+def _state_table(resources: dict) -> dict:
+    (table,) = of_type(resources, "AWS::DynamoDB::Table").values()
+    return table
+
+
+def test_the_verify_state_table_outlives_the_stack_and_any_replacement():
+    """It holds which recovery codes were used and where each HOTP counter stands; with the retained sealing key, a
+    new stack on an empty table would accept a used recovery code and every HOTP code from the token's first counter
+    on again.
+
+    AWS CloudFormation, "DeletionPolicy attribute": without it CloudFormation deletes the resource when its stack is
+    deleted, and also when an update removes it from the template (as a change to VerifyStateTableName does);
+    `Retain` keeps it. "UpdateReplacePolicy attribute": when a property change replaces a resource, CloudFormation
+    creates the new one and by default deletes the old; `Retain` keeps the old one (DeletionPolicy does not apply to
+    a replacement). https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatereplacepolicy.html
+    """
+    stateless = {"ApiGatewayLogsRole": "existing", "ReplayProtection": "false", "MaxFailedAttempts": "0"}
+    for parameters in ({}, {"SealedSecrets": "false"}, stateless):  # HOTP or recovery codes use it in each
+        table = _state_table(live(transformed(parameters)))
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", parameters
+
+
+def test_the_verify_state_table_is_protected_from_deletion_and_recoverable():
+    """AWS::DynamoDB::Table, `DeletionProtectionEnabled`: "Determines if a table is protected from deletion. When
+    enabled, the table cannot be deleted by any user or process" (a retained table outside any stack too, until
+    someone turns it off). `PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled`: continuous backups, a
+    restore to any second of the recovery period (35 days by default) into a new table.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-dynamodb-table-pointintimerecoveryspecification.html
+    """
+    properties = _state_table(live(transformed()))["Properties"]
+    assert properties["DeletionProtectionEnabled"] is True
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    # Items with expires_at still expire (TOTP replay and lockout); DynamoDB's TTL never deletes the others.
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def _dynamodb_grants(resources: dict) -> list[dict]:
+    found = []
+    for role in of_type(resources, "AWS::IAM::Role").values():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if any(action.lower().startswith("dynamodb:") for action in actions):
+                    found.append(statement)
+    return found
+
+
+def test_verify_state_table_name_adopts_an_existing_table():
+    # A new stack takes over the table a deleted one retained: no table of its own, and its function reads and
+    # writes that table alone. The ARN is built as the Service Authorization Reference gives DynamoDB's resource type
+    # `table` (arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}), in the stack's account and region.
+    template = transformed({"VerifyStateTableName": ADOPTED_TABLE})
+    resources = live(template)
+    assert of_type(resources, "AWS::DynamoDB::Table") == {}
+    variables = resources["OtpFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["VERIFY_STATE_TABLE_NAME"] == ADOPTED_TABLE
+    (grant,) = _dynamodb_grants(resources)
+    assert grant["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert grant["Resource"] == f"arn:aws:dynamodb:eu-west-1:123456789012:table/{ADOPTED_TABLE}"
+    assert template["Outputs"]["VerifyStateTableName"]["Value"] == ADOPTED_TABLE
+    # The stack's own table, when it makes one: the same grant on that table alone.
+    created = live(transformed())
+    (grant,) = _dynamodb_grants(created)
+    (name,) = of_type(created, "AWS::DynamoDB::Table")
+    assert grant["Resource"] == {"Fn::GetAtt": [name, "Arn"]}
+    assert created["OtpFunction"]["Properties"]["Environment"]["Variables"]["VERIFY_STATE_TABLE_NAME"] == {"Ref": name}
+
+
+def test_verify_state_table_name_admits_a_table_name_and_nothing_wider():
+    # The name lands in the grant's ARN: a wildcard (or a path) would grant more tables than one. DynamoDB's table
+    # names are 3 to 255 of [a-zA-Z0-9_.-] (Amazon DynamoDB Developer Guide, "Supported data types and naming
+    # rules"); empty means "create one".
+    pattern = raw_document()["Parameters"]["VerifyStateTableName"]["AllowedPattern"]
+    for name in ("", ADOPTED_TABLE, "abc", "a.b-c_D9", "x" * 255):
+        assert re.fullmatch(pattern, name), name
+    for name in ("*", "otp-api-*", "a?b", "ab", "x" * 256, "t/index/*", "arn:aws:dynamodb:eu-west-1:1:table/t", "a b"):
+        assert not re.fullmatch(pattern, name), name
+
+
 # --- every parameter set -------------------------------------------------------------------------------------------
 
 
@@ -410,6 +497,8 @@ PARAMETER_SETS = [
     {"ApiAuth": "none", "PublicBarcodes": "true"},
     {"SealedSecrets": "false"},
     {"SealingKeyArn": ADOPTED},
+    {"VerifyStateTableName": ADOPTED_TABLE},
+    {"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE},  # a redeploy after make delete
     {"EnableSnapStart": "true", "ApiTracing": "true", "AlarmEmail": "ops@example.com", "QuotaLimit": "1000"},
     {"ApiGatewayLogsRole": "existing", "ReplayProtection": "false", "MaxFailedAttempts": "0"},
 ]
@@ -417,6 +506,7 @@ PARAMETER_SETS = [
 
 @pytest.mark.parametrize("parameters", PARAMETER_SETS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
 def test_every_parameter_set_transforms_with_nothing_pointing_at_a_missing_resource(parameters):
+    assert parameters.keys() <= raw_document()["Parameters"].keys()  # the translator ignores an unknown one
     template = transformed(parameters)
     resources = live(template)
     known = resources.keys() | template.get("Parameters", {}).keys() | raw_document()["Parameters"].keys() | PSEUDO
