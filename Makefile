@@ -63,7 +63,7 @@ openapi: $(VENV)/.installed
 lint: $(VENV)/.installed $(VENV_SCAN)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/common/otp_api devserver
+	$(VENV)/bin/mypy layers/common/otp_api devserver tooling
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV_SCAN)/bin/checkov --config-file .checkov.yaml
 
@@ -117,7 +117,7 @@ e2e: $(VENV)/.installed
 
 # `sam build` runs these itself (template.yaml: BuildMethod makefile), each in a copy of the resource's CodeUri,
 # with ARTIFACTS_DIR the folder to fill. They need python3.13 on PATH, as SAM's own Python builder does.
-# LAMBDA_ARCH: the template's architecture; devserver/packaging.py builds for this machine's to run the package here.
+# LAMBDA_ARCH: the template's architecture; tooling/packaging.py builds for this machine's to run the package here.
 LAMBDA_ARCH ?= arm64
 # Wheels for the Lambda runtime's glibc (2.34 on Amazon Linux 2023); pip does not infer older manylinux tags.
 LAMBDA_CPU = $(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)

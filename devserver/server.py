@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from devserver import gateway, sigv4
 from devserver.functions import FunctionError
 from devserver.stack import LocalCloud, eprint
-from devserver.template import ROOT
+from tooling.template import ROOT
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 REQUEST_TIMEOUT = 30  # seconds a client may take to send its request

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devserver import template
 from devserver.functions import FunctionProcess
+from tooling import template
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}

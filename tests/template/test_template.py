@@ -135,8 +135,8 @@ def test_access_logs_wait_for_the_accounts_logs_role():
 
 def test_stack_parameters_admit_only_what_the_functions_accept():
     # The state item keeps one attribute per remembered failure (verify_state): the bound is the settings' own.
-    from devserver.template import raw_document
     from otp_api.settings import MAX_FAILED_ATTEMPTS, MAX_URL_EXPIRY_SECONDS
+    from tooling.template import raw_document
 
     parameters = raw_document()["Parameters"]
     assert parameters["MaxFailedAttempts"]["MaxValue"] == MAX_FAILED_ATTEMPTS

@@ -7,10 +7,10 @@ import re
 import msgspec
 import pytest
 
-from devserver.template import raw_document
 from otp_api import models, params, storage
 from otp_api.errors import InvalidParameter, MissingParameter, UnknownParameter
 from otp_api.http import documented, parse
+from tooling.template import raw_document
 
 
 def schema_of(model) -> dict:
