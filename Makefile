@@ -13,7 +13,7 @@ SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 .PHONY: help venv dev invoke openapi lint format zbar chromium test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
 
 help:
-	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker)"
+	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker; PORT=, VERBOSE=1)"
 	@echo "make test    lint, validate the template, run every test"
 	@echo "make unit    the pure-function tests only, in seconds"
 	@echo "make lint    ruff, mypy, cfn-lint and checkov only"
@@ -49,8 +49,9 @@ $(VENV_SCAN)/.installed: requirements-scan.txt scripts/find-python313
 
 venv: $(VENV)/.installed
 
+# PORT (default 3000) and VERBOSE=1 (the functions' logs and metrics in full) as the server's own options.
 dev: $(VENV)/.installed-local
-	PORT=$${PORT:-3000} $(PY) -m devserver
+	@$(PY) -m devserver $(if $(filter-out 0 false no,$(VERBOSE)),--verbose)
 
 FUNCTION ?= OtpFunction
 EVENT ?= events/otp-generate.json
@@ -63,7 +64,7 @@ openapi: $(VENV)/.installed
 lint: $(VENV)/.installed $(VENV_SCAN)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/common/otp_api devserver
+	$(VENV)/bin/mypy layers/common/otp_api devserver tooling
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV_SCAN)/bin/checkov --config-file .checkov.yaml
 
@@ -118,7 +119,7 @@ e2e: $(VENV)/.installed
 
 # `sam build` runs these itself (template.yaml: BuildMethod makefile), each in a copy of the resource's CodeUri,
 # with ARTIFACTS_DIR the folder to fill. They need python3.13 on PATH, as SAM's own Python builder does.
-# LAMBDA_ARCH: the template's architecture; devserver/packaging.py builds for this machine's to run the package here.
+# LAMBDA_ARCH: the template's architecture; tooling/packaging.py builds for this machine's to run the package here.
 LAMBDA_ARCH ?= arm64
 # Wheels for the Lambda runtime's glibc (2.34 on Amazon Linux 2023); pip does not infer older manylinux tags.
 LAMBDA_CPU = $(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)

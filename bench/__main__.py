@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.standin import STORED_BUCKET  # noqa: E402
-from devserver import packaging  # noqa: E402
+from tooling import packaging  # noqa: E402
 
 BUILD = ROOT / ".aws-sam" / "bench" / "build"
 BASELINE_SITE = ROOT / ".venv" / "bench-baseline"

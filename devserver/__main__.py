@@ -1,54 +1,100 @@
-"""`make dev`: serve every route of template.yaml on http://127.0.0.1:3000 (PORT overrides)."""
+"""`make dev`: serve every route of template.yaml on http://127.0.0.1:3000 (PORT or --port overrides; --verbose, or
+`make dev VERBOSE=1`, shows the functions' logs and metrics in full)."""
 
+import argparse
 import os
+import shlex
 import signal
 import sys
+from urllib.parse import quote, urlencode
 
-from devserver.server import serve
-from devserver.sigv4 import REGION, KeyPair
+from devserver.functions import FunctionError
+from devserver.server import CannotListen, serve
+from devserver.sigv4 import REGION
 from devserver.stack import LocalCloud, eprint
+from tooling.sigv4 import SERVICE, KeyPair
 
 # The key pair that signs requests when OTP_API_AUTH=iam: local only, like moto's own fake credentials.
 LOCAL_KEY_PAIR = KeyPair("AKIDLOCALOTPAPI", "local-otp-api-secret-key")
+# The barcode the banner's GET /barcodes asks for. Sorted, as AWS signs a query string: curl 7.x signs it as written.
+SAMPLE_BARCODE = sorted({"type": "qr_code", "data": "hello world", "scale": "4"}.items())
 
 
 def _stop(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def _port(value: str) -> int:
+    if not (value.isascii() and value.isdigit() and int(value) <= 65535):
+        raise SystemExit(f"PORT must be a port number, 0 to 65535 (0: any free port), not {value!r}")
+    return int(value)
+
+
+def try_commands(base: str, api_key: str | None, signed_by: KeyPair | None) -> list[str]:
+    """What the banner offers to paste into another terminal, which has none of this one's variables: every value
+    is written out (the key, the key pair), and the region an SDK needs is exported."""
+    commands, auth = [], ""
+    if api_key:
+        auth = f" -H {shlex.quote(f'x-api-key: {api_key}')}"
+    if signed_by:
+        keys = f"AWS_ACCESS_KEY_ID={signed_by.access_key} AWS_SECRET_ACCESS_KEY={signed_by.secret_key}"
+        commands.append(f"export {keys} AWS_REGION={REGION} AWS_DEFAULT_REGION={REGION}  # for boto3, the AWS CLI")
+        auth = f" --aws-sigv4 aws:amz:{REGION}:{SERVICE} --user {signed_by.access_key}:{signed_by.secret_key}"
+    commands.append(
+        f"curl -s -X POST {base}/otp -H 'Content-Type: application/json'{auth} \\\n"
+        """    -d '{"type": "time_based", "action": "generate", "label": "alice@example.com"}'"""
+    )
+    query = urlencode(SAMPLE_BARCODE, quote_via=quote)
+    commands.append(f"curl -sL{auth} -o code.png '{base}/barcodes?{query}'")
+    return commands
+
+
 def main() -> None:
-    port = int(os.environ.get("PORT", "3000"))
-    stack = LocalCloud().start()
+    parser = argparse.ArgumentParser(prog="python -m devserver", description=__doc__)
+    parser.add_argument("--port", default=os.environ.get("PORT") or "3000", help="the port (PORT; 0: any free port)")
+    parser.add_argument("--verbose", action="store_true", help="the functions' logs and metrics in full")
+    args = parser.parse_args()
+    port = _port(args.port)
     api_key = os.environ.get("OTP_API_KEY") or None
     signed_by = LOCAL_KEY_PAIR if os.environ.get("OTP_API_AUTH") == "iam" else None
-    server = serve(stack, "127.0.0.1", port, api_key, signed_by)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
-    eprint(f"otp-api is running on {base} (S3, DynamoDB and KMS from moto at {stack.endpoint})\n{routes}")
-    eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger\n")
-    key_header = ' -H "x-api-key: $OTP_API_KEY"' if api_key else ""
-    eprint("API key: required (OTP_API_KEY)" if api_key else "API key: none (set OTP_API_KEY to require one)")
-    if signed_by:
-        eprint(f"SigV4: required (OTP_API_AUTH=iam), signed for execute-api in {REGION} with the local key pair")
-        eprint(f"  AWS_ACCESS_KEY_ID={signed_by.access_key} AWS_SECRET_ACCESS_KEY={signed_by.secret_key}")
-        key_header += f' --aws-sigv4 aws:amz:{REGION}:execute-api --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"'
-    eprint("Try:")
-    eprint(f"  curl -s -X POST {base}/otp -H 'Content-Type: application/json'{key_header} \\")
-    eprint('    -d \'{"type": "time_based", "action": "generate", "label": "alice@example.com"}\'')
-    eprint(f"  curl -sL{key_header} -o code.png '{base}/barcodes?type=qr_code&data=hello%20world&scale=4'")
-    eprint("Ctrl-C stops everything.\n")
-    # Ctrl-C and SIGTERM both stop cleanly, even when started from a shell that ignores SIGINT in the background.
+    # Ctrl-C and SIGTERM both stop cleanly, even when started from a shell that ignores SIGINT in the background,
+    # and even while starting.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    stack = LocalCloud(verbose=args.verbose)
     try:
+        server = serve(stack, "127.0.0.1", port, api_key, signed_by)  # the port first: nothing started if taken
+    except CannotListen as exc:
+        hint = f" (another make dev?): stop it, or choose another port: PORT={port + 1} make dev" if exc.in_use else ""
+        raise SystemExit(f"{exc}{hint}") from None
+    try:
+        stack.start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        banner(base, stack, api_key, signed_by)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    except (FunctionError, RuntimeError) as exc:  # a function that cannot start, moto that will not
+        eprint(f"could not start: {exc}")
+        sys.exit(1)
     finally:
         server.server_close()
         stack.stop()
         eprint("stopped")
     sys.exit(0)
+
+
+def banner(base: str, stack: LocalCloud, api_key: str | None, signed_by: KeyPair | None) -> None:
+    routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
+    eprint(f"otp-api is running on {base} (S3, DynamoDB and KMS from moto at {stack.endpoint})\n{routes}")
+    eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger\n")
+    eprint("API key: required (OTP_API_KEY)" if api_key else "API key: none (set OTP_API_KEY to require one)")
+    if signed_by:
+        eprint(f"SigV4: required (OTP_API_AUTH=iam), for {SERVICE} in {REGION}, signed with the local key pair")
+    eprint("Try, in another terminal:")
+    for command in try_commands(base, api_key, signed_by):
+        eprint(f"  {command}")
+    eprint(f"Ctrl-C stops everything.{'' if stack.verbose else ' Logs and metrics in full: make dev VERBOSE=1'}\n")
 
 
 if __name__ == "__main__":

@@ -33,12 +33,14 @@ class FunctionProcess:
         python: str = sys.executable,
         isolated: bool = False,
         timeout: float = 10.0,
+        verbose: bool = False,
     ) -> None:
         self.name = name
         self.timeout = timeout
         # -I -S: no site-packages, no PYTHONPATH, no user site; only the given paths (the packaging test).
         flags = ["-I", "-S"] if isolated else []
         self._command = [python, *flags, str(WORKER), "--name", name, "--handler", handler]
+        self._command += ["--verbose"] if verbose else []
         for path in paths:
             self._command += ["--path", str(path)]
         base = {key: value for key, value in os.environ.items() if not isolated or key in ("PATH", "HOME", "LANG")}

@@ -22,7 +22,7 @@ def main() -> None:
         raise SystemExit(f"no event file {args.event}; the sample events are: {events}") from None
     except (OSError, ValueError) as exc:
         raise SystemExit(f"{args.event} is not a readable JSON event: {exc}") from None
-    with LocalCloud() as stack:
+    with LocalCloud(verbose=True) as stack:  # the function's logs and metrics in full, as `sam local invoke` shows
         if args.function not in stack.functions:
             raise SystemExit(f"no function {args.function!r} in template.yaml; there are: {', '.join(stack.functions)}")
         response = stack.functions[args.function].invoke(event)

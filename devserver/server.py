@@ -3,22 +3,35 @@ pages: the enrolment demo at /, Swagger UI at /swagger (served from the venv, no
 
 HTTP itself is werkzeug's (moto brings it): its server reads bodies by Content-Length or chunked encoding, drains
 what a refused request left unread and closes every connection after its answer, so no body is ever read as the
-next request; a slow client is dropped after REQUEST_TIMEOUT; a client that hangs up is no traceback.
+next request; a slow client is dropped after REQUEST_TIMEOUT; a client that hangs up is no traceback. A request it
+cannot read (a request line that is no HTTP/1.x, a URL over 64 KB, headers too long) is answered too, as every
+answer the server makes itself: a JSON message and `Cache-Control: no-store`, as API Gateway's own answers.
+
+The terminal gets one line per request: method, path (never the query string, which may carry a secret), status
+and milliseconds.
 """
 
+import errno
 import hmac
 import json
+import selectors
+import sys
+import time
+import traceback
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from devserver import gateway, sigv4
 from devserver.functions import FunctionError
 from devserver.stack import LocalCloud, eprint
-from devserver.template import ROOT
+from tooling.sigv4 import KeyPair
+from tooling.template import ROOT
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 REQUEST_TIMEOUT = 30  # seconds a client may take to send its request
@@ -42,6 +55,7 @@ FORBIDDEN = b'{"message":"Forbidden"}'  # a missing or wrong API key
 TOO_LARGE = b'{"message":"Request Too Long"}'
 BAD_REQUEST = b'{"message":"Bad Request"}'
 FUNCTION_FAILED = b'{"message": "Internal server error"}'  # (sic: API Gateway's spacing)
+NO_STORE = {"Cache-Control": "no-store"}  # on every answer of API Gateway's own (template.yaml: GatewayResponses)
 # Only the server's own names: a DNS-rebinding page (evil.example resolving to 127.0.0.1) sends its own Host, and
 # must not read the pages, which carry the local key, nor call the API from the developer's browser.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -60,8 +74,19 @@ def _script_value(value: str | None) -> str:
     return json.dumps(value).replace("<", "\\u003c")
 
 
+def _status(code: int) -> str:
+    """The status line's words as API Gateway writes them ("403 Forbidden"; werkzeug's own are upper case)."""
+    return f"{code} {HTTP_STATUS_CODES.get(code, 'Unknown')}"
+
+
 def _json(status: int, body: bytes) -> Response:
-    return Response(body, status, content_type="application/json")
+    """An answer the server makes itself, as API Gateway makes its own."""
+    return Response(body, _status(status), content_type="application/json", headers=NO_STORE)
+
+
+def _message(status: int) -> bytes:
+    """API Gateway's shape of answer for a status it has no words of its own for: its standard phrase."""
+    return json.dumps({"message": HTTPStatus(status).phrase}, separators=(",", ":")).encode()
 
 
 class LocalApi:
@@ -69,13 +94,20 @@ class LocalApi:
     answer. `api_key` (requests must carry it in x-api-key, as with ApiAuth=api_key) or `signed_by` (requests must
     be signed with that key pair, as with ApiAuth=iam) make it refuse requests without them."""
 
-    def __init__(self, stack: LocalCloud, port: int, api_key: str | None, signed_by: sigv4.KeyPair | None) -> None:
+    def __init__(self, stack: LocalCloud, port: int, api_key: str | None, signed_by: KeyPair | None) -> None:
         self.stack, self.port, self.api_key, self.key_pair = stack, port, api_key, signed_by
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         request.max_content_length = MAX_BODY_BYTES
-        return self.answer(request)(environ, start_response)
+        try:
+            response = self.answer(request)
+        except Exception as exc:  # the server's own fault: one line (the traceback with --verbose), and an answer
+            eprint(f"the local server failed: {type(exc).__name__} (make dev VERBOSE=1 shows where)")
+            if self.stack.verbose:
+                traceback.print_exc()
+            response = _json(500, FUNCTION_FAILED)
+        return response(environ, start_response)
 
     def answer(self, request: Request) -> Response:
         if request.host.lower() not in {f"{host}:{self.port}" for host in LOCAL_HOSTS}:
@@ -133,7 +165,7 @@ class LocalApi:
         except FunctionError as exc:  # it raised, died or ran past its Timeout: API Gateway answers 502
             eprint(f"{function.name} failed: {exc}")
             return _json(502, FUNCTION_FAILED)
-        response = Response(data, status)
+        response = Response(data, _status(status))
         response.headers.clear()
         for key, value in headers:
             if key.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -146,23 +178,95 @@ class _Handler(WSGIRequestHandler):
     # TCP_NODELAY: headers and body leave in separate writes; Nagle's algorithm would hold the body back until the
     # client's delayed ACK, about 40 ms per request.
     disable_nagle_algorithm = True
+    _started = 0.0
+
+    def handle_one_request(self) -> None:
+        self._started = time.monotonic()
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        words = self.raw_requestline.decode("latin-1").split()
+        if len(words) == 2:  # `GET /path`, HTTP/0.9's form: API Gateway speaks HTTP/1.x (and http.server would wait
+            self.command, self.path = words  # for headers that 0.9 never sends)
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        return super().parse_request()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's answer to a request it cannot read (400, 414, 431, 505), as API Gateway's own: a JSON
+        message and no-store, and never http.server's message, which quotes the request line back."""
+        body = _message(code)
+        if getattr(self, "request_version", None) not in ("HTTP/1.0", "HTTP/1.1"):  # unread, or 0.9: HTTP/1.1's
+            self.request_version = "HTTP/1.1"
+        self.send_response(code)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body)), **NO_STORE}.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+        self._discard_unread()
+
+    def _discard_unread(self) -> None:
+        """Read what the client is still sending (the rest of a 70 KB URL, a body) before the connection closes:
+        closed with bytes unread, it would be reset, and the client could lose the answer."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            received = 0
+            while received < MAX_BODY_BYTES and selector.select(timeout=0.1):
+                try:
+                    chunk = self.connection.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                received += len(chunk)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # The path only: query strings may carry secrets.
-        eprint(f"{self.command} {self.path.split('?', 1)[0]} -> {code}")
+        # Method, path, status, time. The path only: query strings may carry secrets. A request line that could
+        # not be read has neither method nor path.
+        path = getattr(self, "path", None) or "-"  # unset when the request line was unreadable
+        milliseconds = (time.monotonic() - self._started) * 1000
+        eprint(f"{getattr(self, 'command', None) or '-'} {path.split('?', 1)[0]} {code} {milliseconds:.0f} ms")
 
     def log_error(self, format: str, *args: Any) -> None:
-        # The status only: http.server's messages quote the request line, query string (and any secret) included.
-        codes = [arg for arg in args if isinstance(arg, int)]
-        eprint(f"request failed{f' ({codes[0]})' if codes else ''}")
+        # Never http.server's message: it quotes the request line, query string (and any secret) included.
+        if format.startswith("Request timed out"):
+            eprint(f"no whole request in {self.timeout} s: connection closed")
+        else:
+            eprint("request failed")
+
+
+class CannotListen(Exception):
+    """The port is taken (`in_use`), or not ours to take: the message says which, in one line."""
+
+    def __init__(self, message: str, in_use: bool) -> None:
+        super().__init__(message)
+        self.in_use = in_use
+
+
+class _Server(ThreadedWSGIServer):  # its threads are daemons: Ctrl-C waits for no request
+    def server_bind(self) -> None:
+        # Raised as our own error, not werkzeug's two printed lines and sys.exit (serve's caller has a stack to stop).
+        try:
+            super().server_bind()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CannotListen(f"{self.host}:{self.port} is in use", in_use=True) from None
+            raise CannotListen(f"cannot listen on {self.host}:{self.port}: {exc.strerror}", in_use=False) from None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The last resort (an error in the handler itself): one line, not socketserver's traceback.
+        eprint(f"request failed: {type(sys.exception()).__name__}")
 
 
 def serve(
-    stack: LocalCloud, host: str, port: int, api_key: str | None = None, signed_by: sigv4.KeyPair | None = None
+    stack: LocalCloud, host: str, port: int, api_key: str | None = None, signed_by: KeyPair | None = None
 ) -> BaseWSGIServer:
-    """The local API, threaded (`serve_forever`, `shutdown`, `server_close`, `server_address` as http.server's)."""
+    """The local API, threaded (`serve_forever`, `shutdown`, `server_close`, `server_address` as http.server's),
+    listening as soon as this returns. CannotListen if the port is taken."""
     application = LocalApi(stack, port, api_key, signed_by)
-    server = make_server(host, port, application, threaded=True, request_handler=_Handler)
+    server = _Server(host, port, application, handler=_Handler)
     application.port = server.server_address[1]
-    server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn's: Ctrl-C waits for no request
     return server

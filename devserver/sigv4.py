@@ -1,15 +1,15 @@
 """SigV4 for the local server in `ApiAuth=iam` mode (`OTP_API_AUTH=iam make dev`): a request must be signed for
 execute-api with the local key pair, as API Gateway's AWS_IAM authorisation asks. The signature is recomputed with
 botocore's own signer over the headers the request says it signed, so the local check and AWS's agree on what a
-right signature is."""
+right signature is. Signing, as a caller does, is tooling/sigv4.py."""
 
 import hmac
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-SERVICE = "execute-api"
-REGION = "us-east-1"  # the region the local endpoint answers as
+from devserver.stack import REGION  # the region the local endpoint answers as
+from tooling.sigv4 import SERVICE, KeyPair
+
 MAX_SKEW = timedelta(minutes=5)  # API Gateway refuses a signature dated more than 5 minutes off
 AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request,"
@@ -21,16 +21,6 @@ MISMATCH = (
     b'{"message":"The request signature we calculated does not match the signature you provided. Check your AWS '
     b'Secret Access Key and signing method. Consult the service documentation for details."}'
 )
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    access_key: str
-    secret_key: str
-    token: str | None = None  # a session token, for temporary credentials
-
-    def __repr__(self) -> str:  # never the secret
-        return f"KeyPair({self.access_key})"
 
 
 def refusal(pair: KeyPair, method: str, url: str, headers: dict[str, str], body: bytes) -> bytes | None:
@@ -60,17 +50,3 @@ def refusal(pair: KeyPair, method: str, url: str, headers: dict[str, str], body:
     signer.headers_to_sign = lambda _request: request.headers
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     return None if hmac.compare_digest(expected, match["signature"]) else MISMATCH
-
-
-def sign(
-    pair: KeyPair, method: str, url: str, headers: dict[str, str], body: bytes | None, region: str = REGION
-) -> dict[str, str]:
-    """The headers of a request signed with `pair` (and its session token, if any) for execute-api: what the e2e
-    suite sends."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
-    SigV4Auth(Credentials(pair.access_key, pair.secret_key, pair.token), SERVICE, region).add_auth(request)
-    return dict(request.headers.items())

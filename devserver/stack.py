@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devserver import template
 from devserver.functions import FunctionProcess
+from tooling import template
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
@@ -24,10 +24,14 @@ class LocalCloud:
         extra_env: dict[str, str] | None = None,
         built: bool = False,
         runtime_paths: tuple[Path, ...] = (),
+        verbose: bool = False,
     ):
         """`built`: run a `sam build` output (layers under python/) in isolated interpreters that see only the
-        function, its layers and `runtime_paths` (what the Lambda runtime itself provides, such as boto3)."""
+        function, its layers and `runtime_paths` (what the Lambda runtime itself provides, such as boto3).
+        `verbose`: the functions' output as CloudWatch would get it (JSON logs, metrics); otherwise one short line
+        per log record, metrics left out (worker.py)."""
         self.template = template.load(template_path)
+        self.verbose = verbose
         self.extra_env = extra_env or {}
         self.built = built
         self.runtime_paths = list(runtime_paths)
@@ -54,6 +58,7 @@ class LocalCloud:
                     {**self.aws_env(), **env, "OTP_LOCAL_MEMORY_MB": str(fn.memory_mb), **self.extra_env},
                     isolated=self.built,
                     timeout=fn.timeout,
+                    verbose=self.verbose,
                 )
                 self.functions[fn.name] = process
                 for route in fn.routes:

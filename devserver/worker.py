@@ -6,6 +6,7 @@ handler sees only the paths it is given, as it would under /var/task and /opt/py
 
 import argparse
 import importlib
+import io
 import json
 import os
 import signal
@@ -13,6 +14,11 @@ import sys
 import time
 import traceback
 import uuid
+from typing import Any
+
+# Fields of a log record that name what happened, never a value the caller sent (the service logs nothing else of a
+# request: tests/handler/test_no_secrets_in_logs.py).
+CODES = ("error", "error_code", "error_type")
 
 
 class Context:
@@ -33,19 +39,57 @@ class Context:
         return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
+class Quiet(io.TextIOBase):
+    """The function's output as the terminal shows it by default: EMF metric blobs left out, each JSON log record
+    (Powertools) made one short line of its message and codes (`OtpFunction request refused: invalid_parameter
+    (code)`), anything else (a print, a traceback) as it is."""
+
+    def __init__(self, name: str, terminal: Any) -> None:
+        self.name, self.terminal, self.pending = name, terminal, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if (shown := self.short(line)) is not None:
+                self.terminal.write(shown + "\n")
+        self.terminal.flush()
+        return len(text)
+
+    def short(self, line: str) -> str | None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return line
+        if not isinstance(record, dict):
+            return line
+        if "_aws" in record:  # a metric, for CloudWatch
+            return None
+        if not {"level", "message"} <= record.keys():
+            return line
+        level = "" if record["level"] == "INFO" else f" {record['level']}"
+        codes = ", ".join(str(record[key]) for key in CODES if record.get(key))
+        parameter = f" ({record['parameter']})" if record.get("parameter") else ""
+        return f"{self.name}{level} {record['message']}{f': {codes}' if codes else ''}{parameter}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", required=True)
     parser.add_argument("--handler", required=True)
     parser.add_argument("--path", action="append", default=[], help="a directory to import from, in order")
+    parser.add_argument("--verbose", action="store_true", help="logs and metrics as CloudWatch would get them")
     args = parser.parse_args()
     # Ctrl-C reaches the whole process group; the server stops us by closing stdin, after in-flight requests.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    # Answers go to a private copy of stdout; the function's own prints and logs go to stderr.
+    # Answers go to a private copy of stdout; the function's own prints, logs and metrics (Powertools writes both to
+    # sys.stdout) go to stderr, the terminal's, in full or shortened.
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    sys.stdout = sys.stderr if args.verbose else Quiet(args.name, sys.stderr)
 
     sys.path[:0] = args.path
     module_name, function_name = args.handler.rsplit(".", 1)

@@ -105,7 +105,7 @@ def _load_app(name: str, code_dir: Path, handler: str) -> Any:
 
 
 def build() -> dict[str, Any]:
-    from devserver import template
+    from tooling import template
 
     tpl = template.load()
     # the modules check their settings at import

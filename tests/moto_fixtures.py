@@ -11,7 +11,7 @@ from moto import mock_aws
 @cache
 def _table_properties() -> dict:
     """The verify-state table as template.yaml defines it, so the tests cannot drift from the infrastructure."""
-    from devserver import template
+    from tooling import template
 
     (props,) = template.load().tables.values()
     return props

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from e2e.target import Target, from_stack, settings_from
 
-from devserver import template
+from tooling import template
 
 MASKED = {"secret", "otp_url", "qrcode_url", "url", "otp_codes", "matched"}
 
@@ -127,7 +127,7 @@ def authorised(target: Target, method: str, path: str, body: dict | bytes | None
     import json
 
     if target.key_pair:
-        from devserver.sigv4 import sign
+        from tooling.sigv4 import sign
 
         data = json.dumps(body).encode() if isinstance(body, dict) else body
         content = {"Content-Type": "application/json"} if data is not None else {}

@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from devserver import template
-from devserver.sigv4 import KeyPair
+from tooling import template
+from tooling.sigv4 import KeyPair
 
 
 @dataclass(frozen=True)

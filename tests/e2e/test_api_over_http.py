@@ -241,6 +241,7 @@ def test_routes_and_methods_the_api_does_not_have(api):
     for method, path in (("GET", "/nothing-here"), ("GET", "/otp"), ("DELETE", "/barcodes")):
         reply = api(method, path)
         assert (reply.status, reply.body) == (403, b'{"message":"Missing Authentication Token"}'), (method, path)
+        assert reply.headers["Cache-Control"] == "no-store", (method, path)  # GatewayResponses: DEFAULT_4XX
 
 
 def test_a_malformed_request_gets_a_json_error(api):

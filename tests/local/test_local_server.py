@@ -2,6 +2,7 @@
 a refused body never read as the next request, slow and vanishing clients, a function past its Timeout, and a
 killed worker or AWS stand-in that comes back without restarting `make dev`."""
 
+import re
 import socket
 import threading
 import time
@@ -13,8 +14,11 @@ from devserver import server as local_server
 from devserver.functions import FunctionError, FunctionProcess
 from devserver.server import serve
 from devserver.stack import LocalCloud
+from tooling.sigv4 import KeyPair
 
 GENERATE = b'{"type": "time_based", "action": "generate", "label": "socket", "qrcode": "none"}'
+PAIR = KeyPair("AKIDSOCKETTEST", "socket-test-secret")
+HEADERS_TOO_LARGE = b'{"message":"Request Header Fields Too Large"}'
 
 
 @pytest.fixture(scope="module")
@@ -188,4 +192,104 @@ def test_a_malformed_request_line_is_logged_without_its_query_string(running, ca
     exchange(port, f"POST /otp?secret={secret} HTTP/1.1 extra\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
     time.sleep(0.2)
     logged = capfd.readouterr().err
-    assert "request failed (400)" in logged and secret not in logged
+    assert re.search(r"^- - 400 \d+ ms$", logged, re.MULTILINE) and secret not in logged
+
+
+# --- every request read is answered, as API Gateway answers what it refuses itself ---------------------------------
+
+
+def head_and_body(data: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def assert_own_answer(data: bytes, status: int, body: bytes) -> None:
+    """An answer of the server's own: the status, API Gateway's JSON message, no-store, and the connection closed."""
+    answered, headers, received = head_and_body(data)
+    assert (answered, received) == (status, body), data[:300]
+    assert headers["content-type"] == "application/json" and headers["cache-control"] == "no-store", headers
+    assert headers["content-length"] == str(len(body)) and headers["connection"] == "close", headers
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "body"),
+    [
+        (b"HELLO\r\n\r\n", 400, b'{"message":"Bad Request"}'),
+        (b"GET /otp HTTP/9.9\r\nHost: 127.0.0.1:{port}\r\n\r\n", 505, b'{"message":"HTTP Version Not Supported"}'),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n", 414, b'{"message":"URI Too Long"}'),
+        (b"GET /otp\r\n", 400, b'{"message":"Bad Request"}'),  # HTTP/0.9's form: no headers follow, none awaited
+        (b"GET /otp HTTP/1.1 extra\r\nHost: 127.0.0.1:{port}\r\n\r\n", 400, b'{"message":"Bad Request"}'),
+        (b"GET /otp HTTP/x.y\r\nHost: 127.0.0.1:{port}\r\n\r\n", 400, b'{"message":"Bad Request"}'),
+        (b"GET /otp HTTP/1.1\r\n" + b"X-A: b\r\n" * 150 + b"\r\n", 431, HEADERS_TOO_LARGE),
+        (b"GET /otp HTTP/1.1\r\nX-A: " + b"b" * 70_000 + b"\r\n\r\n", 431, HEADERS_TOO_LARGE),
+    ],
+    ids=["one-word", "http-9.9", "70-kb-url", "http-0.9", "four-words", "no-version", "150-headers", "70-kb-header"],
+)
+def test_a_request_that_cannot_be_read_is_answered_as_api_gateway_answers(running, capfd, raw, status, body):
+    _, port = running
+    data = exchange(port, raw.replace(b"{port}", str(port).encode()))
+    assert_own_answer(data, status, body)
+    time.sleep(0.1)
+    logged = capfd.readouterr().err
+    assert "Traceback" not in logged and "Error" not in logged, logged
+    assert re.search(rf"^\S+ \S+ {status} \d+ ms$", logged, re.MULTILINE), logged  # one access line, as for any
+
+
+@pytest.fixture(scope="module")
+def guarded(running):
+    """A second front on the same stack, which requires an API key; and a third, which requires SigV4."""
+    stack, _ = running
+    servers = [serve(stack, "127.0.0.1", 0, api_key="local-key"), serve(stack, "127.0.0.1", 0, signed_by=PAIR)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield tuple(server.server_address[1] for server in servers)
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_answer_the_server_makes_itself_is_json_and_never_stored(running, guarded, monkeypatch):
+    # API Gateway's own answers carry Cache-Control: no-store (template.yaml's GatewayResponses); so do the local
+    # server's, whichever refusal it is.
+    stack, port = running
+    keyed, signed = guarded
+    generate = f"POST /otp HTTP/1.1\nHost: 127.0.0.1:{{port}}\nContent-Length: {len(GENERATE)}\n"
+    missing = b'{"message":"Missing Authentication Token"}'
+    assert_own_answer(request(port, "GET /nothing HTTP/1.1\nHost: 127.0.0.1:{port}\n"), 403, missing)
+    assert_own_answer(request(port, "DELETE /otp HTTP/1.1\nHost: 127.0.0.1:{port}\n"), 403, missing)
+    assert_own_answer(request(keyed, generate + "x-api-key: not-it\n", GENERATE), 403, b'{"message":"Forbidden"}')
+    assert_own_answer(request(signed, generate, GENERATE), 403, missing)
+    misdirected = request(port, "GET / HTTP/1.1\nHost: evil.example:{port}\n")
+    assert_own_answer(misdirected, 421, local_server.MISDIRECTED)
+    bad_length = request(port, "POST /otp HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Length: x\n", GENERATE)
+    assert_own_answer(bad_length, 400, b'{"message":"Bad Request"}')
+    # Over 10 MB by its length: refused before the body is read (the server then drains it, so read by length).
+    too_long = b"POST /otp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n\r\n" % (port, 11 * 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(too_long + b"x" * 1000)
+        received = b""
+        while not received.endswith(local_server.TOO_LARGE) and (chunk := connection.recv(65536)):
+            received += chunk
+    assert_own_answer(received, 413, local_server.TOO_LARGE)
+
+    def fails(event):
+        raise FunctionError("it raised")
+
+    monkeypatch.setattr(stack.functions["OtpFunction"], "invoke", fails)
+    assert_own_answer(request(port, generate, GENERATE), 502, local_server.FUNCTION_FAILED)
+
+
+def test_a_fault_of_the_server_itself_is_a_500_and_one_line_not_a_traceback(running, monkeypatch, capfd):
+    stack, port = running
+
+    def broken(method, path):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(stack, "route", broken)
+    head = f"POST /otp HTTP/1.1\nHost: 127.0.0.1:{{port}}\nContent-Length: {len(GENERATE)}\n"
+    assert_own_answer(request(port, head, GENERATE), 500, local_server.FUNCTION_FAILED)
+    time.sleep(0.1)
+    logged = capfd.readouterr().err
+    assert "Traceback" not in logged and "the local server failed: KeyError" in logged, logged

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from support import ROOT
 
-from devserver.template import raw_document
+from tooling.template import raw_document
 
 
 def _stack(table_retained: bool = True) -> dict:

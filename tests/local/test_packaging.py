@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from support import ROOT, decode_image
 
-from devserver import packaging
 from devserver.stack import LocalCloud
+from tooling import packaging
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_the_makefile_builds_for_the_templates_architecture():
     # The build targets pick wheels by LAMBDA_ARCH; its default must be what the functions run on.
     import re
 
-    from devserver.template import raw_document
+    from tooling.template import raw_document
 
     default = re.search(r"^LAMBDA_ARCH \?= (\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert default and raw_document()["Globals"]["Function"]["Architectures"] == [default.group(1)]

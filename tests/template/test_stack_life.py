@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from test_template import of_type, transformed
 
-from devserver.template import raw_document
+from tooling.template import raw_document
 
 FUNCTIONS = ("OtpFunction", "BarcodesFunction")
 PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::NoValue", "AWS::URLSuffix"}
@@ -524,9 +524,9 @@ def test_every_parameter_set_transforms_with_nothing_pointing_at_a_missing_resou
 
 
 def test_the_local_servers_reading_of_the_template_equals_the_translators():
-    # devserver/template.py evaluates the few intrinsics the functions' environment uses, by hand; the SAM
+    # tooling/template.py evaluates the few intrinsics the functions' environment uses, by hand; the SAM
     # translator is the reference. Resources stand for themselves (<Name>) on both sides.
-    from devserver import template as local
+    from tooling import template as local
 
     read = local.load()
     names = {**read.parameters, **{name: f"<{name}>" for name in raw_document()["Resources"]}}

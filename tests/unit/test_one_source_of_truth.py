@@ -7,11 +7,11 @@ import re
 import msgspec
 import pytest
 
-from devserver.template import raw_document
 from otp_api import barcodes, image_bucket, kinds, params
 from otp_api.errors import InvalidParameter, MissingParameter, UnknownParameter
 from otp_api.http import documented, parse
 from otp_api.kinds import time_based
+from tooling.template import raw_document
 
 RULES = {**kinds.RULES, **barcodes.RULES}
 

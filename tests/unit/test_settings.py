@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from devserver.template import raw_document
 from otp_api import settings
 from otp_api.settings import SETTINGS, SettingsError
+from tooling.template import raw_document
 
 DOCUMENT = raw_document()
 PARAMETERS = DOCUMENT["Parameters"]

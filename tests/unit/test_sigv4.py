@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devserver.sigv4 import MISMATCH, MISSING, KeyPair, refusal, sign
+from devserver.sigv4 import MISMATCH, MISSING, REGION, refusal
+from tooling.sigv4 import KeyPair, sign
 
 PAIR = KeyPair("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 URL = "http://127.0.0.1:3000/barcodes?type=qr_code&data=hello%20world"
 
 
 def signed(body: bytes = b'{"a": 1}', pair: KeyPair = PAIR, url: str = URL) -> dict[str, str]:
-    headers = sign(pair, "POST", url, {"Content-Type": "application/json"}, body)
+    headers = sign(pair, "POST", url, {"Content-Type": "application/json"}, body, REGION)
     return {name.lower(): value for name, value in {**headers, "Host": "127.0.0.1:3000"}.items()}
 
 
