@@ -124,7 +124,7 @@ def build() -> dict[str, Any]:
     import msgspec
 
     from otp_api import barcodes, kinds
-    from otp_api.fields import ErrorResponse
+    from otp_api.http import ErrorResponse
 
     # Each path's request models (POST /otp: every kind's, each tagged by `action`); a KeyError: a new route
     # without its models.

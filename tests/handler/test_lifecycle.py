@@ -204,3 +204,11 @@ def test_unlock_releases_a_locked_key_and_keeps_its_replay_state(form):
 def test_unlock_is_counted_in_a_metric(capsys):
     otp(type="time_based", action="unlock", secret=SECRET)
     assert '"OtpUnlocked"' in capsys.readouterr().out
+
+
+def test_recovery_codes_need_the_verify_state_as_hotp_does(verify_settings):
+    # A used recovery code must stay used: without replay protection the stack keeps no state to say so.
+    verify_settings(REPLAY_PROTECTION="false")
+    status, _, body = call("otp", {"type": "recovery_codes", "action": "generate"})
+    assert (status, body["error"], body["parameter"]) == (400, "invalid_parameter", "type")
+    assert "replay protection is off" in body["message"]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from otp_api import image_bucket
+from otp_api import image_bucket, params
 from otp_api.errors import InvalidParameter
 from otp_api.observability import count_outcome
 from otp_api.render import DEFAULT_BORDER, DEFAULT_ERROR, ErrorLevel, ImageFormat, Symbology, render
@@ -102,3 +102,6 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
         width=width,
         height=height,
     )
+
+
+params.typed_fields(BarcodeRequest)  # now, not on the first request

@@ -25,8 +25,9 @@ class MissingParameter(ApiError):
 
 
 class UnknownParameter(ApiError):
-    """A parameter this request does not take. A name the API defines (`defined`, for another action or route) is
-    named; any other is the caller's text (a secret pasted as a key, say): never answered, only a hash of it logged."""
+    """A parameter this request does not take. A name the route defines (`defined`: for another action or kind) is
+    named; any other, another route's included, is the caller's text (a secret pasted as a key, say): never
+    answered, only a hash of it logged."""
 
     code = "unknown_parameter"
 

@@ -30,7 +30,8 @@ RULES = {
     "digits": f"must be {_choices(oath.DIGITS)}",
     "algorithm": f"must be {_choices(oath.ALGORITHMS)}",
     "period": f"must be a whole number of seconds from {oath.MIN_PERIOD} to {oath.MAX_PERIOD}",
-    "secret": "must be base32 (letters A-Z and digits 2-7) of at least 112 bits; spaces and '=' padding are fine",
+    "secret": f"must be base32 (letters A-Z and digits 2-7) of at least {oath.MIN_SECRET_BITS} bits; spaces and '='"
+    " padding are fine",
     "code": f"must be the code as a JSON string of digits (spaces are ignored), at most {MAX_CODE_LENGTH} characters",
     "seal": "must be true or false",
     "subject": f"must be the user's stable id: text of 1 to {MAX_SUBJECT_LENGTH} characters without control characters",
@@ -55,14 +56,14 @@ Subject = Annotated[
     ),
 ]
 Period = Annotated[int, Meta(ge=oath.MIN_PERIOD, le=oath.MAX_PERIOD, description="Seconds per time step.")]
-Counter = Annotated[int, Meta(ge=0, le=oath.MAX_COUNTER, description="The token's first counter (HOTP).")]
+Counter = Annotated[int, Meta(ge=0, le=oath.MAX_COUNTER, description="The device's first counter (HOTP).")]
 QrDelivery = Literal["url", "inline", "none"]
 SecretText = Annotated[
     str,
     Meta(
         max_length=256,
         pattern=oath.SECRET_PATTERN,
-        description="Base32, at least 112 bits; lower case, spaces and '=' padding are accepted.",
+        description=f"Base32, at least {oath.MIN_SECRET_BITS} bits; lower case, spaces and '=' padding are accepted.",
     ),
 ]
 SealedSecretText = Annotated[
@@ -116,9 +117,3 @@ class Enrols(Struct, forbid_unknown_fields=True, tag_field="action", kw_only=Tru
 
 class UnlockResponse(Struct):
     unlocked: Annotated[bool, Meta(description="Whether a lockout (or failures towards one) was cleared.")]
-
-
-class ErrorResponse(Struct):
-    error: str
-    parameter: str | None
-    message: str

@@ -1,18 +1,25 @@
 """HTTP plumbing shared by every function: the resolver, JSON responses, and errors mapped to status codes."""
 
 import re
-from functools import cache
 from typing import Any
 
 import msgspec
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from msgspec import Struct
 
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
-from otp_api.fields import ErrorResponse
 from otp_api.observability import logger
-from otp_api.params import MAX_BODY_BYTES
+from otp_api.params import MAX_BODY_BYTES, typed_fields
 
 NO_STORE = "no-store"
+
+
+class ErrorResponse(Struct):
+    error: str
+    parameter: str | None
+    message: str
+
+
 # Parameters whose case does not matter; folded before validation.
 CASE_FOLD = {"algorithm": str.upper, "format": str.lower, "error": str.upper}
 _FIELD = re.compile(r"field `([^`]*)`")  # "Object missing required field `x`", "... contains unknown field `x`"
@@ -53,44 +60,12 @@ def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
     return InvalidParameter(f"{name} {rules.get(name, 'is not valid')}", name)
 
 
-def _leaf(info: Any) -> Any:
-    """A field's type without None around it (msgspec's inspection leaves UNSET out already)."""
-    from msgspec import inspect
-
-    while isinstance(info, inspect.Metadata):  # Annotated[...]
-        info = info.type
-    if isinstance(info, inspect.UnionType):
-        kinds = [t for t in info.types if not isinstance(t, inspect.NoneType)]
-        return _leaf(kinds[0]) if len(kinds) == 1 else info
-    return info
-
-
-@cache
-def _typed_fields(model: Any) -> tuple[frozenset[str], frozenset[str]]:
-    """The names of the whole-number and the true/false fields of `model` (or of any model of a union)."""
-    from msgspec import inspect
-
-    info = inspect.type_info(model)
-    structs = info.types if isinstance(info, inspect.UnionType) else (info,)
-    numbers, booleans = set(), set()
-    for struct in structs:
-        for field in getattr(struct, "fields", ()):
-            leaf = _leaf(field.type)
-            if isinstance(leaf, inspect.IntType) or (
-                isinstance(leaf, inspect.LiteralType) and all(type(value) is int for value in leaf.values)
-            ):
-                numbers.add(field.name)
-            elif isinstance(leaf, inspect.BoolType):
-                booleans.add(field.name)
-    return frozenset(numbers), frozenset(booleans)
-
-
 def parse(model: Any, params: dict[str, Any], rules: dict[str, str]) -> Any:
     """Validate request parameters into `model` (a model, or a union tagged by `action`), wording errors with
     `rules`. One rule for numbers: a JSON integer, an integral JSON number (8.0) or text of digits (as query strings
     send them), never a boolean. Booleans: JSON true/false or the text "true"/"false", never numbers. A code is
     always text (leading zeros)."""
-    numbers, booleans = _typed_fields(model)
+    numbers, booleans = typed_fields(model)
     folded = {
         key: CASE_FOLD[key](value) if key in CASE_FOLD and isinstance(value, str) else value
         for key, value in params.items()
@@ -102,14 +77,14 @@ def parse(model: Any, params: dict[str, Any], rules: dict[str, str]) -> Any:
         elif isinstance(value, str):  # only digits: msgspec alone would also take "6e1" or "60.0" as text
             text = value.strip()
             if not (text.isascii() and text.isdigit() and len(text) <= 9):
-                raise InvalidParameter(f"{key} {rules[key]}", key)
+                raise InvalidParameter(f"{key} {rules.get(key, 'is not valid')}", key)
             folded[key] = int(text)
     for key in booleans & folded.keys():
         value = folded[key]
         if isinstance(value, str) and value.lower() in ("true", "false"):
             folded[key] = value.lower() == "true"
         elif not isinstance(value, bool):
-            raise InvalidParameter(f"{key} {rules[key]}", key)
+            raise InvalidParameter(f"{key} {rules.get(key, 'is not valid')}", key)
     try:
         return msgspec.convert(folded, model, strict=False)
     except msgspec.ValidationError as exc:

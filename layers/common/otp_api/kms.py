@@ -1,5 +1,5 @@
 """KMS, below the kinds: a sealed form (a prefix, an encryption context, the parameter that carries it) and the
-two calls, seal and unseal, under the stack's key. A form is a kind of sealed token: `s1.` sealed secrets
+two calls, seal and unseal, under the stack's key. Each form is one sort of sealed token: `s1.` sealed secrets
 (spellings.py), `r1.` sets of recovery codes (kinds/recovery_codes.py).
 
 A sealed token is its form's prefix and the URL-safe base64 (unpadded) of a KMS ciphertext. The encryption context
@@ -42,7 +42,7 @@ def connect() -> None:
 
 @dataclass(frozen=True, slots=True)
 class SealedForm:
-    """One kind of sealed token: its prefix, its encryption context and the parameter that carries it."""
+    """One sort of sealed token: its prefix, its encryption context and the parameter that carries it."""
 
     prefix: str
     context: dict[str, str]
@@ -89,7 +89,7 @@ def seal(plaintext: bytes, form: SealedForm, subject: str | None, off_parameter:
 
 def unseal(token: str, form: SealedForm, subject: str | None) -> bytes:
     """What a token of `form` holds. Any token this stack did not seal as that form for `subject` is a 400
-    naming the form's parameter, with one message whatever the reason (tampered, another stack's, another kind,
+    naming the form's parameter, with one message whatever the reason (tampered, another stack's, another form,
     another subject's or none, another version, not base64). The request model has checked the prefix and the
     alphabet."""
     body = token.removeprefix(form.prefix)

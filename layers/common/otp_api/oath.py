@@ -20,9 +20,10 @@ DEFAULT_DIGITS: Digits = 6
 DEFAULT_PERIOD = 30
 MIN_PERIOD, MAX_PERIOD = 15, 300
 MAX_COUNTER = 2**63 - 1  # RFC 4226's counter has 8 bytes; JSON schema tools (and msgspec's bounds) stop at int64
-MIN_SECRET_BYTES = 14  # 112 bits
-# base32 of at least 112 bits, as people paste it (Python `re` syntax, also valid in ECMA 262)
-SECRET_PATTERN = r"^\s*(?:[A-Za-z2-7]\s*){23,}(?:=\s*)*$"  # noqa: S105 - a pattern
+MIN_SECRET_BITS = 112
+MIN_SECRET_BYTES = MIN_SECRET_BITS // 8
+# base32 (5 bits a character) of at least MIN_SECRET_BITS, as people paste it (Python `re` syntax, also ECMA 262)
+SECRET_PATTERN = rf"^\s*(?:[A-Za-z2-7]\s*){{{-(-MIN_SECRET_BITS // 5)},}}(?:=\s*)*$"
 # RFC 6238 §5.1: the key should be as long as the HMAC output; RFC 4226 §4 asks for at least 160 bits.
 SECRET_BYTES: dict[Algorithm, int] = {"SHA1": 20, "SHA256": 32, "SHA512": 64}
 DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
@@ -37,10 +38,11 @@ class OtpKey:
     algorithm: Algorithm
     digits: int
     period: int  # seconds per step (TOTP; DEFAULT_PERIOD for an HOTP key, which has none)
-    counter: int | None = None  # HOTP: the token's first counter; None: a TOTP key
+    counter: int | None = None  # HOTP: the device's first counter; None: a TOTP key
 
     @property
-    def kind(self) -> str:
+    def scheme(self) -> str:
+        """The key's otpauth type: "totp" or "hotp"."""
         return "totp" if self.counter is None else "hotp"
 
     @property

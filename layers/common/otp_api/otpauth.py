@@ -23,6 +23,7 @@ from otp_api.oath import (
     MAX_COUNTER,
     MAX_PERIOD,
     MIN_PERIOD,
+    MIN_SECRET_BITS,
     SECRET_PATTERN,
     Algorithm,
     OtpKey,
@@ -31,14 +32,15 @@ from otp_api.oath import (
 
 ALGORITHM_NAMES: dict[str, Algorithm] = {name.lower(): name for name in ALGORITHMS}  # apps write them in any case
 REFUSED = (
-    "otp_url must be an otpauth://totp/ or otpauth://hotp/ URI with a base32 secret of at least 112 bits, 6 or 8 "
-    "digits, a period of 15 to 300 seconds (totp) or a counter (hotp), each parameter once"
+    f"otp_url must be an otpauth://totp/ or otpauth://hotp/ URI with a base32 secret of at least {MIN_SECRET_BITS} "
+    f"bits, {' or '.join(map(str, DIGITS))} digits, a period of {MIN_PERIOD} to {MAX_PERIOD} seconds (totp) or a "
+    "counter (hotp), each parameter once"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class KeyUri:
-    kind: str  # "totp" or "hotp"
+    scheme: str  # "totp" or "hotp"
     secret: str
     algorithm: Algorithm
     digits: int
@@ -59,7 +61,7 @@ def uri(key: OtpKey, label: str, issuer: str) -> str:
     if not issuer:
         del query["issuer"]
     query |= {"period": key.period} if key.counter is None else {"counter": key.counter}
-    return f"otpauth://{key.kind}/{_path(issuer, label)}?{urlencode(query, quote_via=quote)}"
+    return f"otpauth://{key.scheme}/{_path(issuer, label)}?{urlencode(query, quote_via=quote)}"
 
 
 def _text(raw: str) -> str:
@@ -79,7 +81,7 @@ def _number(params: dict[str, str], name: str, default: int | None) -> int | Non
 def parse(uri: str) -> KeyUri:
     """Read an otpauth URI; anything it refuses is a 400 naming otp_url, with one message."""
     match = re.fullmatch(
-        r"(?i:otpauth)://(?P<kind>(?i:totp|hotp))/(?P<label>[^?#]*)(?:\?(?P<query>[^#]*))?", uri.strip()
+        r"(?i:otpauth)://(?P<scheme>(?i:totp|hotp))/(?P<label>[^?#]*)(?:\?(?P<query>[^#]*))?", uri.strip()
     )
     if not match:
         raise InvalidParameter(REFUSED, "otp_url")
@@ -94,7 +96,7 @@ def parse(uri: str) -> KeyUri:
         label = _text(match["label"])
     except UnicodeDecodeError:
         raise InvalidParameter(REFUSED, "otp_url") from None
-    kind = match["kind"].lower()
+    scheme = match["scheme"].lower()
     prefix, colon, account = label.partition(":")
     issuer = params.get("issuer")
     if colon and issuer is not None and prefix.strip() != issuer.strip():
@@ -109,17 +111,17 @@ def parse(uri: str) -> KeyUri:
         or algorithm is None
         or digits not in DIGITS
         or period is None
-        or (kind == "totp" and not MIN_PERIOD <= period <= MAX_PERIOD)
-        or (kind == "hotp" and (counter is None or counter > MAX_COUNTER))
+        or (scheme == "totp" and not MIN_PERIOD <= period <= MAX_PERIOD)
+        or (scheme == "hotp" and (counter is None or counter > MAX_COUNTER))
     ):
         raise InvalidParameter(REFUSED, "otp_url")
     return KeyUri(
-        kind=kind,
+        scheme=scheme,
         secret=secret,
         algorithm=algorithm,
         digits=int(digits),
         period=period,
-        counter=counter if kind == "hotp" else None,
+        counter=counter if scheme == "hotp" else None,
         label=(account if colon else label).strip(),
         issuer=issuer if issuer is not None else (prefix.strip() if colon else None),
     )

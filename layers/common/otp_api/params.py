@@ -5,6 +5,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -89,3 +90,35 @@ def request_params(
     for name in sorted(body_only & query.keys()):
         raise InvalidParameter(f"send {name} in the JSON body, never in the URL (URLs end up in logs)", name)
     return {**query, **_body(event)}
+
+
+def _leaf(info: Any) -> Any:
+    """A field's type without None around it (msgspec's inspection leaves UNSET out already)."""
+    from msgspec import inspect
+
+    while isinstance(info, inspect.Metadata):  # Annotated[...]
+        info = info.type
+    if isinstance(info, inspect.UnionType):
+        kinds = [t for t in info.types if not isinstance(t, inspect.NoneType)]
+        return _leaf(kinds[0]) if len(kinds) == 1 else info
+    return info
+
+
+@cache
+def typed_fields(model: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the whole-number and the true/false fields of `model` (or of any model of a union)."""
+    from msgspec import inspect
+
+    info = inspect.type_info(model)
+    structs = info.types if isinstance(info, inspect.UnionType) else (info,)
+    numbers, booleans = set(), set()
+    for struct in structs:
+        for field in getattr(struct, "fields", ()):
+            leaf = _leaf(field.type)
+            if isinstance(leaf, inspect.IntType) or (
+                isinstance(leaf, inspect.LiteralType) and all(type(value) is int for value in leaf.values)
+            ):
+                numbers.add(field.name)
+            elif isinstance(leaf, inspect.BoolType):
+                booleans.add(field.name)
+    return frozenset(numbers), frozenset(booleans)

@@ -21,6 +21,8 @@ class Setting:
     default: str
     bounds: tuple[int, int] | None = None  # a whole number within these
     boolean: bool = False  # "true" or "false"
+    max_length: int | None = None  # text of at most this many characters,
+    pattern: str | None = None  # matching this
     description: str = ""
 
     @property
@@ -42,6 +44,10 @@ class Setting:
             if not low <= value <= high:
                 raise SettingsError(f"{self.env} must be between {low} and {high}, got {value}")
             return value
+        if self.max_length is not None and len(raw) > self.max_length:
+            raise SettingsError(f"{self.env} must have at most {self.max_length} characters")
+        if self.pattern is not None and not re.fullmatch(self.pattern, raw):
+            raise SettingsError(f"{self.env} must match {self.pattern}")
         return raw
 
 
@@ -51,7 +57,7 @@ SETTINGS: dict[str, Setting] = {
     "table": Setting("VerifyStateTableName", ""),
     "kms_key_id": Setting("SealingKeyArn", "", description="empty: sealing is off"),
     # template parameters
-    "default_issuer": Setting("DefaultIssuer", "otp-api"),
+    "default_issuer": Setting("DefaultIssuer", "otp-api", max_length=64, pattern="^[^:]*$"),
     "url_expiry_seconds": Setting("QrUrlExpirySeconds", "300", (1, 3600)),
     "warm_up_at_init": Setting("EnableSnapStart", "false", boolean=True),
     "cors_allowed_origins": Setting("CorsAllowedOrigins", ""),
@@ -117,8 +123,5 @@ def get_settings() -> Settings:
     values = _read(("bucket", "default_issuer", "url_expiry_seconds", "warm_up_at_init", "kms_key_id"))
     if not values["bucket"]:
         raise SettingsError(f"{SETTINGS['bucket'].env} is not set")
-    issuer = values["default_issuer"]
-    if ":" in issuer or len(issuer) > 64:
-        raise SettingsError(f"{SETTINGS['default_issuer'].env} must have no colon and at most 64 characters")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return Settings(region=region, **values)

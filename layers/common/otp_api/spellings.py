@@ -68,39 +68,47 @@ def unseal(token: str, subject: str | None = None) -> OtpKey:
     return OtpKey(plain[header.size :], oath.ALGORITHMS[algorithm], digits, period, number if hotp else None)
 
 
-def _from_secret(request: Any) -> OtpKey:
+def _given(request: Any, name: str, default: Any) -> Any:
+    value = getattr(request, name, UNSET)
+    return default if value is UNSET else value
+
+
+def _from_secret(request: Any, scheme: str) -> OtpKey:
     return OtpKey(
         secret_bytes=oath.secret_bytes(request.secret),
-        algorithm=request.algorithm or oath.DEFAULT_ALGORITHM,
-        digits=request.digits or oath.DEFAULT_DIGITS,
-        period=getattr(request, "period", None) or oath.DEFAULT_PERIOD,
-        counter=(request.counter if isinstance(request.counter, int) else 0) if hasattr(request, "counter") else None,
+        algorithm=_given(request, "algorithm", oath.DEFAULT_ALGORITHM),
+        digits=_given(request, "digits", oath.DEFAULT_DIGITS),
+        period=_given(request, "period", oath.DEFAULT_PERIOD),
+        counter=_given(request, "counter", 0) if scheme == "hotp" else None,
     )
 
 
-def _from_otp_url(request: Any) -> OtpKey:
+def _from_otp_url(request: Any, _scheme: str) -> OtpKey:
     from otp_api import otpauth
 
     uri = otpauth.parse(request.otp_url)
     return OtpKey(oath.secret_bytes(uri.secret), uri.algorithm, uri.digits, uri.period, uri.counter)
 
 
-def _from_sealed_secret(request: Any) -> OtpKey:
+def _from_sealed_secret(request: Any, _scheme: str) -> OtpKey:
     return unseal(request.sealed_secret, subject_of(request))
 
 
-READERS: dict[str, Callable[[Any], OtpKey]] = {
+READERS: dict[str, Callable[[Any, str], OtpKey]] = {
     "secret": _from_secret,
     "sealed_secret": _from_sealed_secret,
     "otp_url": _from_otp_url,
 }
 
 
-def key_of(request: Any, kind: str, to_seal: bool = False) -> OtpKey:
-    """The `kind` of key ("totp" or "hotp") a request names (its `secret`, `sealed_secret` or `otp_url`, exactly
-    one; a seal request has no sealed_secret to give); a request whose key is of the other kind is a 400. With a
-    secret, the key's parameters are the request's own (an HOTP request's model has a `counter`). `subject` binds a
-    sealed secret: it belongs with one, or with a key `to_seal`."""
+def key_of(request: Any, scheme: str, to_seal: bool = False) -> OtpKey:
+    """`request`: a kind's request model with some of secret, sealed_secret, otp_url, digits, algorithm, period,
+    counter and subject (UNSET where not given).
+
+    The key of `scheme` ("totp" or "hotp") a request names (its `secret`, `sealed_secret` or `otp_url`, exactly
+    one; a seal request has no sealed_secret to give); a key of the other scheme is a 400. With a secret, the
+    key's parameters are the request's own (`period` for TOTP, `counter` for HOTP). `subject` binds a sealed
+    secret: it belongs with one, or with a key `to_seal`."""
     given = [name for name in KEY_PARAMETERS if getattr(request, name, UNSET) is not UNSET]
     if not given:
         raise MissingParameter("secret is required (or sealed_secret, or otp_url)", "secret")
@@ -113,8 +121,8 @@ def key_of(request: Any, kind: str, to_seal: bool = False) -> OtpKey:
                 raise InvalidParameter(f"{name} comes from the {source}: leave it out", name)
     if source != "sealed_secret" and not to_seal and getattr(request, "subject", UNSET) is not UNSET:
         raise InvalidParameter("subject belongs to a sealed_secret: leave it out with a secret or otp_url", "subject")
-    key = READERS[source](request)
-    if key.kind != kind:  # an hotp URI or token for a time_based request
-        wanted = "counter_based (hotp)" if key.kind == "hotp" else "time_based (totp)"
+    key = READERS[source](request, scheme)
+    if key.scheme != scheme:  # an hotp URI or token for a time_based request
+        wanted = "counter_based (hotp)" if key.scheme == "hotp" else "time_based (totp)"
         raise InvalidParameter(f"this {source} is of type {wanted}: send it with that type", source)
     return key

@@ -2,18 +2,18 @@
 answers, when a code is accepted, what an accepted code moves, and its actions (generate, verify, resync, unlock).
 
 - State (state/rules.py) is kept per key, in this kind's domain: `next_counter`, the counter the server expects next
-  (the token's first counter until a code is accepted: the request's `counter`, or the sealed secret's or URI's).
+  (the device's first counter until a code is accepted: the request's `counter`, or the sealed secret's or URI's).
 - A code matches if it is the code of a counter in the look-ahead window `[next, next + HotpLookAhead)` (RFC 4226
   §7.4; every candidate compared in constant time). Accepting it moves `next_counter` to the matched counter + 1,
   in one conditional write that holds only if `next_counter` is still at most the matched counter: two concurrent
   requests can never both succeed, and the counter never moves back. Codes at or below a used counter are refused
   as `already_used` (within a look-ahead's length behind), codes beyond the window as `no_match`.
 - `resync`: two consecutive codes within `HotpResyncWindow` counters of `next` move it past both.
-- HOTP verifies read the state first (one consistent read: the window starts where the token stands), then make
+- HOTP verifies read the state first (one consistent read: the window starts where the device stands), then make
   the one write. The state never expires: a counter forgotten would let used codes in again. HOTP needs the
   verify state: with replay protection off, its requests are a 400 naming `type`.
 
-The writes each outcome sends are pinned in tests/unit/test_golden_writes.py.
+The writes each outcome sends are pinned in tests/handler/test_golden_writes.py.
 """
 
 import hashlib
@@ -51,7 +51,7 @@ class HotpGenerateRequest(Enrols, tag="generate", kw_only=True):
 
 class _HotpKey(NamesAKey, kw_only=True):
     type: CounterBased
-    counter: Counter | UnsetType = UNSET  # with a secret: the token's first counter, if the server knows none yet
+    counter: Counter | UnsetType = UNSET  # with a secret: the device's first counter, if the server knows none yet
 
 
 class HotpVerifyRequest(_HotpKey, tag="verify", kw_only=True):
@@ -165,5 +165,5 @@ KIND = Kind(
         HotpUnlockRequest: unlock,
     },
     responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse),
-    rules={"counter": "must be a whole number from 0 to 2**63 - 1: the token's first counter"},
+    rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
 )

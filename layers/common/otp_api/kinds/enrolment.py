@@ -1,18 +1,18 @@
 """What every kind's `generate` of a key shares: the issuer and names checked, the answer's common fields, the key
 sealed if asked (before the image is stored: a KMS failure then leaves nothing behind), the QR code attached, the
-enrolment counted. Imported only by generate: a verify-only instance never pays for URI building, rendering, S3
-or KMS."""
+enrolment counted. The kinds import it for `Enrolled`; URI building, rendering and S3 are imported by `enrol`
+alone, so a verify-only instance never pays for them."""
 
 from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from otp_api import otpauth, spellings
+from otp_api import spellings
 from otp_api.errors import InvalidParameter
 from otp_api.fields import Enrols
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
-from otp_api.render import ErrorLevel, QrWriter
+from otp_api.render import ErrorLevel, QrWriter  # (types: render imports its libraries when it renders)
 from otp_api.settings import get_settings
 
 QR_PREFIX = "otp-qr/"
@@ -41,6 +41,8 @@ class Enrolled(Struct, kw_only=True):
 
 def enrol[T: Enrolled](request: Enrols, key: OtpKey, answer: type[T], **own: Any) -> T:
     """A new key's answer: its otpauth URI, sealed secret and QR code as the request asks."""
+    from otp_api import otpauth
+
     issuer = get_settings().default_issuer if request.issuer is None else request.issuer
     _check_names(request.label, issuer)
     subject = spellings.subject_of(request)

@@ -12,7 +12,7 @@ code moves, and its actions (generate, verify, unlock).
   unused if its index is not in it. The state never expires: a used code must stay used for as long as its token
   exists. Failures count towards the same lockout as TOTP's, per set.
 
-The writes each outcome sends are pinned in tests/unit/test_golden_writes.py.
+The writes each outcome sends are pinned in tests/handler/test_golden_writes.py.
 """
 
 import hashlib

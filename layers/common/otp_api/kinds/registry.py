@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from otp_api import fields
+from otp_api import fields, params
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,18 @@ BODY_ONLY: set[str] = set(fields.BODY_ONLY)
 
 
 def register(kind: Kind) -> Kind:
+    """Add a kind: its type and synonyms, actions and rules must be new (a rule may be restated word for word), and
+    every parameter of its models must have a rule."""
+    import msgspec
+
     taken = [name for name in kind.names if name in _BY_NAME] + [m.__name__ for m in kind.actions if m in _ACTIONS]
+    taken += [name for name, rule in kind.rules.items() if RULES.get(name, rule) != rule]
     if taken:
         raise ValueError(f"already registered: {', '.join(taken)}")
+    parameters = {field.name for model in kind.actions for field in msgspec.structs.fields(model)}
+    if unruled := sorted(parameters - RULES.keys() - kind.rules.keys() - {"type"}):
+        raise ValueError(f"{kind.type}: no rule in words for {', '.join(unruled)}")
+    params.typed_fields(kind.requests)  # now, not on the first request
     KINDS.append(kind)
     _BY_NAME.update(dict.fromkeys(kind.names, kind))
     _ACTIONS.update(kind.actions)

@@ -2,7 +2,7 @@
 what an accepted code moves in the key's state, and its actions (generate, seal, verify, resync, unlock).
 
 - A code matches if it is the code of the step before, at or after the device's step: now plus the key's stored
-  `drift` (0 until learnt), compared in constant time (RFC 6238 §5.2, one step of skew either way). Every step
+  `drift` (0 until learnt), compared in constant time (RFC 6238 §5.2, SKEW: one step either way). Every step
   within the resync window of now is compared, so that one conditional write can check the match against the
   stored drift without reading it first.
 - State (state/rules.py) is kept per key, in this kind's domain: `last_used`, the start in Unix seconds of the last
@@ -16,7 +16,7 @@ what an accepted code moves in the key's state, and its actions (generate, seal,
 - Without a code, the codes around now are listed, as the reference does (unless ListCodes is off, the key is
   sealed, or it is locked). With a code, the answer is the verdict alone, never the secret or codes.
 
-The writes each outcome sends are pinned in tests/unit/test_golden_writes.py.
+The writes each outcome sends are pinned in tests/handler/test_golden_writes.py.
 """
 
 import hashlib
@@ -38,6 +38,7 @@ from otp_api.state.conditions import AllOf, AnyOf, Attr, Compare, Cond, Item, Mi
 from otp_api.state.rules import Reason
 
 TimeBased = Literal["time_based", "totp"]
+SKEW = 1  # steps either side of the device's step whose code is accepted (RFC 6238 §5.2)
 DOMAIN = b"otp-api/verify-state/v2\x00"  # v2: keyed by key bytes; v1 items (keyed by text) expired unused
 LAST_USED, DRIFT = Attr("last_used"), Attr("drift")
 START, NEW_DRIFT, LOW, HIGH = Value(":start"), Value(":drift"), Value(":drift_low"), Value(":drift_high")
@@ -154,9 +155,9 @@ def _unused() -> Cond:
 
 
 def _near_drift(offset: int) -> Cond:
-    """The stored drift is within one step of `offset` (no drift stored counts as 0)."""
+    """The stored drift is within SKEW steps of `offset` (no drift stored counts as 0)."""
     near = AllOf((Compare(DRIFT, ">", LOW), Compare(DRIFT, "<", HIGH)))
-    return AnyOf((Missing(DRIFT), near)) if abs(offset) <= 1 else near
+    return AnyOf((Missing(DRIFT), near)) if abs(offset) <= SKEW else near
 
 
 def progress(step_start: int, settings: VerifySettings, offset: int = 0) -> rules.Progress:
@@ -169,7 +170,7 @@ def progress(step_start: int, settings: VerifySettings, offset: int = 0) -> rule
         return "already_used" if _near_drift(offset).holds(item, values) else "no_match"
 
     values = {":start": step_start, ":drift": max(-window, min(window, offset))}
-    values |= {":drift_low": offset - 2, ":drift_high": offset + 2}
+    values |= {":drift_low": offset - SKEW - 1, ":drift_high": offset + SKEW + 1}
     return rules.Progress(
         unused=AllOf((_unused(), _near_drift(offset))),
         sets={LAST_USED.name: START, DRIFT.name: NEW_DRIFT},
@@ -193,7 +194,7 @@ def lifetime(settings: VerifySettings) -> int:
 def _offsets(settings: VerifySettings) -> range:
     """The steps from now a code may belong to: around any drift the resync window allows, or around now alone
     without the state that remembers a drift."""
-    reach = settings.totp_resync_window + 1 if settings.replay_protection else 1
+    reach = settings.totp_resync_window + SKEW if settings.replay_protection else SKEW
     return range(-reach, reach + 1)
 
 

@@ -1,0 +1,505 @@
+"""Golden writes: the literal DynamoDB requests each kind sends for each outcome of verify (accepted, replay, no
+match, locked), for resync, unlock and revoke, driven through the handler with frozen time and recorded as botocore
+sends them to the table. docs/verification.md quotes them. A change here is a change to what every deployed table
+holds: make it on purpose, and say so in the docs.
+
+Settings (tests/conftest.py): replay protection on, MaxFailedAttempts 5, LockoutWindowSeconds 900,
+MaxConsecutiveFailures 100, TotpResyncWindow 10."""
+
+import itertools
+
+import pytest
+import time_machine
+from support import call, independent_code, independent_hotp
+
+from otp_api.state import rules, table
+
+NOW = 1_790_000_010.25
+SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 4226's "12345678901234567890"
+SENT: list[tuple[str, dict]] = []
+
+
+@pytest.fixture(autouse=True)
+def recorded(monkeypatch, aws):
+    """Every GetItem and UpdateItem the handler sends, as (operation, what it says); decisions' ids d1, d2, ..."""
+    numbers = itertools.count(1)
+    monkeypatch.setattr(rules, "new_decision", lambda: f"d{next(numbers)}")
+    client = table._client()
+    for operation in ("get_item", "update_item"):
+        original = getattr(client, operation)
+
+        def record(original=original, operation=operation, **request):
+            SENT.append((operation, literal(request)))
+            return original(**request)
+
+        monkeypatch.setattr(client, operation, record)
+    SENT.clear()
+
+
+def literal(request: dict) -> dict:
+    if "UpdateExpression" not in request:
+        return {"consistent": request["ConsistentRead"]}
+    values = {}
+    for name, typed in request["ExpressionAttributeValues"].items():
+        ((kind, value),) = typed.items()
+        values[name] = int(value) if kind == "N" else sorted(int(n) for n in value) if kind == "NS" else value
+    return {"update": request["UpdateExpression"], "if": request["ConditionExpression"], "values": values}
+
+
+def otp(moment: float = NOW, **params) -> dict:
+    """The answer's verdict (status and the fields that tell it) and the calls made for it."""
+    start = len(SENT)
+    with time_machine.travel(moment, tick=False):
+        status, _, body = call("otp", params)
+    told = {name: body[name] for name in ("valid", "reason", "unlocked", "revoked", "drift", "counter") if name in body}
+    return {"status": status, **told, "calls": SENT[start:]}
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def totp_story() -> list[tuple[str, dict]]:
+    code = independent_code(SECRET, NOW)
+    key = {"type": "time_based", "secret": SECRET}
+    story = [
+        ("accepted", otp(action="verify", code=code, **key)),
+        ("replay", otp(action="verify", code=code, **key)),
+        ("no_match", otp(action="verify", code=wrong(code), **key)),
+    ]
+    for _ in range(3):
+        otp(action="verify", code=wrong(code), **key)
+    later = independent_code(SECRET, NOW + 30)
+    story += [
+        ("locked", otp(NOW + 1, action="verify", code=later, **key)),
+        ("unlock", otp(NOW + 2, action="unlock", **key)),
+        (
+            "resync",
+            otp(
+                NOW + 3,
+                action="resync",
+                code=independent_code(SECRET, NOW + 3 * 30),
+                next_code=independent_code(SECRET, NOW + 4 * 30),
+                **key,
+            ),
+        ),
+    ]
+    return story
+
+
+def hotp_story() -> list[tuple[str, dict]]:
+    key = {"type": "counter_based", "secret": SECRET}
+    first = independent_hotp(SECRET, 0)
+    story = [
+        ("accepted", otp(action="verify", code=first, **key)),
+        ("replay", otp(action="verify", code=first, **key)),
+        ("no_match", otp(action="verify", code=wrong(independent_hotp(SECRET, 1)), **key)),
+    ]
+    for _ in range(4):
+        otp(action="verify", code=wrong(independent_hotp(SECRET, 1)), **key)
+    story += [
+        ("locked", otp(NOW + 1, action="verify", code=independent_hotp(SECRET, 1), **key)),
+        ("unlock", otp(NOW + 2, action="unlock", **key)),
+        (
+            "resync",
+            otp(
+                NOW + 3,
+                action="resync",
+                code=independent_hotp(SECRET, 20),
+                next_code=independent_hotp(SECRET, 21),
+                **key,
+            ),
+        ),
+    ]
+    return story
+
+
+def recovery_story() -> list[tuple[str, dict]]:
+    _, _, made = call("otp", {"type": "recovery_codes", "action": "generate", "count": 3})
+    key = {"type": "recovery_codes", "sealed_codes": made["sealed_codes"]}
+    story = [
+        ("accepted", otp(action="verify", code=made["codes"][0], **key)),
+        ("replay", otp(action="verify", code=made["codes"][0], **key)),
+        ("no_match", otp(action="verify", code="0000-0000-00", **key)),
+    ]
+    for _ in range(4):
+        otp(action="verify", code="0000-0000-00", **key)
+    story += [
+        ("locked", otp(NOW + 1, action="verify", code=made["codes"][1], **key)),
+        ("unlock", otp(NOW + 2, action="unlock", **key)),
+    ]
+    return story
+
+
+# --- what they send (regenerate with care: each line is what a deployed table receives) --------------------------
+
+TOTP = {
+    "accepted": {
+        "status": 200,
+        "valid": True,
+        "reason": None,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, expires_at = "
+                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
+                    "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
+                    ":drift_high)))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > "
+                    "last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790000010,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d1",
+                        ":now": 1790000010,
+                        ":ttl": 1790001871,
+                    },
+                },
+            )
+        ],
+    },
+    "replay": {
+        "status": 200,
+        "valid": False,
+        "reason": "already_used",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, expires_at = "
+                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
+                    "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
+                    ":drift_high)))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) "
+                    "AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {
+                        ":start": 1790000010,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d2",
+                        ":now": 1790000010,
+                        ":ttl": 1790001871,
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
+                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
+                    "last_failure = :now, decided_by = :decision, expires_at = :ttl",
+                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
+                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d2",
+                        ":now": 1790000010,
+                        ":ttl": 1790001871,
+                        ":zero": 0,
+                        ":leaves": 1790000911,
+                    },
+                },
+            ),
+        ],
+    },
+    "no_match": {
+        "status": 200,
+        "valid": False,
+        "reason": "no_match",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
+                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
+                    "last_failure = :now, decided_by = :decision, expires_at = :ttl",
+                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
+                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d3",
+                        ":now": 1790000010,
+                        ":ttl": 1790001871,
+                        ":zero": 0,
+                        ":leaves": 1790000911,
+                    },
+                },
+            )
+        ],
+    },
+    "locked": {
+        "status": 429,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, expires_at = "
+                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
+                    "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
+                    ":drift_high)))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) "
+                    "AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {
+                        ":start": 1790000040,
+                        ":drift": 1,
+                        ":drift_low": -1,
+                        ":drift_high": 3,
+                        ":decision": "d7",
+                        ":now": 1790000011,
+                        ":ttl": 1790001872,
+                    },
+                },
+            )
+        ],
+    },
+    "unlock": {
+        "status": 200,
+        "unlocked": True,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(attribute_exists(last_failure)) OR (decided_by = :decision)",
+                    "values": {":decision": "d8"},
+                },
+            )
+        ],
+    },
+    "resync": {
+        "status": 200,
+        "valid": True,
+        "reason": None,
+        "drift": 4,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET last_used = :used, drift = :drift, decided_by = :decision, expires_at = "
+                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "((attribute_not_exists(last_used)) OR (last_used < :start)) AND (NOT "
+                    "((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790000100,
+                        ":used": 1790000130,
+                        ":drift": 4,
+                        ":decision": "d9",
+                        ":now": 1790000013,
+                        ":ttl": 1790001874,
+                    },
+                },
+            )
+        ],
+    },
+}
+
+HOTP = {
+    "accepted": {
+        "status": 200,
+        "valid": True,
+        "reason": None,
+        "counter": 0,
+        "calls": [
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET next_counter = :next, decided_by = :decision REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure",
+                    "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND (NOT "
+                    "((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":after": 1, ":next": 1, ":decision": "d1", ":now": 1790000010},
+                },
+            ),
+        ],
+    },
+    "replay": {
+        "status": 200,
+        "valid": False,
+        "reason": "already_used",
+        "counter": None,
+        "calls": [
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
+                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
+                    "last_failure = :now, decided_by = :decision",
+                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
+                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":decision": "d2", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                },
+            ),
+        ],
+    },
+    "no_match": {
+        "status": 200,
+        "valid": False,
+        "reason": "no_match",
+        "counter": None,
+        "calls": [
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
+                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
+                    "last_failure = :now, decided_by = :decision",
+                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
+                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":decision": "d3", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                },
+            ),
+        ],
+    },
+    "locked": {"status": 429, "calls": [("get_item", {"consistent": True})]},
+    "unlock": {
+        "status": 200,
+        "unlocked": True,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(attribute_exists(last_failure)) OR (decided_by = :decision)",
+                    "values": {":decision": "d7"},
+                },
+            )
+        ],
+    },
+    "resync": {
+        "status": 200,
+        "valid": True,
+        "reason": None,
+        "counter": 21,
+        "calls": [
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET next_counter = :next, decided_by = :decision REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure",
+                    "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND (NOT "
+                    "((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":after": 21, ":next": 22, ":decision": "d8", ":now": 1790000013},
+                },
+            ),
+        ],
+    },
+}
+
+RECOVERY = {
+    "accepted": {
+        "status": 200,
+        "valid": True,
+        "reason": None,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision ADD used :index_set REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(NOT (contains(used, :index))) AND (NOT ((attribute_exists(last_failure)) AND (f1 "
+                    "> last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {":index": 0, ":index_set": [0], ":decision": "d1", ":now": 1790000010},
+                },
+            )
+        ],
+    },
+    "replay": {
+        "status": 200,
+        "valid": False,
+        "reason": "already_used",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision ADD used :index_set REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(NOT (contains(used, :index))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > "
+                    "last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {":index": 0, ":index_set": [0], ":decision": "d2", ":now": 1790000010},
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
+                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
+                    "last_failure = :now, decided_by = :decision",
+                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
+                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":decision": "d2", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                },
+            ),
+        ],
+    },
+    "no_match": {
+        "status": 200,
+        "valid": False,
+        "reason": "no_match",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
+                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
+                    "last_failure = :now, decided_by = :decision",
+                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
+                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":decision": "d3", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                },
+            )
+        ],
+    },
+    "locked": {
+        "status": 429,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision ADD used :index_set REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(NOT (contains(used, :index))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > "
+                    "last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {":index": 1, ":index_set": [1], ":decision": "d8", ":now": 1790000011},
+                },
+            )
+        ],
+    },
+    "unlock": {
+        "status": 200,
+        "unlocked": True,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "if": "(attribute_exists(last_failure)) OR (decided_by = :decision)",
+                    "values": {":decision": "d9"},
+                },
+            )
+        ],
+    },
+}
+
+
+def test_what_totp_sends_for_each_outcome():
+    assert dict(totp_story()) == TOTP
+
+
+def test_what_hotp_sends_for_each_outcome():
+    assert dict(hotp_story()) == HOTP
+
+
+def test_what_recovery_codes_send_for_each_outcome():
+    assert dict(recovery_story()) == RECOVERY
