@@ -61,6 +61,7 @@ EXAMPLES_OF = {
             "subject": "user-7f3a",
         },
         "totp unlock": {"type": "time_based", "action": "unlock", "sealed_secret": SEALED},
+        "totp revoke (retire a key for good)": {"type": "time_based", "action": "revoke", "sealed_secret": SEALED},
         "hotp generate": {"type": "counter_based", "action": "generate", "label": "fob-17", "counter": 0, "seal": True},
         "hotp verify": {"type": "counter_based", "action": "verify", "sealed_secret": SEALED, "code": "755224"},
         "hotp resync": {

@@ -176,6 +176,27 @@ def test_an_imported_secret_is_sealed_and_a_locked_key_unlocked(api, target):
     assert verify(api, secret, wrong_code(secret)).status == 200
 
 
+def test_a_re_enrolled_user_retires_the_old_key_and_the_old_sheet(api, target):
+    # Given a user who re-enrolled (the old key may sit on a stolen phone) and got a new recovery sheet
+    if not target.replay_protection:
+        pytest.skip("revoke keeps its fact in the verify state (ReplayProtection=false)")
+    old, new = generate(api, "old phone")["secret"], generate(api, "new phone")["secret"]
+    assert verify(api, new, independent_code(new, time.time())).json()["valid"] is True  # the new one confirmed
+    # When the app revokes the old key, by the same parameters verify takes
+    revoke = {"type": "time_based", "action": "revoke", "secret": old}
+    assert api("POST", "/otp", revoke).json() == {"revoked": True}
+    assert api("POST", "/otp", revoke).json() == {"revoked": False}  # it was already
+    # Then none of its codes verifies again, and the new key is untouched
+    refused = verify(api, old, independent_code(old, time.time())).json()
+    assert (refused["valid"], refused["reason"]) == (False, "revoked")
+    if target.sealed_secrets:
+        sheet = api("POST", "/otp", {"type": "recovery_codes", "action": "generate", "count": 2}).json()
+        codes = {"type": "recovery_codes", "sealed_codes": sheet["sealed_codes"]}
+        assert api("POST", "/otp", {**codes, "action": "revoke"}).json() == {"revoked": True}
+        refused = api("POST", "/otp", {**codes, "action": "verify", "code": sheet["codes"][0]}).json()
+        assert (refused["valid"], refused["reason"]) == (False, "revoked")
+
+
 @pytest.mark.parametrize("symbology", SYMBOLOGIES)
 def test_barcode_get_redirects_to_the_image(api, http, symbology):
     data = f"e2e {symbology} {secrets.token_hex(4)}"  # new each run: the first request of its kind renders

@@ -13,8 +13,8 @@ from msgspec import Struct
 from support import call
 
 from otp_api import kinds
-from otp_api.fields import UnlockResponse
-from otp_api.kinds import registry
+from otp_api.kinds import actions, registry
+from otp_api.kinds.actions import UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.settings import get_verify_settings
 from otp_api.state import rules, table
@@ -75,7 +75,7 @@ def verify(request: ToyVerify) -> ToyVerdict:
 
 
 def unlock(request: ToyUnlock) -> UnlockResponse:
-    return UnlockResponse(unlocked=rules.unlock(_pk(request.ticket), get_verify_settings(), time.time(), table.write))
+    return actions.unlock(_pk(request.ticket), "toy_ticket")
 
 
 TOY = Kind(

@@ -217,6 +217,11 @@ def test_storage_failure_is_a_503(s3):
         "otpauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
         "  OTPAUTH://hotp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=0",
         "\totpauth:totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        "otpauth-migration://offline?data=CjEKCkhlbGxvId6tvu8SGEdFWkRHTkJWR1kzVFFPSlFHRVpER05CVkdZM1RRT0pR",
+        "OTPAUTH-MIGRATION://offline?data=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        "\ufeffotpauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # a byte-order mark first
+        "\u200botp\u200bauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # zero-width spaces
+        "o t p a u t h : totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
     ],
 )
 @pytest.mark.parametrize("method", ["GET", "POST"])

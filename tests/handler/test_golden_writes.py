@@ -1,6 +1,6 @@
 """Golden writes: the literal DynamoDB requests each kind sends for each outcome of verify (accepted, replay, no
-match, locked), for resync, unlock and revoke, driven through the handler with frozen time and recorded as botocore
-sends them to the table. docs/verification.md quotes them. A change here is a change to what every deployed table
+match, locked, revoked), for resync, unlock and revoke, driven through the handler with frozen time and recorded
+as botocore sends them. docs/verification.md quotes them. A change here is a change to what every deployed table
 holds: make it on purpose, and say so in the docs.
 
 Settings (tests/conftest.py): replay protection on, MaxFailedAttempts 5, LockoutWindowSeconds 900,
@@ -83,6 +83,8 @@ def totp_story() -> list[tuple[str, dict]]:
                 **key,
             ),
         ),
+        ("revoke", otp(NOW + 4, action="revoke", **key)),
+        ("revoked", otp(NOW + 5 * 30, action="verify", code=independent_code(SECRET, NOW + 5 * 30), **key)),
     ]
     return story
 
@@ -110,6 +112,8 @@ def hotp_story() -> list[tuple[str, dict]]:
                 **key,
             ),
         ),
+        ("revoke", otp(NOW + 4, action="revoke", **key)),
+        ("revoked", otp(NOW + 5, action="verify", code=independent_hotp(SECRET, 22), **key)),
     ]
     return story
 
@@ -127,6 +131,8 @@ def recovery_story() -> list[tuple[str, dict]]:
     story += [
         ("locked", otp(NOW + 1, action="verify", code=made["codes"][1], **key)),
         ("unlock", otp(NOW + 2, action="unlock", **key)),
+        ("revoke", otp(NOW + 4, action="revoke", **key)),
+        ("revoked", otp(NOW + 5, action="verify", code=made["codes"][1], **key)),
     ]
     return story
 
@@ -142,13 +148,15 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, expires_at = "
-                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
+                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, "
+                    "failures",
                     "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
-                    ":drift_high)))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > "
-                    "last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
-                    "(decided_by <> :decision))",
+                    ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
                     "values": {
                         ":start": 1790000010,
                         ":drift": 0,
@@ -156,7 +164,8 @@ TOTP = {
                         ":drift_high": 2,
                         ":decision": "d1",
                         ":now": 1790000010,
-                        ":ttl": 1790001871,
+                        ":cap": 100,
+                        ":ttl": 1790007871,
                     },
                 },
             )
@@ -170,12 +179,13 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, expires_at = "
-                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
+                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
-                    ":drift_high)))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) "
-                    "AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
                     ":decision))",
                     "values": {
                         ":start": 1790000010,
@@ -184,7 +194,8 @@ TOTP = {
                         ":drift_high": 2,
                         ":decision": "d2",
                         ":now": 1790000010,
-                        ":ttl": 1790001871,
+                        ":cap": 100,
+                        ":ttl": 1790007871,
                     },
                 },
             ),
@@ -193,14 +204,16 @@ TOTP = {
                 {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision, expires_at = :ttl",
-                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
-                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "last_failure = :now, decided_by = :decision ADD failures :one REMOVE expires_at",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
+                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
                     "values": {
                         ":decision": "d2",
                         ":now": 1790000010,
-                        ":ttl": 1790001871,
                         ":zero": 0,
+                        ":one": 1,
+                        ":cap": 100,
                         ":leaves": 1790000911,
                     },
                 },
@@ -217,14 +230,17 @@ TOTP = {
                 {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision, expires_at = :ttl",
-                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
-                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "last_failure = :now, decided_by = :decision ADD failures :one REMOVE "
+                    "expires_at",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) "
+                    "AND (f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
                     "values": {
                         ":decision": "d3",
                         ":now": 1790000010,
-                        ":ttl": 1790001871,
                         ":zero": 0,
+                        ":one": 1,
+                        ":cap": 100,
                         ":leaves": 1790000911,
                     },
                 },
@@ -237,12 +253,13 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, expires_at = "
-                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
+                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
-                    ":drift_high)))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) "
-                    "AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
                     ":decision))",
                     "values": {
                         ":start": 1790000040,
@@ -251,7 +268,8 @@ TOTP = {
                         ":drift_high": 3,
                         ":decision": "d7",
                         ":now": 1790000011,
-                        ":ttl": 1790001872,
+                        ":cap": 100,
+                        ":ttl": 1790007872,
                     },
                 },
             )
@@ -264,8 +282,9 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure",
-                    "if": "(attribute_exists(last_failure)) OR (decided_by = :decision)",
+                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(attribute_not_exists(revoked_at)) AND ((attribute_exists(last_failure)) OR "
+                    "(decided_by = :decision))",
                     "values": {":decision": "d8"},
                 },
             )
@@ -280,10 +299,11 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :used, drift = :drift, decided_by = :decision, expires_at = "
-                    ":ttl REMOVE f1, f2, f3, f4, f5, last_failure",
-                    "if": "((attribute_not_exists(last_used)) OR (last_used < :start)) AND (NOT "
-                    "((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) AND "
+                    "update": "SET last_used = :used, drift = :drift, decided_by = :decision, accepted_by = "
+                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
+                    "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
+                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
                     "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
                     "values": {
                         ":start": 1790000100,
@@ -291,7 +311,53 @@ TOTP = {
                         ":drift": 4,
                         ":decision": "d9",
                         ":now": 1790000013,
-                        ":ttl": 1790001874,
+                        ":cap": 100,
+                        ":ttl": 1790007874,
+                    },
+                },
+            )
+        ],
+    },
+    "revoke": {
+        "status": 200,
+        "revoked": True,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET revoked_at = :now, decided_by = :decision REMOVE expires_at",
+                    "if": "(attribute_not_exists(revoked_at)) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {":now": 1790000014, ":decision": "d10"},
+                },
+            )
+        ],
+    },
+    "revoked": {
+        "status": 200,
+        "valid": False,
+        "reason": "revoked",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
+                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
+                    "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
+                    ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {
+                        ":start": 1790000160,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d11",
+                        ":now": 1790000160,
+                        ":cap": 100,
+                        ":ttl": 1790008021,
                     },
                 },
             )
@@ -310,12 +376,13 @@ HOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET next_counter = :next, decided_by = :decision REMOVE f1, f2, f3, f4, f5, "
-                    "last_failure",
-                    "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND (NOT "
-                    "((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) AND "
+                    "update": "SET next_counter = :next, decided_by = :decision, accepted_by = :decision "
+                    "REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND "
+                    "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) "
+                    "AND (f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
                     "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                    "values": {":after": 1, ":next": 1, ":decision": "d1", ":now": 1790000010},
+                    "values": {":after": 1, ":next": 1, ":decision": "d1", ":now": 1790000010, ":cap": 100},
                 },
             ),
         ],
@@ -332,10 +399,18 @@ HOTP = {
                 {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision",
-                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
-                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                    "values": {":decision": "d2", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                    "last_failure = :now, decided_by = :decision ADD failures :one",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
+                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d2",
+                        ":now": 1790000010,
+                        ":zero": 0,
+                        ":one": 1,
+                        ":cap": 100,
+                        ":leaves": 1790000911,
+                    },
                 },
             ),
         ],
@@ -352,10 +427,18 @@ HOTP = {
                 {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision",
-                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
-                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                    "values": {":decision": "d3", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                    "last_failure = :now, decided_by = :decision ADD failures :one",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) "
+                    "AND (f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d3",
+                        ":now": 1790000010,
+                        ":zero": 0,
+                        ":one": 1,
+                        ":cap": 100,
+                        ":leaves": 1790000911,
+                    },
                 },
             ),
         ],
@@ -368,8 +451,9 @@ HOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure",
-                    "if": "(attribute_exists(last_failure)) OR (decided_by = :decision)",
+                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(attribute_not_exists(revoked_at)) AND ((attribute_exists(last_failure)) OR "
+                    "(decided_by = :decision))",
                     "values": {":decision": "d7"},
                 },
             )
@@ -385,12 +469,49 @@ HOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET next_counter = :next, decided_by = :decision REMOVE f1, f2, f3, f4, f5, "
-                    "last_failure",
-                    "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND (NOT "
-                    "((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) AND "
+                    "update": "SET next_counter = :next, decided_by = :decision, accepted_by = :decision "
+                    "REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND "
+                    "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
+                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
                     "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                    "values": {":after": 21, ":next": 22, ":decision": "d8", ":now": 1790000013},
+                    "values": {":after": 21, ":next": 22, ":decision": "d8", ":now": 1790000013, ":cap": 100},
+                },
+            ),
+        ],
+    },
+    "revoke": {
+        "status": 200,
+        "revoked": True,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET revoked_at = :now, decided_by = :decision REMOVE expires_at",
+                    "if": "(attribute_not_exists(revoked_at)) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {":now": 1790000014, ":decision": "d9"},
+                },
+            )
+        ],
+    },
+    "revoked": {
+        "status": 200,
+        "valid": False,
+        "reason": "revoked",
+        "counter": None,
+        "calls": [
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET next_counter = :next, decided_by = :decision, accepted_by = :decision "
+                    "REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND "
+                    "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
+                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":after": 23, ":next": 23, ":decision": "d10", ":now": 1790000015, ":cap": 100},
                 },
             ),
         ],
@@ -406,11 +527,13 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision ADD used :index_set REMOVE f1, f2, f3, f4, f5, last_failure",
-                    "if": "(NOT (contains(used, :index))) AND (NOT ((attribute_exists(last_failure)) AND (f1 "
-                    "> last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
-                    "(decided_by <> :decision))",
-                    "values": {":index": 0, ":index_set": [0], ":decision": "d1", ":now": 1790000010},
+                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set "
+                    "REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {":index": 0, ":index_set": [0], ":decision": "d1", ":now": 1790000010, ":cap": 100},
                 },
             )
         ],
@@ -423,11 +546,13 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision ADD used :index_set REMOVE f1, f2, f3, f4, f5, last_failure",
-                    "if": "(NOT (contains(used, :index))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > "
-                    "last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
-                    "(decided_by <> :decision))",
-                    "values": {":index": 0, ":index_set": [0], ":decision": "d2", ":now": 1790000010},
+                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set REMOVE "
+                    "f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {":index": 0, ":index_set": [0], ":decision": "d2", ":now": 1790000010, ":cap": 100},
                 },
             ),
             (
@@ -435,10 +560,18 @@ RECOVERY = {
                 {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision",
-                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
-                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                    "values": {":decision": "d2", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                    "last_failure = :now, decided_by = :decision ADD failures :one",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
+                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d2",
+                        ":now": 1790000010,
+                        ":zero": 0,
+                        ":one": 1,
+                        ":cap": 100,
+                        ":leaves": 1790000911,
+                    },
                 },
             ),
         ],
@@ -453,10 +586,18 @@ RECOVERY = {
                 {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision",
-                    "if": "(NOT ((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now))) "
-                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                    "values": {":decision": "d3", ":now": 1790000010, ":zero": 0, ":leaves": 1790000911},
+                    "last_failure = :now, decided_by = :decision ADD failures :one",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) "
+                    "AND (f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d3",
+                        ":now": 1790000010,
+                        ":zero": 0,
+                        ":one": 1,
+                        ":cap": 100,
+                        ":leaves": 1790000911,
+                    },
                 },
             )
         ],
@@ -467,11 +608,13 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision ADD used :index_set REMOVE f1, f2, f3, f4, f5, last_failure",
-                    "if": "(NOT (contains(used, :index))) AND (NOT ((attribute_exists(last_failure)) AND (f1 > "
-                    "last_failure) AND (f5 > :now))) AND ((attribute_not_exists(decided_by)) OR "
-                    "(decided_by <> :decision))",
-                    "values": {":index": 1, ":index_set": [1], ":decision": "d8", ":now": 1790000011},
+                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set REMOVE "
+                    "f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {":index": 1, ":index_set": [1], ":decision": "d8", ":now": 1790000011, ":cap": 100},
                 },
             )
         ],
@@ -483,9 +626,44 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure",
-                    "if": "(attribute_exists(last_failure)) OR (decided_by = :decision)",
+                    "update": "SET decided_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(attribute_not_exists(revoked_at)) AND ((attribute_exists(last_failure)) OR "
+                    "(decided_by = :decision))",
                     "values": {":decision": "d9"},
+                },
+            )
+        ],
+    },
+    "revoke": {
+        "status": 200,
+        "revoked": True,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET revoked_at = :now, decided_by = :decision REMOVE expires_at",
+                    "if": "(attribute_not_exists(revoked_at)) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {":now": 1790000014, ":decision": "d10"},
+                },
+            )
+        ],
+    },
+    "revoked": {
+        "status": 200,
+        "valid": False,
+        "reason": "revoked",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set REMOVE "
+                    "f1, f2, f3, f4, f5, last_failure, failures",
+                    "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {":index": 1, ":index_set": [1], ":decision": "d11", ":now": 1790000015, ":cap": 100},
                 },
             )
         ],

@@ -74,14 +74,16 @@ def test_stateless_mode_accepts_a_code_again(stateless):
 
 def test_the_table_holds_a_hash_not_the_secret(aws):
     verify(code_at(NOW))
+    (accepted,) = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    assert int(accepted["expires_at"]["N"]) > NOW  # an accepted code's state expires by TTL
     verify(wrong(NOW))
     items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
     assert len(items) == 1
     dumped = json.dumps(items)
     assert SECRET not in dumped and SECRET.lower() not in dumped
-    expected = {"pk", "last_used", "drift", "last_failure", "expires_at", "decided_by", *(f"f{i}" for i in range(1, 6))}
-    assert set(items[0]) <= expected  # decided_by: a random id per decision (state/rules.py)
-    assert int(items[0]["expires_at"]["N"]) > NOW  # expires by TTL
+    expected = {"pk", "last_used", "drift", "last_failure", "failures", "decided_by", "accepted_by"}
+    assert set(items[0]) <= expected | {f"f{i}" for i in range(1, 6)}  # decision ids: random (state/rules.py)
+    assert "expires_at" not in items[0]  # failures never expire: the attempt limits count them
 
 
 # --- lockout --------------------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ items = st.fixed_dictionaries(
         "drift": st.integers(min_value=-12, max_value=12),
         "next_counter": st.integers(min_value=0, max_value=30),
         "decided_by": st.sampled_from(["mine", "theirs"]),
+        "accepted_by": st.sampled_from(["mine", "theirs"]),
+        "failures": st.integers(min_value=0, max_value=9),
+        "revoked_at": moments,
         "used": st.sets(st.integers(min_value=0, max_value=4), min_size=1),  # (DynamoDB has no empty sets)
     },
 )
@@ -55,13 +58,13 @@ def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
     item=items,
     now=st.floats(min_value=NOW - 100, max_value=NOW + 1000),
     limit=st.integers(min_value=1, max_value=5),
-    which=st.sampled_from(["accept", "recovery", "hotp", "failure", "unlock"]),
+    which=st.sampled_from(["accept", "recovery", "hotp", "failure", "unlock", "revoke"]),
     replay=st.booleans(),
     offset=st.integers(min_value=-11, max_value=11),
 )
 def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item, now, limit, which, replay, offset):
-    lockout = rules.Lockout(limit, 900)
-    verify = VerifySettings(TABLE, replay, limit, 900, True, 10, 10, 100)
+    lockout = rules.Lockout(limit, 900, 7)
+    verify = VerifySettings(TABLE, replay, limit, 900, 7, True, 10, 10, 100)
     if which == "accept":
         write = rules.accept_write(time_based.progress(int(NOW // 30) * 30, verify, offset), lockout, now, "mine", 3600)
     elif which == "hotp":
@@ -70,6 +73,8 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
         write = rules.accept_write(recovery_codes.progress(2), lockout, now, "mine", None)
     elif which == "unlock":
         write = rules.unlock_write(lockout, "mine")
+    elif which == "revoke":
+        write = rules.revoke_write(now, "mine")
     else:
         write = rules.failure_write(lockout, now, "mine", 3600)
     expected = write.condition.holds(item, write.values)
@@ -80,24 +85,26 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
 @given(item=items, now=st.floats(min_value=NOW - 100, max_value=NOW + 1000), limit=st.integers(1, 5))
 def test_the_lockout_read_from_an_item_is_the_condition_dynamodb_refuses_on(aws, item, now, limit):
     # A failure write is refused on a fresh decision exactly when the lockout reads the item as locked.
-    lockout = rules.Lockout(limit, 900)
+    lockout = rules.Lockout(limit, 900, 7)
     refused = not _dynamodb_says(
-        aws, {k: v for k, v in item.items() if k != "decided_by"}, rules.failure_write(lockout, now, "x", 60)
+        aws,
+        {k: v for k, v in item.items() if k not in ("decided_by", "revoked_at")},
+        rules.failure_write(lockout, now, "x", 60),
     )
-    assert refused is bool(lockout.until({k: v for k, v in item.items() if k != "decided_by"}, now))
+    assert refused is bool(lockout.until({k: v for k, v in item.items() if k not in ("decided_by", "revoked_at")}, now))
 
 
 def test_a_lock_is_read_with_its_end_and_a_free_item_reads_zero():
-    lockout = rules.Lockout(5, 900)
+    lockout = rules.Lockout(5, 900, 100)
     locked = {"f1": int(NOW) + 500, "f5": int(NOW) + 600, "last_failure": int(NOW) - 300}
     assert lockout.until(locked, NOW) == int(NOW) + 600
     assert lockout.until({}, NOW) == 0
     assert lockout.until(locked, NOW + 600) == 0  # the newest has left the window
-    assert rules.Lockout(0, 900).until(locked, NOW) == 0  # lockout off
+    assert rules.Lockout(0, 900, 100).until(locked, NOW) == 0  # lockout off
 
 
 def test_the_failure_queue_keeps_the_newest_n():
-    lockout = rules.Lockout(3, 900)
+    lockout = rules.Lockout(3, 900, 100)
     write = rules.failure_write(lockout, NOW + 0.5, "t", 60)
     assert write.sets["f1"].text() == "if_not_exists(f2, :zero)"
     assert write.sets["f3"].text() == ":leaves" and write.values[":leaves"] == math.ceil(NOW + 0.5) + 900

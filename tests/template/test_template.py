@@ -131,3 +131,18 @@ def test_access_logs_wait_for_the_accounts_logs_role():
     # An account that has its role already: nothing set, nothing waited for.
     existing = deployed(ApiGatewayLogsRole="existing")
     assert existing[resources[api_name]["DependsOn"]]["Metadata"]["AccountSettings"] == ""
+
+
+def test_every_alarm_on_the_apis_own_metrics_watches_one_the_code_counts_for_alarms():
+    # count_for_alarm emits a metric with the service dimension alone, as these alarms read it (observability.py).
+    from tooling.template import raw_document
+
+    source = "\n".join(path.read_text() for path in (ROOT / "layers" / "common" / "otp_api").rglob("*.py"))
+    counted = set(re.findall(r'count_for_alarm\("(\w+)"\)', source))
+    watched = {
+        resource["Properties"]["MetricName"]: resource["Properties"]["Dimensions"]
+        for resource in raw_document()["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"].get("Namespace") == "OtpApi"
+    }
+    assert watched.keys() == counted == {"OtpLockout", "OtpLockedUntilUnlock"}
+    assert all(dimensions == [{"Name": "service", "Value": "otp-api"}] for dimensions in watched.values())

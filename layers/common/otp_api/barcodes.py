@@ -68,14 +68,26 @@ def _object_name(request: BarcodeRequest, border: int, error: str | None) -> str
     return f"{PREFIX}{digest}.{request.format}"
 
 
+SECRET_SCHEMES = ("otpauth:", "otpauth-migration:")  # Key URI Format; Google Authenticator's export
+
+
+def _bears_secrets(data: str) -> bool:
+    """Whether `data` is a URI of a scheme that carries secrets, however spaced, cased or hidden behind invisible
+    format characters (Unicode Cf: U+FEFF, U+200B, ...), which readers skip."""
+    import unicodedata
+
+    visible = "".join(char for char in data if not char.isspace() and unicodedata.category(char) != "Cf")
+    return visible.lower().startswith(SECRET_SCHEMES)
+
+
 def create(request: BarcodeRequest) -> BarcodeResponse:
     """Render the image, or reuse the one an identical request stored, and return a presigned URL to it."""
-    if request.data.strip().lower().startswith("otpauth:"):
-        # An enrolment URI holds a secret: here it would sit in a URL, a trace and, as an image, in S3 for a day
-        # under a name derived from it. POST /otp renders it without any of that.
+    if _bears_secrets(request.data):
+        # An enrolment URI holds a secret (a migration URI, all of an app's): here it would sit in a URL, a trace
+        # and, as an image, in S3 for a day under a name derived from it. POST /otp renders enrolment without any.
         raise InvalidParameter(
-            "data must not be an otpauth:// URI (it holds a secret): POST /otp with qrcode inline or url makes the "
-            "enrolment QR code",
+            "data must not be an otpauth:// or otpauth-migration:// URI (it holds secrets): POST /otp with qrcode "
+            "inline or url makes the enrolment QR code",
             "data",
         )
     border = DEFAULT_BORDER[request.type] if request.border is None else request.border

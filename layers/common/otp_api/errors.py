@@ -57,11 +57,18 @@ class UnsupportedMediaType(ApiError):
 
 
 class TooManyAttempts(ApiError):
+    """A key locked for a window (`retry_after` seconds), or until its user proves themselves another way and the
+    app unlocks it (`retry_after` None: MaxConsecutiveFailures reached)."""
+
     status = 429
     code = "too_many_attempts"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed attempts; retry after {retry_after} seconds", "code")
+    def __init__(self, retry_after: int | None) -> None:
+        if retry_after is None:
+            message = "too many failed attempts; this key is locked until it is unlocked (action unlock)"
+        else:
+            message = f"too many failed attempts; retry after {retry_after} seconds"
+        super().__init__(message, "code")
         self.retry_after = retry_after
 
 

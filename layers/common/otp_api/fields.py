@@ -113,7 +113,3 @@ class Enrols(Struct, forbid_unknown_fields=True, tag_field="action", kw_only=Tru
     def __post_init__(self) -> None:
         self.label = self.label.strip()
         self.issuer = self.issuer.strip() if self.issuer is not None else None
-
-
-class UnlockResponse(Struct):
-    unlocked: Annotated[bool, Meta(description="Whether a lockout (or failures towards one) was cleared.")]

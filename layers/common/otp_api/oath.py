@@ -27,6 +27,7 @@ SECRET_PATTERN = rf"^\s*(?:[A-Za-z2-7]\s*){{{-(-MIN_SECRET_BITS // 5)},}}(?:=\s*
 # RFC 6238 §5.1: the key should be as long as the HMAC output; RFC 4226 §4 asks for at least 160 bits.
 SECRET_BYTES: dict[Algorithm, int] = {"SHA1": 20, "SHA256": 32, "SHA512": 64}
 DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
+HMAC_BLOCK_BYTES: dict[Algorithm, int] = {"SHA1": 64, "SHA256": 64, "SHA512": 128}
 LISTED_OFFSETS = (1, 0, -1, -2)  # listed as in the reference; the last is shown, never accepted
 
 
@@ -116,3 +117,13 @@ def pair_matches(code: str, next_code: str, key: OtpKey, counters: range) -> lis
     """Every counter among `counters` whose code is `code` and whose next counter's code is `next_code`."""
     first, second, otp = normalised_code(code), normalised_code(next_code), _otp(key)
     return [c for c in counters if _same(first, otp, c) & _same(second, otp, c + 1)]
+
+
+def hmac_key(key: OtpKey) -> bytes:
+    """The key as HMAC uses it (RFC 2104 §2), without the zero bytes HMAC pads it with: a key longer than its
+    hash's block is hashed first, and a shorter one padded, so that K, K followed by zero bytes and (for a long K)
+    its digest make the same codes. The state of a key is kept by this form."""
+    raw = key.secret_bytes
+    if len(raw) > HMAC_BLOCK_BYTES[key.algorithm]:
+        raw = DIGESTS[key.algorithm](raw).digest()
+    return raw.rstrip(b"\x00")

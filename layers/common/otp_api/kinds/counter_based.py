@@ -23,8 +23,9 @@ from typing import Annotated, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from otp_api import oath, spellings
-from otp_api.fields import Code, Counter, Enrols, NamesAKey, UnlockResponse
-from otp_api.kinds import enrolment
+from otp_api.fields import Code, Counter, Enrols, NamesAKey
+from otp_api.kinds import actions, enrolment
+from otp_api.kinds.actions import RevokeResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.oath import OtpKey
 from otp_api.observability import count_outcome
@@ -67,6 +68,10 @@ class HotpUnlockRequest(_HotpKey, tag="unlock", kw_only=True):
     pass
 
 
+class HotpRevokeRequest(_HotpKey, tag="revoke", kw_only=True):
+    """Retire a key for good (once its successor is confirmed): it never verifies, resyncs or unlocks again."""
+
+
 class HotpGenerateResponse(enrolment.Enrolled, kw_only=True):
     counter: int
     type: Literal["hotp"]
@@ -85,7 +90,16 @@ class HotpVerifyResponse(Struct):
 
 
 def state_pk(key: OtpKey) -> str:
-    return hashlib.sha256(DOMAIN + key.secret_bytes).hexdigest()
+    """The state item of a key: a SHA-256 of the key as HMAC uses it (every key HMAC treats as this one shares
+    it)."""
+    return hashlib.sha256(DOMAIN + oath.hmac_key(key)).hexdigest()
+
+
+def _legacy_pk(key: OtpKey) -> str | None:
+    """Where the state of a key that HMAC pads or hashes was kept before keys were told apart as HMAC uses them
+    (a key ending in a zero byte, or longer than its hash's block): read too, so that its counter never moves
+    back."""
+    return None if oath.hmac_key(key) == key.secret_bytes else hashlib.sha256(DOMAIN + key.secret_bytes).hexdigest()
 
 
 def progress(counter: int, moved_to: int) -> rules.Progress:
@@ -106,7 +120,10 @@ def _settings() -> VerifySettings:
 def _where_it_stands(key: OtpKey, settings: VerifySettings, now: float) -> int:
     """The counter the server expects next, after refusing a locked key (the read a window needs)."""
     item = rules.read_unlocked(state_pk(key), settings, now, table.read)
-    return int(item.get(NEXT.name, key.counter or 0))
+    expected = int(item.get(NEXT.name, key.counter or 0))
+    if (legacy := _legacy_pk(key)) is not None:
+        expected = max(expected, int(table.read(legacy).get(NEXT.name, 0)))
+    return expected
 
 
 def _first(found: list[int]) -> int | None:
@@ -150,9 +167,13 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
 
 
 def unlock(request: HotpUnlockRequest) -> UnlockResponse:
-    unlocked = rules.unlock(state_pk(spellings.key_of(request, "hotp")), _settings(), time.time(), table.write)
-    count_outcome("OtpUnlocked", type="counter_based", result="unlocked" if unlocked else "not_locked")
-    return UnlockResponse(unlocked=unlocked)
+    _settings()
+    return actions.unlock(state_pk(spellings.key_of(request, "hotp")), "counter_based")
+
+
+def revoke(request: HotpRevokeRequest) -> RevokeResponse:
+    _settings()
+    return actions.revoke(state_pk(spellings.key_of(request, "hotp")), "counter_based")
 
 
 KIND = Kind(
@@ -163,7 +184,8 @@ KIND = Kind(
         HotpVerifyRequest: verify,
         HotpResyncRequest: resync,
         HotpUnlockRequest: unlock,
+        HotpRevokeRequest: revoke,
     },
-    responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse),
+    responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse, RevokeResponse),
     rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
 )

@@ -27,7 +27,9 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from otp_api import kms, spellings
 from otp_api.errors import InvalidParameter
-from otp_api.fields import Subject, UnlockResponse
+from otp_api.fields import Subject
+from otp_api.kinds import actions
+from otp_api.kinds.actions import RevokeResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
@@ -77,6 +79,14 @@ class RecoveryVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="actio
 
 
 class RecoveryUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    type: RecoveryCodes
+    sealed_codes: SealedCodes
+    subject: Subject | UnsetType = UNSET
+
+
+class RecoveryRevokeRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="revoke"):
+    """Retire a set for good (once its user has a new one): none of its codes verifies again."""
+
     type: RecoveryCodes
     sealed_codes: SealedCodes
     subject: Subject | UnsetType = UNSET
@@ -158,7 +168,7 @@ def matching_index(code: str, set_id: bytes, hashes: list[bytes]) -> int | None:
 def progress(index: int) -> rules.Progress:
     # (two placeholders: the condition compares a number, ADD takes a set of one)
     adds = {USED.name: Value(":index_set")}
-    return rules.Progress(unused=Not(Contains(USED, INDEX)), adds=adds, values={":index": index, ":index_set": index})
+    return rules.Progress(unused=Not(Contains(USED, INDEX)), adds=adds, values={":index": index, ":index_set": {index}})
 
 
 def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
@@ -174,19 +184,30 @@ def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
     )
 
 
-def unlock(request: RecoveryUnlockRequest) -> UnlockResponse:
+def _set_pk(sealed_codes: str, subject: str | None) -> str:
     _needs_key_and_state()
-    set_id, _ = _unsealed(request.sealed_codes, spellings.subject_of(request))
-    unlocked = rules.unlock(state_pk(set_id), get_verify_settings(), time.time(), table.write)
-    count_outcome("OtpUnlocked", type="recovery_codes", result="unlocked" if unlocked else "not_locked")
-    return UnlockResponse(unlocked=unlocked)
+    set_id, _ = _unsealed(sealed_codes, subject)
+    return state_pk(set_id)
+
+
+def unlock(request: RecoveryUnlockRequest) -> UnlockResponse:
+    return actions.unlock(_set_pk(request.sealed_codes, spellings.subject_of(request)), "recovery_codes")
+
+
+def revoke(request: RecoveryRevokeRequest) -> RevokeResponse:
+    return actions.revoke(_set_pk(request.sealed_codes, spellings.subject_of(request)), "recovery_codes")
 
 
 KIND = Kind(
     type="recovery_codes",
     synonyms=(),
-    actions={RecoveryGenerateRequest: generate, RecoveryVerifyRequest: verify, RecoveryUnlockRequest: unlock},
-    responses=(RecoveryCodesResponse, RecoveryVerifyResponse, UnlockResponse),
+    actions={
+        RecoveryGenerateRequest: generate,
+        RecoveryVerifyRequest: verify,
+        RecoveryUnlockRequest: unlock,
+        RecoveryRevokeRequest: revoke,
+    },
+    responses=(RecoveryCodesResponse, RecoveryVerifyResponse, UnlockResponse, RevokeResponse),
     rules={
         "count": f"must be a whole number of codes from 1 to {MAX_COUNT}",
         "sealed_codes": "is not a sealed set of recovery codes of this API",

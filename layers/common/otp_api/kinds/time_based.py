@@ -27,8 +27,9 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from otp_api import fields, oath, spellings
 from otp_api.errors import MissingParameter
-from otp_api.fields import Code, Enrols, NamesAKey, Period, UnlockResponse
-from otp_api.kinds import enrolment
+from otp_api.fields import Code, Enrols, NamesAKey, Period
+from otp_api.kinds import actions, enrolment
+from otp_api.kinds.actions import RevokeResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
@@ -87,6 +88,10 @@ class UnlockRequest(_TotpKey, tag="unlock", kw_only=True):
     """Clear a key's failures and lockout (never its replay state), once its user proved themselves another way."""
 
 
+class RevokeRequest(_TotpKey, tag="revoke", kw_only=True):
+    """Retire a key for good (once its successor is confirmed): it never verifies, resyncs or unlocks again."""
+
+
 class ResyncRequest(_TotpKey, tag="resync", kw_only=True):
     """Two consecutive codes of a device whose clock drifts: its drift is learnt and stored."""
 
@@ -110,7 +115,10 @@ class VerifyResponse(Struct):
     matched: Annotated[str | None, Meta(description="The step whose code it was (+30s, current, -30s), when valid.")]
     reason: Annotated[
         Reason | None,
-        Meta(description="Why the code was refused: it matched no step, or its step (or a later one) was accepted."),
+        Meta(
+            description="Why the code was refused: it matched no step, its step (or a later one) was accepted, or "
+            "the key is revoked."
+        ),
     ]
 
 
@@ -146,8 +154,9 @@ class CodesResponse(Struct):
 
 
 def state_pk(key: OtpKey) -> str:
-    """The state item of a key: a SHA-256 of its bytes, from which the key cannot be recovered."""
-    return hashlib.sha256(DOMAIN + key.secret_bytes).hexdigest()
+    """The state item of a key: a SHA-256 of the key as HMAC uses it (every key HMAC treats as this one shares
+    it), from which the key cannot be recovered."""
+    return hashlib.sha256(DOMAIN + oath.hmac_key(key)).hexdigest()
 
 
 def _unused() -> Cond:
@@ -187,8 +196,14 @@ def resync_progress(step: int, first: int, period: int) -> rules.Progress:
 
 
 def lifetime(settings: VerifySettings) -> int:
-    # Until a lockout begun now has ended and no step accepted now can still be presented (the next step's end).
-    return settings.lockout_seconds + 3 * oath.MAX_PERIOD + 60
+    """How long the state of a key outlives its last accepted code (failures and revocations never expire).
+
+    An accepted code's step is at most W + 1 steps ahead of now (W: TotpResyncWindow; a stored drift of W, and one
+    step of skew). Once the state is gone, verify takes steps within one of now (no drift is known) and resync
+    steps within W of now: a watched code of that step could come back until the server's step has passed it by
+    W + 1. So the state lives (2W + 3) of the longest steps, a margin of one step and a minute included, plus the
+    lockout window."""
+    return settings.lockout_seconds + (2 * settings.totp_resync_window + 3) * oath.MAX_PERIOD + 60
 
 
 def _offsets(settings: VerifySettings) -> range:
@@ -265,19 +280,18 @@ def resync(request: ResyncRequest) -> ResyncResponse:
 
 
 def unlock(request: UnlockRequest) -> UnlockResponse:
-    """Lift the key's lockout (its replay state and drift stay): after its user proved themselves another way."""
-    unlocked = rules.unlock(
-        state_pk(spellings.key_of(request, "totp")), get_verify_settings(), time.time(), table.write
-    )
-    count_outcome("OtpUnlocked", type="time_based", result="unlocked" if unlocked else "not_locked")
-    return UnlockResponse(unlocked=unlocked)
+    return actions.unlock(state_pk(spellings.key_of(request, "totp")), "time_based")
 
 
-def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse:
+def revoke(request: RevokeRequest) -> RevokeResponse:
+    return actions.revoke(state_pk(spellings.key_of(request, "totp")), "time_based")
+
+
+def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse | VerifyResponse:
     if not settings.list_codes:
         raise MissingParameter("code is required: this API checks codes and does not list them", "code")
-    if settings.max_failed_attempts:
-        rules.read_unlocked(state_pk(key), settings, now, table.read)
+    if settings.stateful and rules.REVOKED.name in rules.read_unlocked(state_pk(key), settings, now, table.read):
+        return VerifyResponse(key.algorithm, key.digits, key.period, "totp", False, None, "revoked")
     return CodesResponse(
         algorithm=key.algorithm,
         digits=key.digits,
@@ -297,6 +311,15 @@ KIND = Kind(
         SealRequest: seal,
         UnlockRequest: unlock,
         ResyncRequest: resync,
+        RevokeRequest: revoke,
     },
-    responses=(GenerateResponse, VerifyResponse, CodesResponse, ResyncResponse, SealResponse, UnlockResponse),
+    responses=(
+        GenerateResponse,
+        VerifyResponse,
+        CodesResponse,
+        ResyncResponse,
+        SealResponse,
+        UnlockResponse,
+        RevokeResponse,
+    ),
 )

@@ -93,13 +93,13 @@ class Missing(Cond):
         return self.attr.name not in item
 
 
-_OPERATORS = {">": operator.gt, "<": operator.lt, "<>": operator.ne, "=": operator.eq}
+_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<>": operator.ne, "=": operator.eq}
 
 
 @dataclass(frozen=True, slots=True)
 class Compare(Cond):
     left: Operand
-    op: str  # ">", "<", "<>" or "="
+    op: str  # ">", ">=", "<", "<>" or "="
     right: Operand
 
     def text(self) -> str:

@@ -1,24 +1,29 @@
 """When a code is accepted, and what is written to DynamoDB: the rules of verify for every kind of one-time
-password, as pure functions of the state as read, what the kind says of the code, and now. `settle` is the one
-place they meet the store, which it is handed.
+password, as pure functions of the state as read, what the kind says of the code, and now. `settle`, `unlock` and
+`revoke` are where they meet the table, which they are handed.
 
 The state of one key (or one set of recovery codes) is one item, `pk` a hash of its bytes in the kind's domain:
-- the kind's progress (time_based: `last_used`, the start of the last accepted time step);
+- the kind's progress (time_based: `last_used`, the start of the last accepted time step, and `drift`);
 - the lockout: `f1`..`fN`, when each of the last N failures leaves the window (its time rounded up to the second,
   plus the window), oldest first, and `last_failure`, the newest failure's time rounded down. The key is locked
   while the last N failures lie within one window (f1 > last_failure) and the newest has not left it (fN > now):
   N failures less than a window apart always lock, for a full window from the Nth (a second more at most);
-- `decided_by`: the id of the decision that wrote it last;
-- `expires_at`: DynamoDB's TTL, for kinds whose state may be forgotten.
+- `failures`: the failures since the last accepted code or unlock. At MaxConsecutiveFailures the key is locked
+  until `unlock` (NIST SP 800-63B §5.2.2): however slowly an attacker guesses, no more codes are evaluated;
+- `revoked_at`: when the key or set was revoked. It never verifies, resyncs or unlocks again;
+- `decided_by`: the id of the decision that wrote it last, and `accepted_by`, of the last decision that accepted a
+  code (a failure never overwrites it: a retried accept is recognised whatever came in between);
+- `expires_at`: DynamoDB's TTL, for kinds whose state may be forgotten (time_based, after an accepted code). A
+  failure or a revocation removes it: what they protect must outlive any TTL.
 
 A decision is at most two conditional writes (UpdateItem), each refused as a whole or made as a whole:
-1. the code matched: accept it if it is unused (the kind's condition), the key is not locked and this decision has
-   not written yet. The kind's progress moves, the failures are cleared.
+1. the code matched: accept it if it is unused (the kind's condition), the key is not revoked nor locked, and this
+   decision has not written yet. The kind's progress moves, the failures are cleared.
 2. no match, or an accept refused for being used (a replay, which is what an eavesdropper would try): count a
-   failure if the key is not locked and this decision has not written yet.
+   failure if the key is not revoked nor locked and this decision has not written yet.
 A refused write returns the item as it was (ALL_OLD), read in this order: written by this very decision (a retry
 of a write that landed, whose answer was lost: its outcome stands, never a second refusal or a second failure),
-locked (429, after the same single call whatever the code), used (a replay).
+revoked, locked (429, after the same single call whatever the code), used (a replay).
 """
 
 import itertools
@@ -46,9 +51,10 @@ from otp_api.state.conditions import (
     Values,
 )
 
-DECIDED_BY, LAST_FAILURE, EXPIRES_AT = Attr("decided_by"), Attr("last_failure"), Attr("expires_at")
-NOW, DECISION, ZERO = Value(":now"), Value(":decision"), Value(":zero")
-Reason = Literal["no_match", "already_used"]  # why a code was refused
+DECIDED_BY, ACCEPTED_BY, EXPIRES_AT = Attr("decided_by"), Attr("accepted_by"), Attr("expires_at")
+LAST_FAILURE, FAILURES, REVOKED = Attr("last_failure"), Attr("failures"), Attr("revoked_at")
+NOW, DECISION, ZERO, ONE, CAP = Value(":now"), Value(":decision"), Value(":zero"), Value(":one"), Value(":cap")
+Reason = Literal["no_match", "already_used", "revoked"]  # why a code was refused
 
 
 def require_state(settings: VerifySettings, what: str, parameter: str) -> None:
@@ -64,30 +70,41 @@ class Lockout:
 
     limit: int  # N: failures within a window that lock; 0: no lockout
     window: int  # seconds
+    cap: int  # consecutive failures that lock until unlock (with a limit)
 
     @property
     def slots(self) -> tuple[Attr, ...]:
         return tuple(Attr(f"f{i}") for i in range(1, self.limit + 1))
 
     @property
+    def values(self) -> Values:
+        return {":cap": self.cap} if self.limit else {}
+
+    @property
+    def capped(self) -> Cond:
+        return Compare(FAILURES, ">=", CAP)
+
+    @property
     def locked(self) -> Cond:
         first, last = self.slots[0], self.slots[-1]
-        return AllOf((Exists(LAST_FAILURE), Compare(first, ">", LAST_FAILURE), Compare(last, ">", NOW)))
+        window = AllOf((Exists(LAST_FAILURE), Compare(first, ">", LAST_FAILURE), Compare(last, ">", NOW)))
+        return AnyOf((window, self.capped))
 
     def until(self, item: Item, now: float) -> int:
-        """When the lock on this item ends (Unix seconds), or 0 if it is not locked."""
-        if not self.limit or not self.locked.holds(item, {":now": math.floor(now)}):
+        """When the lock on this item ends (Unix seconds), or 0 if it is not locked; -1: only unlock ends it."""
+        values = {":now": math.floor(now), **self.values}
+        if not self.limit or not self.locked.holds(item, values):
             return 0
-        return int(item[self.slots[-1].name])
+        return -1 if self.capped.holds(item, values) else int(item[self.slots[-1].name])
 
     def check(self, item: Item, now: float) -> None:
-        """Refuse a locked item: 429, with the seconds until the lock ends."""
+        """Refuse a locked item: 429, with the seconds until the lock ends (none: until unlock)."""
         if until := self.until(item, now):
-            raise TooManyAttempts(until - math.floor(now))
+            raise TooManyAttempts(None if until < 0 else until - math.floor(now))
 
 
 def lockout_of(settings: VerifySettings) -> Lockout:
-    return Lockout(settings.max_failed_attempts, settings.lockout_seconds)
+    return Lockout(settings.max_failed_attempts, settings.lockout_seconds, settings.max_consecutive_failures)
 
 
 def read_unlocked(pk: str, settings: VerifySettings, now: float, read: Callable[[str], Item]) -> Item:
@@ -103,7 +120,7 @@ class Progress:
 
     unused: Cond | None = None
     sets: dict[str, Value] = field(default_factory=dict)
-    adds: dict[str, Value] = field(default_factory=dict)  # ADD to a number set (recovery codes)
+    adds: dict[str, Value] = field(default_factory=dict)  # ADD to a number, or to a number set (recovery codes)
     values: Values = field(default_factory=dict)
     # Why an accept was refused, read from the item, when the condition says more than "used" (time_based: a code
     # outside the window the stored drift allows matched nothing).
@@ -136,76 +153,109 @@ def _not_yet_by(decision: str) -> Cond:
 
 def _guards(lockout: Lockout, decision: str, *conditions: Cond | None) -> Cond:
     parts = [c for c in conditions if c is not None]
+    parts.append(Missing(REVOKED))
     if lockout.limit:
         parts.append(Not(lockout.locked))
     return AllOf((*parts, _not_yet_by(decision)))
 
 
-def _common(now: float, decision: str, lifetime: int | None) -> tuple[dict[str, Value | IfNotExists], Values]:
-    sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION}
-    values: Values = {":decision": decision, ":now": math.floor(now)}
-    if lifetime is not None:
-        sets[EXPIRES_AT.name] = Value(":ttl")
-        values[":ttl"] = math.ceil(now) + lifetime
-    return sets, values
+def _failure_names(lockout: Lockout) -> tuple[str, ...]:
+    return (*(slot.name for slot in lockout.slots), LAST_FAILURE.name, FAILURES.name) if lockout.limit else ()
 
 
 def accept_write(progress: Progress, lockout: Lockout, now: float, decision: str, lifetime: int | None) -> Write:
-    sets, values = _common(now, decision, lifetime)
-    removes = (*(slot.name for slot in lockout.slots), LAST_FAILURE.name) if lockout.limit else ()
+    sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION, ACCEPTED_BY.name: DECISION}
+    values: Values = {":decision": decision, ":now": math.floor(now), **lockout.values}
+    if lifetime is not None:
+        sets[EXPIRES_AT.name] = Value(":ttl")
+        values[":ttl"] = math.ceil(now) + lifetime
     return Write(
         condition=_guards(lockout, decision, progress.unused),
         sets={**progress.sets, **sets},
-        removes=removes,
+        removes=_failure_names(lockout),
         adds=progress.adds,
         values={**progress.values, **values},
     )
 
 
 def failure_write(lockout: Lockout, now: float, decision: str, lifetime: int | None) -> Write:
-    """Queue a failure: the slots shift towards f1 (each takes its newer neighbour's value) and fN is this one."""
-    sets, values = _common(now, decision, lifetime)
+    """Queue a failure: the slots shift towards f1 (each takes its newer neighbour's value) and fN is this one;
+    one more consecutive failure. A state that may expire (`lifetime`) no longer does: the failures are what the
+    attempt limits count."""
     slots = lockout.slots
-    shifted: dict[str, Value | IfNotExists] = {
+    sets: dict[str, Value | IfNotExists] = {
         slot.name: IfNotExists(newer, ZERO) for slot, newer in itertools.pairwise(slots)
     }
-    shifted[slots[-1].name] = Value(":leaves")
-    shifted[LAST_FAILURE.name] = NOW
-    values |= {":zero": 0, ":leaves": math.ceil(now) + lockout.window}
-    return Write(condition=_guards(lockout, decision), sets={**shifted, **sets}, values=values)
+    sets |= {slots[-1].name: Value(":leaves"), LAST_FAILURE.name: NOW, DECIDED_BY.name: DECISION}
+    values: Values = {":decision": decision, ":now": math.floor(now), ":zero": 0, ":one": 1, **lockout.values}
+    values[":leaves"] = math.ceil(now) + lockout.window
+    return Write(
+        condition=_guards(lockout, decision),
+        sets=sets,
+        removes=(EXPIRES_AT.name,) if lifetime is not None else (),
+        adds={FAILURES.name: ONE},
+        values=values,
+    )
 
 
-Outcome = Literal["accepted", "used"]
+Outcome = Literal["accepted", "used", "revoked"]
 
 
 def after_accept(written: Written, lockout: Lockout, decision: str, now: float) -> Outcome:
-    if written.applied or written.item.get(DECIDED_BY.name) == decision:
+    if written.applied or written.item.get(ACCEPTED_BY.name) == decision:
         return "accepted"
+    if REVOKED.name in written.item:
+        return "revoked"
     lockout.check(written.item, now)
     return "used"
 
 
-def after_failure(written: Written, lockout: Lockout, decision: str, now: float) -> bool:
-    """Whether this failure locked the key. Raises TooManyAttempts if the key was locked already."""
+Counted = Literal["counted", "locked", "capped", "revoked"]
+
+
+def after_failure(written: Written, lockout: Lockout, decision: str, now: float) -> Counted:
+    """What this failure did: counted, began a lock (for a window, or until unlock at the cap), or found the key
+    revoked. Raises TooManyAttempts if the key was locked already."""
     if written.applied or written.item.get(DECIDED_BY.name) == decision:
-        return bool(lockout.until(written.item, now))
-    lockout.check(written.item, now)  # a failure is refused only by a lock (or its own decision, above)
-    return False  # pragma: no cover
+        until = lockout.until(written.item, now)
+        return "capped" if until < 0 else "locked" if until else "counted"
+    if REVOKED.name in written.item:
+        return "revoked"
+    lockout.check(written.item, now)  # a failure is refused only by a revocation or a lock (or itself, above)
+    return "counted"  # pragma: no cover
 
 
 def unlock_write(lockout: Lockout, decision: str) -> Write:
     """Clear the failures, and so any lockout, if there are any: never the kind's progress (replay state, used
-    codes). Answers with the item as it was, to tell whether it was locked."""
-    names = (*(slot.name for slot in lockout.slots), LAST_FAILURE.name)
-    condition = AnyOf((Exists(LAST_FAILURE), Compare(DECIDED_BY, "=", DECISION)))
-    return Write(condition, {DECIDED_BY.name: DECISION}, names, values={":decision": decision}, returns="ALL_OLD")
+    codes), never a revocation. Answers with the item as it was, to tell whether it was locked."""
+    condition = AllOf((Missing(REVOKED), AnyOf((Exists(LAST_FAILURE), Compare(DECIDED_BY, "=", DECISION)))))
+    return Write(
+        condition,
+        {DECIDED_BY.name: DECISION},
+        _failure_names(lockout),
+        values={":decision": decision},
+        returns="ALL_OLD",
+    )
 
 
-def after_unlock(written: Written, lockout: Lockout, decision: str, now: float) -> bool:
+def after_unlock(written: Written, lockout: Lockout, decision: str, now: float) -> bool | Literal["revoked"]:
     """Whether a lockout was lifted (failures short of one are cleared too, and answer false)."""
     if written.applied:
         return bool(lockout.until(written.item, now))
-    return written.item.get(DECIDED_BY.name) == decision  # an earlier attempt of this very unlock landed
+    if written.item.get(DECIDED_BY.name) == decision:  # an earlier attempt of this very unlock landed
+        return True
+    return "revoked" if REVOKED.name in written.item else False
+
+
+def revoke_write(now: float, decision: str) -> Write:
+    """Revoke for good: whatever the lockout, and never to expire."""
+    return Write(
+        AllOf((Missing(REVOKED), _not_yet_by(decision))),
+        {REVOKED.name: NOW, DECIDED_BY.name: DECISION},
+        (EXPIRES_AT.name,),
+        values={":now": math.floor(now), ":decision": decision},
+        returns="ALL_OLD",
+    )
 
 
 def new_decision() -> str:
@@ -213,12 +263,21 @@ def new_decision() -> str:
     return secrets.token_hex(8)
 
 
-def unlock(pk: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
-    """Unlock the state `pk`: whether a lockout was lifted."""
+def unlock(
+    pk: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]
+) -> bool | Literal["revoked"]:
+    """Unlock the state `pk`: whether a lockout was lifted, or "revoked" (nothing is, then)."""
     if not settings.max_failed_attempts:
         return False
     lockout, decision = lockout_of(settings), new_decision()
     return after_unlock(write(pk, unlock_write(lockout, decision)), lockout, decision, now)
+
+
+def revoke(pk: str, now: float, write: Callable[[str, Write], Written]) -> bool:
+    """Revoke the state `pk`: whether this call revoked it (false: it was already)."""
+    decision = new_decision()
+    written = write(pk, revoke_write(now, decision))
+    return written.applied or written.item.get(DECIDED_BY.name) == decision
 
 
 def settle(
@@ -238,12 +297,19 @@ def settle(
         if not (progress.unused or progress.sets or progress.adds or lockout.limit):
             return True, None, {}
         written = write(pk, accept_write(progress, lockout, now, decision, lifetime))
-        if after_accept(written, lockout, decision, now) == "accepted":
+        outcome = after_accept(written, lockout, decision, now)
+        if outcome == "accepted":
             return True, None, written.item
+        if outcome == "revoked":
+            return False, "revoked", {}
         reason = progress.why_refused(written.item) if progress.why_refused else "already_used"
-    failed = lockout.limit and after_failure(
-        write(pk, failure_write(lockout, now, decision, lifetime)), lockout, decision, now
-    )
-    if failed:
+    if not lockout.limit:
+        return False, reason, {}
+    counted = after_failure(write(pk, failure_write(lockout, now, decision, lifetime)), lockout, decision, now)
+    if counted == "revoked":
+        return False, "revoked", {}
+    if counted != "counted":
         count_for_alarm("OtpLockout")  # this failure locked the key
+    if counted == "capped":
+        count_for_alarm("OtpLockedUntilUnlock")  # a key under sustained attack: only unlock lets it in again
     return False, reason, {}

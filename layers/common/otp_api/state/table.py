@@ -19,8 +19,8 @@ from otp_api.state.rules import Write, Written
 REFUSED = frozenset({"ConditionalCheckFailedException"})
 NOT_ACCEPTED = "verification state is unavailable; no code was accepted, try again"
 UNKNOWN = (
-    "verification state did not answer in time; the code may have been accepted: verify it again (a code that was "
-    "accepted answers already_used)"
+    "verification state did not answer in time; the code may have been accepted: treat it as refused and ask for "
+    "the next code (verifying this one again cannot tell: a replay answers already_used too)"
 )
 
 
@@ -39,6 +39,8 @@ def _unavailable(failure: aws.AwsFailure) -> StateUnavailable:
 
 
 def _typed(value: Any) -> dict[str, Any]:
+    if isinstance(value, set):  # a number set (ADD to one takes a set)
+        return {"NS": [str(number) for number in sorted(value)]}
     return {"S": value} if isinstance(value, str) else {"N": str(value)}
 
 
@@ -57,8 +59,6 @@ def update_item(pk: str, change: Write) -> dict[str, Any]:
     # DynamoDB refuses values that no expression uses: send only those used.
     used = set(re.findall(r":\w+", f"{update} {condition}"))
     values = {name: _typed(value) for name, value in change.values.items() if name in used}
-    for value in change.adds.values():  # ADD to a number set takes a set
-        values[value.placeholder] = {"NS": [str(change.values[value.placeholder])]}
     return {
         "TableName": get_verify_settings().table,
         "Key": {"pk": {"S": pk}},
