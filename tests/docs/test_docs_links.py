@@ -1,0 +1,60 @@
+"""The docs hold together: every relative link and #anchor in README.md and docs/*.md resolves (GitHub's anchor
+rules), every repository path they name in code exists, the README maps every page of docs/, and stays one screen
+and a quickstart long."""
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from docs.markdown_blocks import DOCS, anchors, code_spans, links, prose
+from support import ROOT
+
+README_MOST_LINES = 200
+TOP_LEVEL = {entry.name for entry in ROOT.iterdir()} - {".git"}
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", DOCS, ids=_name)
+def test_every_relative_link_and_anchor_resolves(path):
+    broken = []
+    for line, target in links(path.read_text()):
+        parts = urlsplit(target)
+        if parts.scheme or parts.netloc or target.startswith("mailto:"):
+            continue  # the web: not checked here
+        linked = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+        if not linked.exists():
+            broken.append(f"line {line}: {target}: no such file")
+        elif parts.fragment and linked.suffix == ".md" and parts.fragment not in anchors(linked.read_text()):
+            broken.append(f"line {line}: {target}: {_name(linked)} has no heading #{parts.fragment}")
+    assert not broken, f"{_name(path)}:\n" + "\n".join(broken)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=_name)
+def test_every_repository_path_named_in_code_exists(path):
+    # `tests/unit/test_golden_writes.py`, `layers/common/otp_api/` and the like, where they start at the top of the
+    # repository; paths within the package (`kinds/time_based.py`) and URL paths (`/otp`) are not checked.
+    missing = [
+        f"line {line}: {span}"
+        for line, text in prose(path.read_text())
+        for span in code_spans(text)
+        if "/" in span
+        and not any(char in span for char in " *<>{}")  # not a glob or a template
+        and span.split("/")[0] in TOP_LEVEL
+        and not (ROOT / span.split("#")[0]).exists()
+    ]
+    assert not missing, f"{_name(path)} names paths that do not exist:\n" + "\n".join(missing)
+
+
+def test_the_readme_maps_every_page_of_docs():
+    readme = ROOT / "README.md"
+    linked = {(readme.parent / urlsplit(target).path).resolve() for _, target in links(readme.read_text())}
+    unmapped = [_name(page) for page in DOCS[1:] if page.resolve() not in linked]
+    assert not unmapped, f"README.md links none of {unmapped}: its map of the docs should"
+
+
+def test_the_readme_is_a_first_screen_not_a_manual():
+    lines = len((ROOT / "README.md").read_text().splitlines())
+    assert lines <= README_MOST_LINES, f"README.md has {lines} lines: at most {README_MOST_LINES}, the rest in docs/"
