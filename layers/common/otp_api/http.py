@@ -35,8 +35,9 @@ def _short(name: str) -> str:
     return name if len(name) <= 64 else name[:61] + "..."
 
 
-def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
-    """Name the parameter msgspec complains about and state its rule (never the value that was sent).
+def _api_error(exc: msgspec.ValidationError, rules: dict[str, str], names: frozenset[str]) -> ApiError:
+    """Name the parameter msgspec complains about and state its rule (never the value that was sent). `names`: the
+    parameters of the request, for a hint at a mistyped one.
 
     msgspec reports errors as text in a documented form: the field's name in backticks, or its path after "- at"."""
     text = str(exc)
@@ -45,7 +46,7 @@ def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
         return MissingParameter(f"{name} is required", name)
     if text.startswith("Object contains unknown field"):
         name = _FIELD.search(text).group(1)  # type: ignore[union-attr]
-        return UnknownParameter(name, defined=name in rules)
+        return UnknownParameter(name, defined=name in rules, known=names)
     path = _PATH.search(text)
     if path is None:
         return InvalidParameter("the request parameters are not valid", None)
@@ -85,6 +86,23 @@ def _typed_fields(model: Any) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(numbers), frozenset(booleans)
 
 
+@cache
+def _names(model: Any, action: Any) -> frozenset[str]:
+    """The parameters a request to `model` takes: for a union tagged by `action`, those of the action named (of
+    every model of the union when none is named), its tag field included."""
+    from msgspec import inspect
+
+    info = inspect.type_info(model)
+    structs = info.types if isinstance(info, inspect.UnionType) else (info,)
+    chosen = [s for s in structs if getattr(s, "tag", None) == action] or structs
+    return frozenset(
+        name
+        for struct in chosen
+        for name in (*(field.name for field in getattr(struct, "fields", ())), getattr(struct, "tag_field", None))
+        if name
+    )
+
+
 def parse(model: Any, params: dict[str, Any], rules: dict[str, str]) -> Any:
     """Validate request parameters into `model` (a model, or a union tagged by `action`), wording errors with
     `rules`. One rule for numbers: a JSON integer, an integral JSON number (8.0) or text of digits (as query strings
@@ -113,7 +131,8 @@ def parse(model: Any, params: dict[str, Any], rules: dict[str, str]) -> Any:
     try:
         return msgspec.convert(folded, model, strict=False)
     except msgspec.ValidationError as exc:
-        raise _api_error(exc, rules) from None
+        action = params.get("action")
+        raise _api_error(exc, rules, _names(model, action if isinstance(action, str) else None)) from None
 
 
 def documented(
