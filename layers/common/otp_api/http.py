@@ -149,8 +149,14 @@ def documented(
 
     responses = {
         status: {"description": description, **(json_of(model) if model is not None else {})},
-        400: {"description": "Invalid request; `parameter` names what is wrong", **json_of(ErrorResponse)},
-        403: {"description": "API Gateway: no such route, or the x-api-key header is missing or wrong"},
+        400: {
+            "description": "Invalid request, malformed JSON included; `parameter` names what is wrong",
+            **json_of(ErrorResponse),
+        },
+        403: {
+            "description": "API Gateway: no such route, the x-api-key header missing or wrong, or (ApiAuth=iam) a "
+            "request not signed with SigV4"
+        },
         413: {"description": f"Request body over {MAX_BODY_BYTES // 1024} KB", **json_of(ErrorResponse)},
         415: {"description": "A body whose Content-Type is not application/json", **json_of(ErrorResponse)},
         503: {
