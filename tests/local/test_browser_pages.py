@@ -1,6 +1,7 @@
-"""The local pages in a real browser with no internet: the enrolment demo from generate to a verified code, and
-Swagger UI with its operations, Authorize, and "Try it out" on POST /otp. Debian's Chromium, driven by Playwright
-(no browser download); every request that would leave 127.0.0.1 is refused, so nothing comes from a CDN.
+"""The local pages in a real browser with no internet: the enrolment demo (generate to a verified code, recovery
+codes on their own path, unlock after a lockout, a phone's width, SigV4 explained) and Swagger UI (its operations,
+Authorize, and every documented example executed). Debian's Chromium, driven by Playwright (no browser download);
+every request that would leave 127.0.0.1 is refused, so nothing comes from a CDN.
 
 `make screenshots` runs these with SCREENSHOTS_DIR=docs to refresh the README's pictures."""
 
