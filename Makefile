@@ -10,7 +10,7 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format zbar chromium test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
+.PHONY: help venv dev invoke openapi lint format zbar chromium jq test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker; PORT=, VERBOSE=1)"
@@ -94,7 +94,12 @@ CHROMIUM_FOUND = [ -n "$(CHROMIUM)" ] || command -v chromium >/dev/null
 chromium: $(VENV)/.installed
 	$(call apt-install,$(CHROMIUM_FOUND),chromium,The browser tests need Chromium: sudo apt-get install chromium (Debian/Ubuntu) or set CHROMIUM=/path/to/chrome)
 
-test: lint zbar chromium $(VENV_SAM)/.installed
+# The docs' examples (tests/docs) pipe answers through jq, as a reader's terminal would.
+JQ_FOUND = command -v jq >/dev/null
+jq:
+	$(call apt-install,$(JQ_FOUND),jq,The docs tests need jq: sudo apt-get install jq (Debian/Ubuntu) or brew install jq (macOS))
+
+test: lint zbar chromium jq $(VENV_SAM)/.installed
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 	$(PY) -m pytest --cov
 

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from devserver.functions import FunctionError
 from devserver.server import CannotListen, serve
-from devserver.sigv4 import REGION
+from devserver.sigv4 import REGION, curl_options
 from devserver.stack import LocalCloud, eprint
 from tooling.sigv4 import SERVICE, KeyPair
 
@@ -39,7 +39,7 @@ def try_commands(base: str, api_key: str | None, signed_by: KeyPair | None) -> l
     if signed_by:
         keys = f"AWS_ACCESS_KEY_ID={signed_by.access_key} AWS_SECRET_ACCESS_KEY={signed_by.secret_key}"
         commands.append(f"export {keys} AWS_REGION={REGION} AWS_DEFAULT_REGION={REGION}  # for boto3, the AWS CLI")
-        auth = f" --aws-sigv4 aws:amz:{REGION}:{SERVICE} --user {signed_by.access_key}:{signed_by.secret_key}"
+        auth = f" {curl_options(signed_by)}"
     commands.append(
         f"curl -s -X POST {base}/otp -H 'Content-Type: application/json'{auth} \\\n"
         """    -d '{"type": "time_based", "action": "generate", "label": "alice@example.com"}'"""

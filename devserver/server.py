@@ -38,6 +38,7 @@ REQUEST_TIMEOUT = 30  # seconds a client may take to send its request
 DEMO_PAGE = Path(__file__).with_name("demo.html")
 SWAGGER_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>otp-api: Swagger UI</title>
+<link rel="icon" type="image/png" href="/swagger-ui/favicon-32x32.png">
 <link rel="stylesheet" href="/swagger-ui/swagger-ui.css"></head>
 <body><div id="ui"></div><script src="/swagger-ui/swagger-ui-bundle.js"></script>
 <script>
@@ -47,7 +48,8 @@ const ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui",
 </script></body></html>
 """
 KEY_SLOT = "/*API_KEY*/null"  # in a page's script: the local key (OTP_API_KEY) goes here
-SWAGGER_FILES = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
+SIGV4_SLOT = "/*SIGV4*/null"  # in the demo's script: with OTP_API_AUTH=iam, curl's options that sign
+SWAGGER_FILES = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"})
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".png": "image/png"}
 # API Gateway's own answers, byte for byte, where no function runs.
 NO_ROUTE = b'{"message":"Missing Authentication Token"}'  # an unknown path, or a method the path has not
@@ -128,7 +130,9 @@ class LocalApi:
     def _page(self, path: str) -> Response | None:
         """The local server's own pages: the demo, Swagger UI and its files, the OpenAPI document."""
         if path == "/":
+            signing = sigv4.curl_options(self.key_pair) if self.key_pair else None
             html = DEMO_PAGE.read_text().replace(KEY_SLOT, _script_value(self.api_key), 1)
+            html = html.replace(SIGV4_SLOT, _script_value(signing), 1)
         elif path == "/swagger":
             html = SWAGGER_HTML.replace(KEY_SLOT, _script_value(self.api_key), 1)
         elif path == "/openapi.json":

@@ -23,6 +23,11 @@ MISMATCH = (
 )
 
 
+def curl_options(pair: KeyPair) -> str:
+    """curl's options that sign a request as `pair` for the local endpoint (curl 7.75 and later)."""
+    return f"--aws-sigv4 aws:amz:{REGION}:{SERVICE} --user {pair.access_key}:{pair.secret_key}"
+
+
 def refusal(pair: KeyPair, method: str, url: str, headers: dict[str, str], body: bytes) -> bytes | None:
     """None for a request signed with `pair`; otherwise API Gateway's answer to it. `headers` in lower case."""
     from botocore.auth import SigV4Auth

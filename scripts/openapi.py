@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -22,79 +22,132 @@ API_KEY_SCHEME = {
     "name": "x-api-key",
     "description": "The stack's API key (output ApiKeyId); none locally unless OTP_API_KEY is set.",
 }
-# The requests of each path, for Swagger UI's examples list: "Try it out" starts from the first, the README's.
-SEALED, CODES = "s1.AQICAHhExampleSealedSecret", "r1.AQICAHhExampleSealedCodes"  # (shapes only)
+# The RFC test secret ("12345678901234567890": RFC 4226's HOTP vectors, RFC 6238's TOTP): examples that need no
+# earlier answer, so that Swagger UI's "Execute" works on a fresh `make dev`. An app would send sealed_secret.
+RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # noqa: S105 - published test vectors
+PLACEHOLDER_CODES = "r1.AQICAHhExampleSealedCodes"  # (a shape only: no stack sealed it)
+
+
+class Example(NamedTuple):
+    """A request Swagger UI offers, with what it shows beside it and the status it answers on a fresh local server
+    (the browser test executes each one)."""
+
+    value: dict[str, Any]
+    description: str
+    status: int = 200
+
+
+# Each path's requests, for Swagger UI's examples list: "Try it out" starts from the first, the quickstart's.
 EXAMPLES_OF = {
     "/otp": {
-        "totp generate": {
-            "type": "time_based",
-            "action": "generate",
-            "label": "alice@example.com",
-            "issuer": "Example Corp",
-        },
-        "totp generate, sealed and bound": {
-            "type": "time_based",
-            "action": "generate",
-            "label": "alice@example.com",
-            "seal": True,
-            "subject": "user-7f3a",
-            "qrcode": "inline",
-        },
-        "totp verify": {
-            "type": "time_based",
-            "action": "verify",
-            "sealed_secret": SEALED,
-            "code": "123456",
-            "subject": "user-7f3a",
-        },
-        "totp resync": {
-            "type": "time_based",
-            "action": "resync",
-            "sealed_secret": SEALED,
-            "code": "123456",
-            "next_code": "654321",
-        },
-        "totp seal (import)": {
-            "type": "time_based",
-            "action": "seal",
-            "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
-            "subject": "user-7f3a",
-        },
-        "totp unlock": {"type": "time_based", "action": "unlock", "sealed_secret": SEALED},
-        "totp revoke (retire a key for good)": {"type": "time_based", "action": "revoke", "sealed_secret": SEALED},
-        "hotp generate": {"type": "counter_based", "action": "generate", "label": "fob-17", "counter": 0, "seal": True},
-        "hotp verify": {"type": "counter_based", "action": "verify", "sealed_secret": SEALED, "code": "755224"},
-        "hotp resync": {
-            "type": "counter_based",
-            "action": "resync",
-            "sealed_secret": SEALED,
-            "code": "287082",
-            "next_code": "359152",
-        },
-        "recovery codes generate": {
-            "type": "recovery_codes",
-            "action": "generate",
-            "count": 10,
-            "subject": "user-7f3a",
-        },
-        "recovery code verify": {
-            "type": "recovery_codes",
-            "action": "verify",
-            "sealed_codes": CODES,
-            "code": "K7QM-2XW9-HF",
-            "subject": "user-7f3a",
-        },
-        "recovery codes unlock": {
-            "type": "recovery_codes",
-            "action": "unlock",
-            "sealed_codes": CODES,
-            "subject": "user-7f3a",
-        },
+        "totp generate": Example(
+            {"type": "time_based", "action": "generate", "label": "alice@example.com", "issuer": "Example Corp"},
+            "A new secret, its otpauth URI and a QR code to scan.",
+        ),
+        "totp generate, sealed and bound": Example(
+            {
+                "type": "time_based",
+                "action": "generate",
+                "label": "alice@example.com",
+                "seal": True,
+                "subject": "user-7f3a",
+                "qrcode": "inline",
+            },
+            "What an app stores is `sealed_secret`: the key sealed under the stack's KMS key, bound to the user's "
+            "stable id (`subject`). Verify it with the same subject.",
+        ),
+        "totp verify: the codes around now": Example(
+            {"type": "time_based", "action": "verify", "secret": RFC_SECRET},
+            "Without a code, a plain secret's codes around now are listed (ListCodes): copy one into the next "
+            "example. A sealed secret is never listed.",
+        ),
+        "totp verify a code": Example(
+            {"type": "time_based", "action": "verify", "secret": RFC_SECRET, "code": "123456"},
+            "Put a code from the listing (or `oathtool --totp -b " + RFC_SECRET + "`) in `code`: valid once, then "
+            "`already_used`. As given, most likely `no_match`; 5 failures lock the key (the unlock example lifts "
+            "it). An app sends `sealed_secret` and `subject` instead of `secret`.",
+        ),
+        "totp resync": Example(
+            {
+                "type": "time_based",
+                "action": "resync",
+                "secret": RFC_SECRET,
+                "code": "123456",
+                "next_code": "654321",
+            },
+            "Two consecutive codes (the listing's current and +30s) teach the server a device's clock drift. As "
+            "given, `valid: false`.",
+        ),
+        "totp seal (import)": Example(
+            {
+                "type": "time_based",
+                "action": "seal",
+                "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                "subject": "user-7f3a",
+            },
+            "The sealed form of a secret an app already has (at least 112 bits), as generate with seal gives it.",
+        ),
+        "totp unlock": Example(
+            {"type": "time_based", "action": "unlock", "secret": RFC_SECRET},
+            "Clears the key's failures and lockout, once its user proved themselves another way.",
+        ),
+        "totp revoke": Example(
+            {"type": "time_based", "action": "revoke", "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
+            "Retires a key for good (after its user re-enrolled): it never verifies, resyncs or unlocks again. "
+            "revoked is false when it already was.",
+        ),
+        "hotp generate": Example(
+            {"type": "counter_based", "action": "generate", "label": "fob-17", "counter": 0, "seal": True},
+            "A key for a counter device, its URI starting at `counter`.",
+        ),
+        "hotp verify": Example(
+            {"type": "counter_based", "action": "verify", "secret": RFC_SECRET, "counter": 0, "code": "755224"},
+            "RFC 4226's code for counter 0: valid once (the server then expects counter 1), `already_used` after.",
+        ),
+        "hotp resync": Example(
+            {
+                "type": "counter_based",
+                "action": "resync",
+                "secret": RFC_SECRET,
+                "counter": 0,
+                "code": "287082",
+                "next_code": "359152",
+            },
+            "RFC 4226's codes for counters 1 and 2: the server moves past both.",
+        ),
+        "recovery codes generate": Example(
+            {"type": "recovery_codes", "action": "generate", "count": 10, "subject": "user-7f3a"},
+            "Codes to show the user once; the app stores only `sealed_codes`.",
+        ),
+        "recovery code verify": Example(
+            {
+                "type": "recovery_codes",
+                "action": "verify",
+                "sealed_codes": PLACEHOLDER_CODES,
+                "code": "K7QM-2XW9-HF",
+                "subject": "user-7f3a",
+            },
+            "Paste the `sealed_codes` and one of the `codes` that the generate example answered: valid once. As "
+            "given, a 400 (`sealed_codes` is not one of this stack's).",
+            400,
+        ),
+        "recovery codes unlock": Example(
+            {"type": "recovery_codes", "action": "unlock", "sealed_codes": PLACEHOLDER_CODES, "subject": "user-7f3a"},
+            "Paste the `sealed_codes` that the generate example answered. As given, a 400 (`sealed_codes` is not "
+            "one of this stack's).",
+            400,
+        ),
+    },
+    "/barcodes": {
+        "QR code, PNG": Example(
+            {"type": "qr_code", "data": "hello world", "scale": 4}, "A QR code, 4 pixels a module."
+        ),
+        "Aztec code, SVG": Example({"type": "aztec_code", "data": "hello world", "format": "svg"}, "Scalable."),
+        "Data Matrix": Example({"type": "data_matrix", "data": "hello world", "scale": 6, "border": 2}, ""),
     },
 }
-EXAMPLES = {
-    "/barcodes": {"type": "qr_code", "data": "hello world", "scale": 4},
-}
+# GET /barcodes: the query parameters' values that Swagger UI fills in.
+QUERY_EXAMPLE = {"/barcodes": EXAMPLES_OF["/barcodes"]["QR code, PNG"].value}
 
 
 def _load_app(name: str, code_dir: Path, handler: str) -> Any:
@@ -140,33 +193,29 @@ def build() -> dict[str, Any]:
         schema = found[0] if len(found) == 1 else {"oneOf": found}
         if "$ref" in schema:  # a single model: the GET query parameters need its properties inline
             schema = components[schema["$ref"].rsplit("/", 1)[1]]
+        refusals = _refusals(path)
         for method, operation in operations.items():
             operation.pop("operationId", None)
             operation["operationId"] = f"{method}_{path.strip('/').replace('/', '_')}"
             if method == "get":
-                props = schema.get("properties", {})
-                required = set(schema.get("required", []))
-                operation["parameters"] = [
-                    {"name": name, "in": "query", "required": name in required, "schema": prop}
-                    for name, prop in props.items()
-                ]
+                operation["parameters"] = _query_parameters(schema, QUERY_EXAMPLE.get(path, {}))
             else:
-                content: dict[str, Any] = {"schema": schema}
-                if path in EXAMPLES_OF:
-                    content["examples"] = {name: {"value": value} for name, value in EXAMPLES_OF[path].items()}
-                elif path in EXAMPLES:
-                    content["example"] = EXAMPLES[path]
+                examples = {
+                    name: {
+                        "summary": name,
+                        **({"description": e.description} if e.description else {}),
+                        "value": e.value,
+                    }
+                    for name, e in EXAMPLES_OF[path].items()
+                }
                 operation["requestBody"] = {
                     "required": True,
                     "description": "Parameters may also come as query-string parameters; the body wins on a conflict.",
-                    "content": {"application/json": content},
+                    "content": {"application/json": {"schema": schema, "examples": examples}},
                 }
             # API Gateway asks for the key (ApiAuth=api_key, the default); Swagger UI's Authorize sends it.
             operation["security"] = [{"apiKey": []}]
-        for operation in operations.values():
-            for response in operation["responses"].values():
-                if response.get("content") == {"application/json": {}}:
-                    del response["content"]  # a redirect has no body worth describing
+            _describe_responses(method, operation["responses"], refusals)
     document = {
         "openapi": "3.1.0",
         "info": {
@@ -179,7 +228,176 @@ def build() -> dict[str, Any]:
         "components": {"schemas": {}, "securitySchemes": {"apiKey": API_KEY_SCHEME}},
     }
     document["components"]["schemas"] = {name: schemas[name] for name in sorted(_referenced(document, schemas))}
-    return document
+    typed: dict[str, Any] = _typed(document)
+    return typed
+
+
+# Answers that API Gateway makes itself (no function runs), and the redirect's parts.
+GATEWAY_MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+GATEWAY_REFUSALS = {
+    "no API key, or a wrong one": {"message": "Forbidden"},
+    "no such route; or, with ApiAuth=iam, a request not signed with SigV4": {"message": "Missing Authentication Token"},
+}
+RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+LOCATION = {"description": "The presigned URL of the image", "schema": {"type": "string", "format": "uri"}}
+REDIRECT_BODY = {"type": "object", "properties": {"url": {"type": "string", "format": "uri"}}, "required": ["url"]}
+# What a client that follows the redirect gets (a browser, Swagger UI, curl -L): the image, from the bucket.
+FOLLOWED = {
+    "description": "After the redirect, which browsers, Swagger UI and `curl -L` follow: the image itself, from the "
+    "presigned URL (S3 answers this, not the API)",
+    "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in ("image/png", "image/svg+xml")},
+}
+
+
+def _refusals(path: str) -> dict[int, dict[str, Any]]:
+    """Examples of each error status of `path`: what the code answers, produced by the code itself where a pure
+    call reaches it (validation, the body's rules), else the error the code raises."""
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+    from otp_api import barcodes, kinds
+    from otp_api.errors import ApiError, SealingUnavailable, StateUnavailable, StorageUnavailable, TooManyAttempts
+    from otp_api.http import parse
+    from otp_api.params import MAX_BODY_BYTES, request_params
+    from otp_api.state.table import NOT_ACCEPTED
+
+    if path == "/otp":
+        known, body_only = kinds.RULES, frozenset(kinds.BODY_ONLY)
+
+        def parsed(params: dict[str, Any]) -> Any:
+            model, rules = kinds.request_model(params)
+            return parse(model, params, rules)
+
+        invalid = {"type": "time_based", "action": "generate", "digits": 7}
+        missing = {"type": "time_based", "action": "resync", "secret": RFC_SECRET, "code": "755224"}
+        unknown = {"type": "time_based", "action": "generate", "lable": "alice@example.com"}
+    else:
+        known, body_only = barcodes.RULES, frozenset()
+
+        def parsed(params: dict[str, Any]) -> Any:
+            return parse(barcodes.BarcodeRequest, params, barcodes.RULES)
+
+        invalid = {"type": "qr_code", "data": "hello world", "scale": 11}
+        missing = {"type": "qr_code"}
+        unknown = {"type": "qr_code", "data": "hello world", "sacle": 4}
+
+    def request(body: str | None, content_type: str = "application/json", query: Any = None) -> Any:
+        event = {"body": body, "headers": {"Content-Type": content_type}, "queryStringParameters": query}
+        return request_params(APIGatewayProxyEvent(event), known, body_only)
+
+    def refusal(call: Any, *args: Any) -> dict[str, Any]:
+        try:
+            call(*args)
+        except ApiError as exc:
+            return {"error": exc.code, "parameter": exc.parameter, "message": exc.message}
+        raise AssertionError(f"{path}: an example refusal was accepted: {args}")
+
+    def answer(exc: ApiError) -> dict[str, Any]:
+        return {"error": exc.code, "parameter": exc.parameter, "message": exc.message}
+
+    bad_request = {
+        "a parameter out of its bounds": refusal(parsed, invalid),
+        "a required parameter missing": refusal(parsed, missing),
+        "an unknown parameter (a close name is offered)": refusal(parsed, unknown),
+        "malformed JSON": refusal(request, '{"type": "qr_code",'),
+    }
+    if body_only:
+        secret_in_url = {"type": "time_based", "action": "verify", "secret": RFC_SECRET}
+        bad_request["a secret in the query string"] = refusal(request, None, "application/json", secret_in_url)
+    refusals = {
+        400: bad_request,
+        413: {"a body over 16 KB": refusal(request, "{}" + " " * MAX_BODY_BYTES)},
+        415: {"a body sent as text/plain (or form data)": refusal(request, "{}", "text/plain")},
+        503: {"S3 unavailable": answer(StorageUnavailable("image storage is unavailable; try again"))},
+    }
+    if path == "/otp":
+        refusals[429] = {"locked out": answer(TooManyAttempts(840))}
+        refusals[503] = {
+            "the verify state unavailable": answer(StateUnavailable(NOT_ACCEPTED)),
+            "KMS unavailable": answer(SealingUnavailable("the key service is unavailable; try again")),
+            **refusals[503],
+        }
+    return refusals
+
+
+def _describe_responses(method: str, responses: dict[str, Any], refusals: dict[int, dict[str, Any]]) -> None:
+    """Each response with what it carries: an example of every error, the headers that matter, API Gateway's own
+    403 body, and a redirect's Location (and, for GET, the image a client gets after it)."""
+    for status, response in list(responses.items()):
+        code = int(status)
+        if response.get("content") == {"application/json": {}}:
+            del response["content"]  # Powertools' placeholder for a response without a model
+        if code in refusals and "content" in response:
+            examples = {name: {"summary": name, "value": value} for name, value in refusals[code].items()}
+            response["content"]["application/json"]["examples"] = examples
+        if code == 403:
+            examples = {name: {"summary": name, "value": value} for name, value in GATEWAY_REFUSALS.items()}
+            response["content"] = {"application/json": {"schema": GATEWAY_MESSAGE, "examples": examples}}
+        if 300 <= code < 400:
+            response["headers"] = {"Location": LOCATION}
+            response["content"] = {"application/json": {"schema": REDIRECT_BODY}}
+            if method == "get":
+                responses["200"] = FOLLOWED
+        if code in (429, 503):
+            response["headers"] = {"Retry-After": RETRY_AFTER}
+    ordered = dict(sorted(responses.items()))
+    responses.clear()
+    responses.update(ordered)
+
+
+def _query_parameters(schema: dict[str, Any], example: dict[str, Any]) -> list[dict[str, Any]]:
+    """A model's properties as query parameters: typed, described, and with the example's values (which Swagger
+    UI fills in). A query string cannot send null, so a property that may be null is its other branch."""
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = _typed(prop)
+        if isinstance(prop.get("type"), list):
+            prop["type"] = next(kind for kind in prop["type"] if kind != "null")
+            if "enum" in prop:
+                prop["enum"] = [value for value in prop["enum"] if value is not None]
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+        description = prop.pop("description", None)
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if description:
+            parameter["description"] = description
+        parameter["schema"] = prop
+        if name in example:
+            parameter["example"] = example[name]
+        parameters.append(parameter)
+    return parameters
+
+
+JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"))  # bool is an int: first
+
+
+def _json_type(value: Any) -> str | None:
+    return next((name for kind, name in JSON_TYPES if isinstance(value, kind)), None)
+
+
+def _typed(node: Any) -> Any:
+    """Every schema with its `type` stated, as Swagger UI shows it (without one it shows `any`): an `enum` (what
+    msgspec makes of a Literal) gets the type of its values, and "X or null" (`anyOf` X and null: an Optional)
+    becomes X with `type: [X's type, "null"]`. The same values validate as before; examples are left alone."""
+    if isinstance(node, list):
+        return [_typed(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: value if key in ("example", "examples") else _typed(value) for key, value in node.items()}
+    if "enum" in node and "type" not in node:
+        kinds = {_json_type(value) for value in node["enum"]}
+        if len(kinds) == 1 and None not in kinds:
+            node = {"type": kinds.pop(), **node}
+    branches = node.get("anyOf", [])
+    if len(branches) == 2 and {"type": "null"} in branches:
+        (other,) = [branch for branch in branches if branch != {"type": "null"}]
+        if isinstance(other.get("type"), str):
+            merged = {**other, **{key: value for key, value in node.items() if key != "anyOf"}}
+            merged["type"] = [other["type"], "null"]
+            if "enum" in other:
+                merged["enum"] = [*other["enum"], None]
+            node = merged
+    return node
 
 
 def _referenced(node: Any, schemas: dict[str, Any], seen: set[str] | None = None) -> set[str]:

@@ -2,6 +2,7 @@
 rules), every repository path they name in code exists, the README maps every page of docs/, and stays one screen
 and a quickstart long."""
 
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -10,7 +11,11 @@ from docs.markdown_blocks import DOCS, anchors, code_spans, links, prose
 from support import ROOT
 
 README_MOST_LINES = 200
-TOP_LEVEL = {entry.name for entry in ROOT.iterdir()} - {".git"}
+# What the repository holds at its top (not what a build or a venv left beside it)
+TOP_LEVEL = {
+    name.split("/")[0]
+    for name in subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+}
 
 
 def _name(path: Path) -> str:

@@ -1,9 +1,11 @@
-"""The local pages in a real browser with no internet: the enrolment demo from generate to a verified code, and
-Swagger UI with its operations, Authorize, and "Try it out" on POST /otp. Debian's Chromium, driven by Playwright
-(no browser download); every request that would leave 127.0.0.1 is refused, so nothing comes from a CDN.
+"""The local pages in a real browser with no internet: the enrolment demo (generate to a verified code, recovery
+codes on their own path, unlock after a lockout, a phone's width, SigV4 explained) and Swagger UI (its operations,
+Authorize, and every documented example executed). Debian's Chromium, driven by Playwright (no browser download);
+every request that would leave 127.0.0.1 is refused, so nothing comes from a CDN.
 
 `make screenshots` runs these with SCREENSHOTS_DIR=docs to refresh the README's pictures."""
 
+import json
 import os
 import shutil
 import threading
@@ -16,8 +18,10 @@ from support import decode_image, independent_code
 
 from devserver.server import serve
 from devserver.stack import LocalCloud
+from tooling.sigv4 import KeyPair
 
 KEY = "browser-test-key"
+KEY_PAIR = KeyPair("AKIDBROWSERTEST", "browser-test-secret-key")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -31,13 +35,31 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def base_url():
-    with LocalCloud() as stack:  # with a key, as the deployed API: the pages must send it
-        server = serve(stack, "127.0.0.1", 0, api_key=KEY)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-        server.shutdown()
-        server.server_close()
+def stack():
+    with LocalCloud() as stack:
+        yield stack
+
+
+def serving(stack, **auth):
+    server = serve(stack, "127.0.0.1", 0, **auth)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def base_url(stack):
+    server = serving(stack, api_key=KEY)  # with a key, as the deployed API: the pages must send it
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def iam_url(stack):
+    server = serving(stack, signed_by=KEY_PAIR)  # OTP_API_AUTH=iam: every request signed with SigV4
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +108,8 @@ def screenshot(page, name: str) -> None:
 
 def test_the_demo_goes_from_enrolment_to_a_verified_code(page, base_url):
     page.goto(base_url + "/")
-    # Given a new enrolment, whose QR code the page shows
+    # Given a new enrolment, bound to the user's stable id, whose QR code the page shows
+    page.fill("#subject", "user-42")
     page.fill("#label", "browser@example.com")
     page.click("#generate")
     page.wait_for_function("document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 0")
@@ -102,9 +125,13 @@ def test_the_demo_goes_from_enrolment_to_a_verified_code(page, base_url):
     assert result.get_attribute("data-valid") == "true", result.inner_text()
     request = page.locator("#verify-request").inner_text()
     assert "curl" in request and '"action":"verify"' in request and KEY not in request
-    # the app sent what it stores, the sealed secret, not the secret
+    # the app sent what it stores, the sealed secret, not the secret, with the user id it is bound to
     sealed = page.locator("#sealed").inner_text()
     assert sealed.startswith("s1.") and f'"sealed_secret":"{sealed}"' in request and secret not in request
+    assert '"subject":"user-42"' in request
+    enrolled = page.locator("#generate-request").inner_text()
+    assert '"seal":true' in enrolled and '"subject":"user-42"' in enrolled
+    assert page.locator("#oathtool").inner_text() == f"oathtool --totp -b {secret}"  # a code without a phone
     screenshot(page, "demo.png")
     # And the same code again is refused, in words
     page.click("#verify")
@@ -112,25 +139,112 @@ def test_the_demo_goes_from_enrolment_to_a_verified_code(page, base_url):
     assert result.get_attribute("data-valid") == "false"
 
 
-def test_the_demo_shows_recovery_codes_once_and_takes_one_on_the_verify_step(page, base_url):
+def test_recovery_codes_have_their_own_path_and_every_request_is_shown_as_curl(page, base_url):
     page.goto(base_url + "/")
     page.click("#generate")
     page.locator("#recovery-codes li").first.wait_for()
     codes = page.locator("#recovery-codes li").all_inner_texts()
     assert len(codes) == 10 and len(set(codes)) == 10
-    page.fill("#code", codes[3].lower())
-    page.click("#use-recovery")
+    generated = page.locator("#recovery-generate-request").inner_text()  # the set's own request, as curl
+    assert '"type":"recovery_codes"' in generated and '"subject":"user-7f3a"' in generated
+    # Given a recovery code typed where the app's code goes: the page says where it belongs, not the API's rule
+    page.fill("#code", codes[3])
+    page.click("#verify")
     result = page.locator("#result[data-valid]")
     result.wait_for()
-    assert result.get_attribute("data-valid") == "true" and "9 left" in result.inner_text(), result.inner_text()
+    assert "recovery code" in result.inner_text() and "JSON" not in result.inner_text(), result.inner_text()
+    # When it is used on the recovery path instead (case does not matter)
+    page.fill("#recovery-code", codes[3].lower())
     page.click("#use-recovery")
-    page.wait_for_function("document.getElementById('result').textContent.startsWith('Already used')")
-    request = page.locator("#verify-request").inner_text()
-    assert '"type":"recovery_codes"' in request and KEY not in request
+    recovered = page.locator("#recovery-result[data-valid]")
+    recovered.wait_for()
+    # Then it lets the user in once, and the request is shown as curl, bound to the user, without the key
+    assert recovered.get_attribute("data-valid") == "true" and "9 left" in recovered.inner_text()
+    page.click("#use-recovery")
+    page.wait_for_function("document.getElementById('recovery-result').textContent.startsWith('Already used')")
+    request = page.locator("#recovery-request").inner_text()
+    assert '"type":"recovery_codes"' in request and '"subject":"user-7f3a"' in request and KEY not in request
+    assert page.locator("#verify-request").is_hidden()  # the verify step sent nothing
+
+
+def test_the_demo_offers_unlock_after_a_lockout(page, base_url):
+    page.goto(base_url + "/")
+    page.click("#generate")
+    page.locator("#enrolment").wait_for()
+    secret = page.locator("#secret").inner_text()
+    # Given wrong codes until the key is locked out (5 failures by default)
+    for _ in range(8):
+        page.fill("#code", "000000" if independent_code(secret, time.time()) != "000000" else "111111")
+        page.evaluate("document.getElementById('result').textContent = ''")
+        page.click("#verify")
+        page.wait_for_function("document.getElementById('result').textContent !== ''")
+        if page.locator("#result").inner_text().startswith("Locked out"):
+            break
+    assert page.locator("#result").inner_text().startswith("Locked out"), page.locator("#result").inner_text()
+    # When the page's unlock step is taken
+    page.locator("#unlock").click()
+    page.wait_for_function("document.getElementById('result').textContent.startsWith('Unlocked')")
+    request = page.locator("#unlock-request").inner_text()
+    assert '"action":"unlock"' in request and '"subject":"user-7f3a"' in request and KEY not in request
+    # Then a right code is accepted again
+    page.fill("#code", independent_code(secret, time.time()))
+    page.click("#verify")
+    page.wait_for_function("document.getElementById('result').textContent.startsWith('Valid')")
+
+
+def test_the_demo_fits_a_phone_without_sideways_scrolling(browser, base_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(base_url + "/")
+        page.click("#generate")
+        page.locator("#recovery-codes li").first.wait_for()
+        page.fill("#code", "123456")
+        page.click("#verify")
+        page.locator("#verify-request").wait_for()
+        page.fill("#recovery-code", "K7QM-2XW9-HF")
+        page.click("#use-recovery")
+        page.locator("#recovery-request").wait_for()
+        # every long token, URI and command on show, and still nothing wider than the phone
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_the_pages_have_a_favicon_and_ask_for_nothing_that_fails(page, base_url):
+    failed = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    for path in ("/", "/swagger"):
+        page.goto(base_url + path)
+        page.wait_for_load_state("networkidle")
+        href = page.locator("link[rel=icon]").get_attribute("href")
+        loaded = page.evaluate(
+            "(href) => new Promise((done) => { const image = new Image(); image.onload = () => done(image.width);"
+            " image.onerror = () => done(0); image.src = href; })",
+            href,
+        )
+        assert loaded > 0, (path, href)
+    assert failed == []
+
+
+def test_the_demo_explains_sigv4_and_gives_a_signed_command_that_works(page, iam_url):
+    import subprocess
+
+    # Given a server that requires SigV4 (OTP_API_AUTH=iam): a page cannot sign, and says so before any request
+    page.goto(iam_url + "/")
+    note = page.locator("#auth-note")
+    assert note.is_visible() and "cannot sign" in note.inner_text()
+    # When Generate is tried anyway, the refusal is explained, not quoted
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('enrol-result').textContent !== ''")
+    assert "SigV4" in page.locator("#enrol-result").inner_text()
+    # Then the signed command the page shows enrols when pasted into a terminal
+    for shown in (page.locator("#auth-command").inner_text(), page.locator("#generate-request").inner_text()):
+        result = subprocess.run(["bash", "-c", shown], capture_output=True, text=True, timeout=60)
+        assert json.loads(result.stdout)["sealed_secret"].startswith("s1."), result.stdout + result.stderr
 
 
 def test_the_curl_text_the_demo_shows_runs_in_a_shell_whatever_the_label(page, base_url):
-    import json
     import subprocess
 
     page.goto(base_url + "/")
@@ -160,3 +274,68 @@ def test_swagger_ui_renders_offline_with_authorize_and_try_it_out(page, base_url
     status = operation.locator(".live-responses-table .response .response-col_status").first
     status.wait_for()
     assert status.inner_text().strip() == "200"
+
+
+def documented_examples(path: str) -> dict:
+    """scripts/openapi.py's examples of `path`: each with the status it answers on a fresh local server."""
+    import importlib.util
+
+    from support import ROOT
+
+    spec = importlib.util.spec_from_file_location("openapi_script", ROOT / "scripts" / "openapi.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script.EXAMPLES_OF[path]
+
+
+def execute(operation) -> tuple[str, str]:
+    """Swagger UI's Execute on an operation already in "Try it out": the status and body it shows."""
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table .response .response-col_status").first
+    status.wait_for()
+    answer = (
+        status.inner_text().strip(),
+        operation.locator(".live-responses-table .response .response-col_description").first.inner_text(),
+    )
+    operation.locator("button.btn-clear").click()
+    status.wait_for(state="detached")
+    return answer
+
+
+@pytest.mark.parametrize("method", ["post_otp", "post_barcodes"])
+def test_every_swagger_example_executes_as_documented(page, base_url, method):
+    # Given Swagger UI on a fresh local server, the key authorised, an operation in "Try it out"
+    examples = documented_examples("/" + method.split("_", 1)[1])
+    page.goto(base_url + "/swagger")
+    operation = page.locator(f"#operations-default-{method}")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    select = operation.locator(".opblock-section-request-body select.examples-select-element")
+    assert select.locator("option").all_inner_texts() == list(examples)
+    answers = {}
+    for name, example in examples.items():
+        # When each example is chosen and executed as it stands
+        select.select_option(name)
+        assert json.loads(operation.locator("textarea.body-param__text").input_value()) == example.value
+        answers[name] = execute(operation)
+    # Then each answers its documented status (2xx but for the two that need a sealed set of one's own)
+    assert {name: status for name, (status, _) in answers.items()} == {
+        name: str(example.status) for name, example in examples.items()
+    }, answers
+    if method == "post_otp":  # the RFC's codes are real: HOTP's verify and resync succeed, TOTP's listing lists
+        for name in ("hotp verify", "hotp resync"):
+            assert '"valid": true' in answers[name][1], answers[name]
+        assert '"otp_codes"' in answers["totp verify: the codes around now"][1]
+
+
+def test_get_barcodes_executes_in_swagger_ui_with_its_example_parameters(page, base_url):
+    page.goto(base_url + "/swagger")
+    operation = page.locator("#operations-default-get_barcodes")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    # Swagger UI follows the redirect, as browsers do: the image, a documented 200, is what it shows
+    status, _ = execute(operation)
+    assert status == "200"
+    operation.locator("button.execute").click()
+    operation.locator(".live-responses-table img").wait_for()
+    assert "Undocumented" not in operation.locator(".responses-wrapper").inner_text()

@@ -21,7 +21,7 @@ from support import ROOT
 pytestmark = needs_proc
 
 GENERATE = {"type": "time_based", "action": "generate", "label": "terminal@example.com", "qrcode": "none"}
-# The README's botocore example (Calling with IAM), as a user runs it with what the banner exported.
+# The botocore example of docs/operations.md (Calling with IAM), as a user runs it with what the banner exported.
 BOTOCORE = """
 import json, os, sys, urllib.request, boto3
 from botocore.auth import SigV4Auth

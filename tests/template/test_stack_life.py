@@ -166,7 +166,7 @@ def test_api_auth_guards_every_route_but_preflights(auth, scheme, plans):
     assert len(of_type(resources, "AWS::ApiGateway::UsagePlan")) == plans
     assert len(of_type(resources, "AWS::ApiGateway::ApiKey")) == plans
     for plan in of_type(live(transformed({"ApiAuth": auth})), "AWS::ApiGateway::UsagePlan").values():
-        # a daily quota by default bounds what an abused key costs (README, /barcodes' worst case)
+        # a daily quota by default bounds what an abused key costs (docs/security.md, /barcodes' worst case)
         assert plan["Properties"]["Quota"] == {"Limit": 100000, "Period": "DAY"}
 
 

@@ -6,7 +6,7 @@ to the first request is on it. Each function therefore makes at init the clients
 stack's configuration says, and nothing of AWS otherwise:
 - the OTP function: DynamoDB with replay protection or lockout on (every verify writes), KMS with sealing on (the
   recommended verify is sealed). Not S3: only enrolment with a stored image uses it, and its client would add about
-  22 ms to every init (measured beside the others, README Performance) for a request made once per user;
+  22 ms to every init (measured beside the others, docs/performance.md) for a request made once per user;
 - the barcodes function: S3, which every request uses.
 With SnapStart (`warm_up_at_init`), the snapshot is taken once per version: there everything is made, S3 and a
 first render included. Secrets come from os.urandom after a restore too, so nothing predictable is captured.

@@ -94,7 +94,7 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
     # Normalised, so that equivalent requests share one stored image (Data Matrix has no choice of level).
     error = (request.error or DEFAULT_ERROR[request.type]) if DEFAULT_ERROR[request.type] else None
     name = _object_name(request, border, error)
-    # Look before rendering: a HEAD costs a twelfth of a PUT and skips the render (README, Performance).
+    # Look before rendering: a HEAD costs a twelfth of a PUT and skips the render (docs/performance.md).
     found = image_bucket.find_fresh(name)
     if found and found.get("width", "").isdigit() and found.get("height", "").isdigit():
         width, height = int(found["width"]), int(found["height"])

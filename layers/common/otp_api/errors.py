@@ -1,6 +1,11 @@
 """Domain errors: what went wrong, in words a caller can act on, and the HTTP status and error code each answers
 with. `http.py` turns them into responses in one place (one exception handler, as the cookbook does)."""
 
+from collections.abc import Iterable
+
+HINT_CUTOFF = 0.8  # difflib's similarity ratio: `lable` to label is 0.8, `colour` to any name below 0.65
+MAX_HINTED_NAME = 64  # longer is no typo of a parameter name (the longest is 13 characters)
+
 
 class ApiError(Exception):
     """Base class: a failure the caller can be told about in plain words."""
@@ -27,19 +32,35 @@ class MissingParameter(ApiError):
 class UnknownParameter(ApiError):
     """A parameter this request does not take. A name the route defines (`defined`: for another action or kind) is
     named; any other, another route's included, is the caller's text (a secret pasted as a key, say): never
-    answered, only a hash of it logged."""
+    answered, only a hash of it logged. When one of the request's own names (`known`) is close to it (`lable`),
+    that name is offered: it is the API's text, not the caller's."""
 
     code = "unknown_parameter"
 
-    def __init__(self, name: str, defined: bool) -> None:
+    def __init__(self, name: str, defined: bool, known: Iterable[str] = ()) -> None:
         if defined:
             super().__init__(f"{name} is not a parameter of this request", name)
             return
         import hashlib
 
         digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        logged = {"name_sha256": digest}
         message = "unknown parameter: only the documented parameters are accepted"
-        super().__init__(message, None, {"name_sha256": digest})
+        if suggestion := closest_name(name, known):
+            message = f"unknown parameter: did you mean `{suggestion}`? Only the documented parameters are accepted"
+            logged["suggested"] = suggestion
+        super().__init__(message, None, logged)
+
+
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The one defined name that `name` is a likely typo of (`lable`: label, `sealedsecret`: sealed_secret), or
+    None. A high cutoff: a hint only where a reader would make the same guess."""
+    if len(name) > MAX_HINTED_NAME:
+        return None
+    import difflib
+
+    found = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=HINT_CUTOFF)
+    return found[0] if found else None
 
 
 class MalformedRequest(ApiError):

@@ -1,6 +1,7 @@
 """HTTP plumbing shared by every function: the resolver, JSON responses, and errors mapped to status codes."""
 
 import re
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -42,8 +43,9 @@ def _short(name: str) -> str:
     return name if len(name) <= 64 else name[:61] + "..."
 
 
-def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
-    """Name the parameter msgspec complains about and state its rule (never the value that was sent).
+def _api_error(exc: msgspec.ValidationError, rules: dict[str, str], names: frozenset[str]) -> ApiError:
+    """Name the parameter msgspec complains about and state its rule (never the value that was sent). `names`: the
+    parameters of the request, for a hint at a mistyped one.
 
     msgspec reports errors as text in a documented form: the field's name in backticks, or its path after "- at"."""
     text = str(exc)
@@ -52,12 +54,29 @@ def _api_error(exc: msgspec.ValidationError, rules: dict[str, str]) -> ApiError:
         return MissingParameter(f"{name} is required", name)
     if text.startswith("Object contains unknown field"):
         name = _FIELD.search(text).group(1)  # type: ignore[union-attr]
-        return UnknownParameter(name, defined=name in rules)
+        return UnknownParameter(name, defined=name in rules, known=names)
     path = _PATH.search(text)
     if path is None:
         return InvalidParameter("the request parameters are not valid", None)
     name = path.group(1)
     return InvalidParameter(f"{name} {rules.get(name, 'is not valid')}", name)
+
+
+@cache
+def _names(model: Any, action: Any) -> frozenset[str]:
+    """The parameters a request to `model` takes: for a union tagged by `action`, those of the action named (of
+    every model of the union when none is named), its tag field included."""
+    from msgspec import inspect
+
+    info = inspect.type_info(model)
+    structs = info.types if isinstance(info, inspect.UnionType) else (info,)
+    chosen = [s for s in structs if getattr(s, "tag", None) == action] or structs
+    return frozenset(
+        name
+        for struct in chosen
+        for name in (*(field.name for field in getattr(struct, "fields", ())), getattr(struct, "tag_field", None))
+        if name
+    )
 
 
 def parse(model: Any, params: dict[str, Any], rules: dict[str, str]) -> Any:
@@ -88,7 +107,8 @@ def parse(model: Any, params: dict[str, Any], rules: dict[str, str]) -> Any:
     try:
         return msgspec.convert(folded, model, strict=False)
     except msgspec.ValidationError as exc:
-        raise _api_error(exc, rules) from None
+        action = params.get("action")
+        raise _api_error(exc, rules, _names(model, action if isinstance(action, str) else None)) from None
 
 
 def documented(
@@ -105,8 +125,14 @@ def documented(
 
     responses = {
         status: {"description": description, **(json_of(model) if model is not None else {})},
-        400: {"description": "Invalid request; `parameter` names what is wrong", **json_of(ErrorResponse)},
-        403: {"description": "API Gateway: no such route, or the x-api-key header is missing or wrong"},
+        400: {
+            "description": "Invalid request, malformed JSON included; `parameter` names what is wrong",
+            **json_of(ErrorResponse),
+        },
+        403: {
+            "description": "API Gateway: no such route, the x-api-key header missing or wrong, or (ApiAuth=iam) a "
+            "request not signed with SigV4"
+        },
         413: {"description": f"Request body over {MAX_BODY_BYTES // 1024} KB", **json_of(ErrorResponse)},
         415: {"description": "A body whose Content-Type is not application/json", **json_of(ErrorResponse)},
         503: {
@@ -137,7 +163,7 @@ def create_app(rules: dict[str, str]) -> APIGatewayRestResolver:
     """A resolver whose every answer, errors included, is a JSON body with `Cache-Control: no-store`. `rules`: the
     parameters its routes define (any other name in an error is the caller's text, never answered).
 
-    Not Powertools' `enable_validation` (pydantic: 66 ms more cold start and 3.4 MB more layer, README Performance;
+    Not Powertools' `enable_validation` (pydantic: 66 ms more cold start and 3.4 MB more layer, docs/performance.md;
     msgspec validates in `parse`) nor `enable_swagger` (its page loads Swagger UI from a CDN; the deployed API
     answers JSON only, and the local server serves Swagger UI offline)."""
     cors = _cors()

@@ -30,7 +30,7 @@ def _query(event: APIGatewayProxyEvent, known: Mapping[str, str]) -> dict[str, A
         values = set(multi.get(name) or [single[name]])
         if len(values) > 1:
             if name not in known:  # not a name the route defines: the caller's text, never answered
-                raise UnknownParameter(name, defined=False)
+                raise UnknownParameter(name, defined=False, known=known)
             raise MalformedRequest(f"{name} is given more than once with different values", name)
         merged[name] = values.pop()
     return merged

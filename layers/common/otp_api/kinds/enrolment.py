@@ -16,7 +16,7 @@ from otp_api.render import ErrorLevel, QrWriter  # (types: render imports its li
 from otp_api.settings import get_settings
 
 QR_PREFIX = "otp-qr/"
-QR_SCALE = 4  # pixels per module: 180-324 px with the quiet zone for ASCII names, 660 px at most (README)
+QR_SCALE = 4  # pixels per module: 180-324 px with the quiet zone for ASCII names, 660 px at most (docs/api.md)
 QR_ERROR: ErrorLevel = "M"  # 15 % recovery: a failed scan at enrolment costs more than the 1-2 versions it adds over L
 # zxing-cpp's QR writer: 0.36 ms for an otpauth URI against segno's 1.2 ms (with its mask search fixed to one mask).
 # tests/handler/test_enrolment_qr.py decodes thousands of random enrolments with two readers, zbar and zxing-cpp.
