@@ -9,14 +9,22 @@ Retry-After: a slow AWS service must become our documented 503 first. botocore m
 of its own, whose backoff and Retry-After waits have no bound we control), with short timeouts; `call` retries a
 failure that may pass once, and only while the invocation has time for a whole attempt. So every path answers in
 time, the worst (sealed generate with a stored image, a replayed sealed verify) included.
+
+The models. The layer holds botocore's data cut to the operations the functions call (aws_operations.py), and the
+session loads models from there alone: making the DynamoDB and KMS clients then reads 14 kB of models instead of
+listing ~900 service folders and decoding the whole DynamoDB and KMS models and the 1.25 MB endpoints.json. The cut
+is used only by the botocore it was cut from (and tested with); any other botocore, and the code run from source
+(tests, the local server), loads botocore's own full data.
 """
 
+import os
 import random
 import time
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
 
+from otp_api import aws_operations
 from otp_api.settings import get_settings
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 1.0, 2.0  # seconds: a DynamoDB or KMS answer takes milliseconds
@@ -71,11 +79,38 @@ def time_left() -> float:
     return UNINVOKED_BUDGET if deadline is None else deadline - time.monotonic()
 
 
+def cut_data_folder() -> str | None:
+    """The layer's cut of botocore's data for the botocore that runs, if there is one (scripts/botocore_data.py)."""
+    import botocore
+
+    here = os.path.dirname(aws_operations.__file__)
+    folder = os.path.join(here, aws_operations.DATA_FOLDER, botocore.__version__)
+    return folder if os.path.isdir(folder) else None
+
+
+def cut_data_loader(folder: str) -> Any:
+    """A botocore data loader that searches `folder` alone. Its endpoints.json counts as botocore's own (it is a
+    cut of it): otherwise botocore would hand the legacy endpoint to the rule sets as a custom one, and FIPS and
+    dual-stack endpoints would no longer resolve as they do."""
+    from botocore.loaders import Loader
+
+    class CutLoader(Loader):
+        def is_builtin_path(self, path: str) -> bool:
+            return path.startswith(folder)
+
+    # (the sdk extras are merged into the cut models: no need to look for extras files)
+    return CutLoader(extra_search_paths=[folder], include_default_search_paths=False, include_default_extras=False)
+
+
 @cache
 def _session() -> Any:
     import botocore.session
 
-    return botocore.session.get_session()
+    session = botocore.session.get_session()
+    folder = cut_data_folder()
+    if folder:
+        session.register_component("data_loader", cut_data_loader(folder))
+    return session
 
 
 def client(service: str, **config: Any) -> Any:
