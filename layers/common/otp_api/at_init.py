@@ -8,30 +8,44 @@ stack's configuration says, and nothing of AWS otherwise:
   recommended verify is sealed). Not S3: only enrolment with a stored image uses it, and its client would add about
   22 ms to every init (measured beside the others, README Performance) for a request made once per user;
 - the barcodes function: S3, which every request uses.
+Where the environment is not restored from a snapshot, init also makes one cheap call on each client it made
+(`aws.warm_up`), so that the first request finds its TCP and TLS connection open: a GetItem of a key no item has,
+an Encrypt that nothing will unseal, both within the role's permissions.
 With SnapStart (`warm_up_at_init`), the snapshot is taken once per version: there everything is made, S3 and a
 first render included. Secrets come from os.urandom after a restore too, so nothing predictable is captured.
 """
 
+from functools import partial
+
 from otp_api.settings import get_settings, get_verify_settings
+
+WARM_UP_KEY = {"pk": {"S": "warm-up"}}  # the state items' keys are SHA-256 hex: no item has this one
 
 
 def otp_function() -> list[str]:
     """Make the OTP function's clients; the services made, for the test that checks them."""
-    from otp_api import enrolment
-
-    made = []
+    made, calls = [], []
     if get_verify_settings().stateful:
         from otp_api.verify import store
 
         store.connect()
         made.append("dynamodb")
+        calls.append(partial(store._client().get_item, TableName=get_verify_settings().table, Key=WARM_UP_KEY))
     if get_settings().kms_key_id:
         from otp_api import sealing
 
         sealing.connect()
         made.append("kms")
+        # a byte under the key policy's purpose and a version no token has: nothing will ever unseal it
+        context = {**sealing.CONTEXT, "version": "warm-up"}
+        encrypt = {"KeyId": get_settings().kms_key_id, "Plaintext": b"\0", "EncryptionContext": context}
+        calls.append(partial(sealing._client().encrypt, **encrypt))
+    if calls and not get_settings().warm_up_at_init:  # (a snapshot's connections would not survive its restore)
+        from otp_api import aws
+
+        aws.warm_up(*calls)
     if get_settings().warm_up_at_init:
-        from otp_api import storage
+        from otp_api import enrolment, storage
         from otp_api.render import render
 
         storage.connect()

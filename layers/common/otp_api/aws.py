@@ -28,6 +28,7 @@ from otp_api import aws_operations
 from otp_api.settings import get_settings
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 1.0, 2.0  # seconds: a DynamoDB or KMS answer takes milliseconds
+WARM_UP_SECONDS = 0.5  # the most init waits for `warm_up`'s calls (a TLS handshake in the region: milliseconds)
 ATTEMPT_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT  # the longest one attempt can take
 ATTEMPTS = 2
 MARGIN = 0.5  # seconds kept back for answering after the last call
@@ -124,6 +125,28 @@ def client(service: str, **config: Any) -> Any:
         **config,
     )
     return _session().create_client(service, region_name=get_settings().region, config=options)
+
+
+def warm_up(*calls: Callable[[], Any]) -> None:
+    """Make `calls` now (at init), each in a thread of its own, so that the connections they open are pooled for the
+    first request. Waits at most WARM_UP_SECONDS in all and never fails: a call not done by then finishes (or not)
+    on its own, and a failure is logged at debug, its type only."""
+    import threading
+
+    def run(call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except Exception as exc:  # a warm-up only: the first request will say what is wrong
+            from otp_api.observability import logger
+
+            logger.debug("connection warm-up failed", extra={"error_type": type(exc).__name__})
+
+    threads = [threading.Thread(target=run, args=(call,), daemon=True) for call in calls]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + WARM_UP_SECONDS
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
 
 
 def call(operation: Callable[..., Any], final: frozenset[str] = frozenset(), **request: Any) -> Any:

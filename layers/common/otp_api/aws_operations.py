@@ -7,8 +7,10 @@ of cold start than botocore's ~900 services. A call of an operation missing here
 """
 
 OPERATIONS: dict[str, tuple[str, ...]] = {
-    "dynamodb": ("GetItem", "UpdateItem"),  # verify/store.py
-    "kms": ("Encrypt", "Decrypt"),  # sealing.py
+    # verify/store.py; at init (at_init.py), a GetItem of a key no item has opens the connection
+    "dynamodb": ("GetItem", "UpdateItem"),
+    # sealing.py; at init, an Encrypt that nothing can unseal opens the connection
+    "kms": ("Encrypt", "Decrypt"),
     # storage.py; GetObject is only presigned, never sent. HeadBucket: botocore's own, when S3 redirects to the
     # bucket's region without naming it (utils.S3RegionRedirectorv2)
     "s3": ("PutObject", "HeadObject", "GetObject", "HeadBucket"),
