@@ -107,8 +107,11 @@ def _write(path: Path, data: Any) -> None:
 
 def generate(output: Path, operations: dict[str, tuple[str, ...]]) -> Path:
     """Write the cut data for the botocore this Python imports into output/<its version>/; return that folder."""
-    import botocore
-    from botocore.loaders import Loader
+    try:
+        import botocore
+        from botocore.loaders import Loader
+    except ImportError:
+        raise SystemExit("botocore_data.py needs botocore: run `make build` (the project's venv)") from None
 
     # botocore's own data (its sdk extras merged in, as a client loads it), never models of ~/.aws/models
     loader = Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH], include_default_search_paths=False)
