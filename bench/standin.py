@@ -3,8 +3,9 @@ functions' calls make a real socket, TLS and HTTP round trip (botocore serialise
 certificate, sends, waits and parses).
 
 Its certificate is made for the run (`cryptography`): a throwaway CA and a leaf for 127.0.0.1, RSA 2048 as AWS's
-endpoints use. The clients trust it through AWS_CA_BUNDLE (`ca_bundle`): botocore's own CA bundle with the
-throwaway CA appended, so that a new connection loads as many certificates as it would in Lambda.
+endpoints use. The clients trust it through AWS_CA_BUNDLE (`ca_bundle`): the CA bundle botocore loads by default
+(certifi's where installed) with the throwaway CA appended, so a new connection parses about as many certificates
+as it would in Lambda.
 
 KMS is an identity cipher (Encrypt's blob is the plaintext, and back), DynamoDB answers every UpdateItem with an
 accepted item and every GetItem with none, S3 takes every PUT and answers a HEAD as stored (with its metadata) or
