@@ -92,9 +92,10 @@ EXAMPLES_OF = {
             "Clears the key's failures and lockout, once its user proved themselves another way.",
         ),
         "totp revoke": Example(
-            {"type": "time_based", "action": "revoke", "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
-            "Retires a key for good (after its user re-enrolled): it never verifies, resyncs or unlocks again. "
-            "revoked is false when it already was.",
+            {"type": "time_based", "action": "revoke", "secret": "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"},
+            "Retires a key for good (after its user re-enrolled): it never verifies, resyncs or unlocks again, and "
+            "cannot be brought back. revoked is false when it already was. (This example's secret is used nowhere "
+            "else.)",
         ),
         "hotp generate": Example(
             {"type": "counter_based", "action": "generate", "label": "fob-17", "counter": 0, "seal": True},

@@ -19,7 +19,7 @@ app = create_app(kinds.RULES)
 
 @app.post(
     "/otp",
-    summary="TOTP and HOTP secrets and recovery codes: generate, verify, resync, seal (import) and unlock",
+    summary="TOTP and HOTP secrets and recovery codes: generate, verify, resync, seal (import), unlock and revoke",
     responses=documented(
         200,
         "The new secret or codes; the verdict on a code; the codes around now (verify without a code); the "

@@ -549,3 +549,40 @@ def test_the_local_servers_reading_of_the_template_equals_the_translators():
 def _method_paths(resources: dict) -> set[str]:
     (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
     return set(api["Properties"]["Body"]["paths"])
+
+
+def _holds(expression: Any, parameters: dict[str, str]) -> Any:
+    """A Rules expression's value for these parameters (the functions Rules allow that this template uses)."""
+    if isinstance(expression, dict):
+        ((function, arguments),) = expression.items()
+        if function == "Ref":
+            return parameters.get(arguments, "")
+        values = [_holds(argument, parameters) for argument in arguments]
+        return {
+            "Fn::And": lambda: all(values),
+            "Fn::Not": lambda: not values[0],
+            "Fn::Equals": lambda: values[0] == values[1],
+        }[function]()
+    return expression
+
+
+@pytest.mark.parametrize(
+    ("parameters", "refused"),
+    [
+        ({}, False),
+        ({"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE}, False),  # both, as make delete says
+        ({"SealingKeyArn": ADOPTED}, True),  # the old key against an empty table: refused
+        ({"SealingKeyArn": ADOPTED, "FreshStateWithAdoptedKey": "true"}, False),  # a second region, said so
+        ({"VerifyStateTableName": ADOPTED_TABLE}, False),
+    ],
+)
+def test_a_stack_that_adopts_the_sealing_key_adopts_its_state_too(parameters, refused):
+    # CloudFormation checks Rules when it makes a change set, before any resource (Template anatomy, Rules: a rule
+    # whose RuleCondition holds and one of whose Assertions is false fails the change set). The transform must keep
+    # them, and the one rule must refuse exactly the adopted key without its table.
+    template = transformed(parameters)
+    (rule,) = template["Rules"].values()
+    given = {name: str(spec.get("Default", "")) for name, spec in raw_document()["Parameters"].items()} | parameters
+    applies = _holds(rule["RuleCondition"], given)
+    failed = applies and not all(_holds(assertion["Assert"], given) for assertion in rule["Assertions"])
+    assert failed is refused
