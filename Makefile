@@ -1,5 +1,7 @@
 # The front door: `make dev` runs the API locally, `make test` runs everything CI runs.
 SHELL := /bin/bash
+# This folder, also when `sam build` runs a build-* target elsewhere (scripts/ is not in the layer's copy).
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 .DEFAULT_GOAL := help
 
 VENV := .venv
@@ -140,6 +142,8 @@ build-CommonLayer:
 	  --implementation cp --python-version 3.13 --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
 	rm -rf "$(ARTIFACTS_DIR)/python/bin" "$(ARTIFACTS_DIR)/python/share"  # console scripts and man pages
 	cp -R otp_api "$(ARTIFACTS_DIR)/python/"
+	python3.13 "$(ROOT)scripts/botocore_data.py" --operations otp_api/aws_operations.py \
+	  "$(ARTIFACTS_DIR)/python/otp_api/botocore_data"  # the models of what the code calls, for its botocore
 	$(COMPILE) "$(ARTIFACTS_DIR)"
 
 build-OtpFunction build-BarcodesFunction build-EventsFunction:

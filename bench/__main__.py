@@ -3,9 +3,11 @@
 Prints one table and writes the same figures to bench-results.json. Cold starts run the built package in fresh
 isolated interpreters (`-I -S -B`: no site-packages, nothing written back), round-robin over the cases, and report
 min, median and p90 of: the init (importing the handler, Lambda's init phase), the first request after it, and the
-whole cold start (process start to first answer). AWS calls go to a loopback stand-in (bench/standin.py): a real
-socket and HTTP round trip. The baselines are the handler most tutorials write (bench/baseline/), as `sam build`
-ships it (no bytecode) and as a careful user ships it (with bytecode).
+whole cold start (process start to first answer); the init also split into imports, client creation (botocore's
+Session and create_client) and the connection warm-up. AWS calls go to a loopback stand-in (bench/standin.py): a
+real socket, TLS handshake and HTTP round trip, with a certificate made for the run. The baselines are the
+handler most tutorials write (bench/baseline/), as `sam build` ships it (no bytecode) and as a careful user ships
+it (with bytecode). The first request after init is also given as a multiple of the warm request of its kind.
 
 Why not pyperf or hyperfine: both time a whole command (or a loop inside one), and the figures that matter here are
 inside a cold process: init and first request apart. The harness is small (child.py) and reports the same
@@ -49,6 +51,7 @@ ENV = {
     "DEFAULT_ISSUER": "otp-api",
     "SEALING_KEY_ARN": "alias/bench",
     "AWS_ENDPOINT_URL": "",  # the stand-in's, once started (main)
+    "AWS_CA_BUNDLE": "",  # botocore's bundle and the stand-in's throwaway CA
 }
 
 
@@ -246,13 +249,16 @@ def main() -> None:
     runtime = prepare()
     from bench import standin
 
-    stand_in = standin.start()
-    ENV["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{stand_in.server_address[1]}"
+    stand_in = standin.start(tls=True)
+    ENV["AWS_ENDPOINT_URL"], ENV["AWS_CA_BUNDLE"] = stand_in.url, stand_in.ca_bundle
     all_targets = targets(runtime)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         samples: dict[str, list[float]] = {case.name: [] for case in COLD_CASES}
         inits: dict[str, list[float]] = {case.name: [] for case in COLD_CASES}
+        parts: dict[str, dict[str, list[float]]] = {
+            part: {case.name: [] for case in COLD_CASES} for part in ("imports", "clients", "warm_up")
+        }
         first_requests: dict[str, list[float]] = {case.name: [] for case in COLD_CASES if case.first}
         samples["python -c pass"] = []
         print(f"cold starts: {args.runs} rounds of {len(samples)} cases ...", file=sys.stderr)
@@ -262,10 +268,16 @@ def main() -> None:
                 elapsed, result = run_child(all_targets[case.target], "cold", work, first=case.first)
                 samples[case.name].append(elapsed * 1000)
                 inits[case.name].append(result["init_ms"])
+                parts["clients"][case.name].append(result["clients_ms"])
+                parts["warm_up"][case.name].append(result["warm_up_ms"])
+                parts["imports"][case.name].append(result["init_ms"] - result["clients_ms"] - result["warm_up_ms"])
                 if case.first:
                     first_requests[case.name].append(result["first_request_ms"])
         cold = {name: spread(values) for name, values in samples.items()}
         init_ms = {name: spread(values) for name, values in inits.items()}
+        init_parts_ms = {
+            part: {name: spread(values) for name, values in by_case.items()} for part, by_case in parts.items()
+        }
         first_ms = {name: spread(values) for name, values in first_requests.items()}
         print("warm latency and memory ...", file=sys.stderr)
         warm, rss = {}, {}
@@ -283,8 +295,10 @@ def main() -> None:
     results = {
         "cold_ms": cold,
         "init_ms": init_ms,
+        "init_parts_ms": init_parts_ms,
         "first_request_ms": first_ms,
         "cold_baseline_of": {case.name: case.baseline for case in COLD_CASES if case.baseline},
+        "cold_request_of": {case.name: [case.target, case.first] for case in COLD_CASES if case.first},
         "warm_ms": warm,
         "peak_rss_mb": rss,
         "zipped_mb": sizes,
@@ -307,10 +321,17 @@ def print_table(r: dict) -> None:
     )
     unit = cold["python -c pass"]["median"]
     print(f"\nCold start: min / median / p90 ms of fresh processes (python -c pass = {unit:.1f} ms median)")
-    print(f"{'case':40} {'init':>18} {'1st request after init':>24} {'whole cold start':>20} {'x baseline':>10}")
+    print(
+        f"{'case':40} {'init':>18} {'1st request after init':>24} {'x warm':>6} {'whole cold start':>20}"
+        f" {'x baseline':>10}"
+    )
 
     def three(values: dict[str, float]) -> str:
         return f"{values['min']:.1f} / {values['median']:.1f} / {values['p90']:.1f}"
+
+    def warm_median(name: str) -> float | None:
+        target, kind = r["cold_request_of"].get(name, (None, None))
+        return warm.get(target, {}).get(kind, {}).get("median_ms")
 
     for name, whole in cold.items():
         if name == "python -c pass":
@@ -318,7 +339,13 @@ def print_table(r: dict) -> None:
         base = r["cold_baseline_of"].get(name)
         ratio = f"{whole['median'] / cold[base]['median']:.2f}" if base else ""
         after = three(first[name]) if name in first else ""
-        print(f"{name:40} {three(init[name]):>18} {after:>24} {three(whole):>20} {ratio:>10}")
+        of_warm = f"{first[name]['median'] / warm_median(name):.1f}" if name in first and warm_median(name) else ""
+        print(f"{name:40} {three(init[name]):>18} {after:>24} {of_warm:>6} {three(whole):>20} {ratio:>10}")
+    split = r["init_parts_ms"]
+    print("\nInit split: imports (and module bodies) / client creation / connection warm-up, median ms")
+    for name in init:
+        figures = " / ".join(f"{split[part][name]['median']:.1f}" for part in ("imports", "clients", "warm_up"))
+        print(f"{name:40} {figures:>24}")
     print("\nWarm latency in process, AWS over loopback (min / median / p90 ms)")
     print(f"{'case':40} {'ms':>24} {'x baseline':>10}")
     pairs = [

@@ -3,7 +3,9 @@
 It imports nothing of the repository: the handler sees only the paths in the spec (function, layer, runtime boto3).
 AWS calls go to the loopback stand-in (bench/standin.py, AWS_ENDPOINT_URL): a real socket and HTTP round trip.
 A cold run reports the init (importing the handler: what Lambda's init phase does) and the first request after it
-separately; the parent times the whole process.
+separately; the parent times the whole process. Within the init it also times what botocore's Session() and
+create_client take (the baseline's boto3 client included) and the functions' connection warm-up (aws.warm_up):
+the rest is imports and module bodies.
 """
 
 import importlib
@@ -24,8 +26,58 @@ class Context:
         return 10_000
 
 
+SPENT = {"clients": 0.0, "warm_up": 0.0}  # seconds within the init
+
+
+def _timed(function, bucket: str):
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            SPENT[bucket] += time.perf_counter() - start
+
+    return timed
+
+
+def _time_botocore(module) -> None:
+    module.Session.__init__ = _timed(module.Session.__init__, "clients")
+    module.Session.create_client = _timed(module.Session.create_client, "clients")
+
+
+def _time_warm_up(module) -> None:
+    if hasattr(module, "warm_up"):
+        module.warm_up = _timed(module.warm_up, "warm_up")
+
+
+WATCHED = {"botocore.session": _time_botocore, "otp_api.aws": _time_warm_up}
+
+
+class _Watch:
+    """Times a few functions of modules the handler imports, wrapped as each module is first loaded (a finder that
+    costs one dict lookup per import otherwise)."""
+
+    @classmethod
+    def find_spec(cls, name, path, target=None):
+        if name not in WATCHED:
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec and spec.loader:
+            execute = spec.loader.exec_module
+
+            def exec_module(module):
+                execute(module)
+                WATCHED[name](module)
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
 def main() -> None:
     os.environ.update(SPEC["env"])
+    sys.meta_path.insert(0, _Watch)
     sys.path[:0] = SPEC["paths"]
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # the functions' logs and metrics: written, as in Lambda, but not shown
@@ -33,6 +85,7 @@ def main() -> None:
     start = time.perf_counter()
     handler = getattr(importlib.import_module(module_name), handler_name)
     result = {"init_ms": (time.perf_counter() - start) * 1000}
+    result.update({f"{bucket}_ms": seconds * 1000 for bucket, seconds in SPENT.items()})
     events = SPEC["events"]
     if SPEC["mode"] == "cold":  # init, then the first request of the named kind
         if SPEC.get("first"):

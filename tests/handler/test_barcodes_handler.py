@@ -222,6 +222,12 @@ def test_storage_failure_is_a_503(s3):
         "\ufeffotpauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # a byte-order mark first
         "\u200botp\u200bauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # zero-width spaces
         "o t p a u t h : totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        "apple-otpauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # iCloud Keychain's
+        'scan: "otpauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"',  # text before it
+        "\uff4f\uff54\uff50\uff41\uff55\uff54\uff48://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # fullwidth
+        "%6Ftpauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # percent-encoded
+        "otp\u3164auth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # a Hangul filler
+        "otp\u034fauth://totp/a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # a combining grapheme joiner
     ],
 )
 @pytest.mark.parametrize("method", ["GET", "POST"])

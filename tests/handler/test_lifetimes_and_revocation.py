@@ -42,6 +42,13 @@ def expire(aws, moment: float) -> int:
     return gone
 
 
+def restore(aws, items: list[dict]) -> None:
+    """Put the state back as the accepts left it: a refused probe counts a failure, and a failure removes the TTL,
+    which would hide an expiry from the next probe."""
+    for item in items:
+        aws["dynamodb"].put_item(TableName=TABLE, Item=item)
+
+
 def code(step: int) -> str:
     return independent_code(SECRET, step * LONGEST, period=LONGEST)
 
@@ -71,7 +78,9 @@ def test_a_login_code_watched_at_the_widest_drift_never_verifies_again(aws, wide
     watched = code(now + widest + 1)  # the device's next step, one ahead of its drift
     status, body = otp(NOW + 1, type="time_based", action="verify", secret=SECRET, period=LONGEST, code=watched)
     assert (status, body["valid"]) == (200, True)
+    accepted = aws["dynamodb"].scan(TableName=TABLE)["Items"]
     for later in (NOW + 1861, (now + widest) * LONGEST, (now + widest + 1) * LONGEST + 1, (now + widest + 2) * LONGEST):
+        restore(aws, accepted)
         expire(aws, later)
         status, body = otp(later, type="time_based", action="verify", secret=SECRET, period=LONGEST, code=watched)
         assert (status, body["valid"]) == (200, False), later - NOW
@@ -85,19 +94,21 @@ def test_a_watched_pair_replayed_as_a_resync_is_refused_until_the_window_has_pas
     for moment, watched in ((NOW + 1, first), (NOW + LONGEST + 1, second)):
         status, body = otp(moment, type="time_based", action="verify", secret=SECRET, period=LONGEST, code=watched)
         assert (status, body["valid"]) == (200, True)
-    horizon = NOW + 2 * LONGEST + rules_lifetime(widest)
+    horizon = NOW + LONGEST + 1 + rules_lifetime()
+    accepted = aws["dynamodb"].scan(TableName=TABLE)["Items"]
     for later in (NOW + 2000, NOW + 4 * 3600, horizon - 1, horizon + 1):
-        expire(aws, later)
+        restore(aws, accepted)
+        expired = expire(aws, later)
+        assert expired == (later > horizon)  # the item is gone exactly when its lifetime says
         status, body = otp(later, type="time_based", action="resync", secret=SECRET, period=LONGEST,
                            code=first, next_code=second)  # fmt: skip
         assert (status, body["valid"]) == (200, False), later - NOW
 
 
-def rules_lifetime(window: int) -> int:
+def rules_lifetime() -> int:
     from otp_api.kinds import time_based
     from otp_api.settings import get_verify_settings
 
-    assert get_verify_settings().totp_resync_window == window
     return time_based.lifetime(get_verify_settings())
 
 
@@ -108,6 +119,25 @@ def test_what_never_expires_has_no_ttl(aws, widest):
     assert otp(NOW, action="verify", code="000000", **totp)[1]["valid"] is False  # a failure: counted for ever
     items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
     assert len(items) == 2 and all("expires_at" not in item for item in items)
+
+
+def test_a_window_widened_after_an_accept_never_brings_a_watched_code_back(aws, verify_settings):
+    # Before: the lifetime followed the window in force at the accept. With a window of 1 the state expired after
+    # 2.5 hours; the operator widened the window to 60; a watched pair came back as a resync, and a watched code after.
+    verify_settings(TOTP_RESYNC_WINDOW="1")
+    now = int(NOW // LONGEST)
+    watched = [code(now + offset) for offset in (0, 1, 2)]
+    for moment, login in zip((NOW, NOW + LONGEST, NOW + 2 * LONGEST), watched, strict=True):
+        status, body = otp(moment, type="time_based", action="verify", secret=SECRET, period=LONGEST, code=login)
+        assert (status, body["valid"]) == (200, True)
+    accepted = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    verify_settings(TOTP_RESYNC_WINDOW="60")
+    for later in (NOW + 3 * 3600, NOW + 6 * 3600, NOW + 12 * 3600):
+        restore(aws, accepted)
+        expire(aws, later)
+        status, body = otp(later, type="time_based", action="resync", secret=SECRET, period=LONGEST,
+                           code=watched[0], next_code=watched[1])  # fmt: skip
+        assert (status, body["valid"]) == (200, False), later - NOW
 
 
 # --- attempt limits over a key's life ---------------------------------------------------------------------------

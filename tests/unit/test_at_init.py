@@ -27,7 +27,13 @@ OTP, BARCODES = ROOT / "functions" / "otp" / "app.py", ROOT / "functions" / "bar
 
 
 def at_init(app, **env: str) -> dict:
-    environment = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'common'}", **env}
+    # (AWS on a closed local port: init's warm-up calls fail at once, and nothing leaves the machine)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'layers' / 'common'}",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        **env,
+    }
     result = subprocess.run(
         [sys.executable, "-c", PROBE, str(app)], env=environment, capture_output=True, text=True, check=True
     )

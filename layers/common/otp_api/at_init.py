@@ -8,6 +8,9 @@ stack's configuration says, and nothing of AWS otherwise:
   recommended verify is sealed). Not S3: only enrolment with a stored image uses it, and its client would add about
   22 ms to every init (measured beside the others, docs/performance.md) for a request made once per user;
 - the barcodes function: S3, which every request uses.
+Where the environment is not restored from a snapshot, init also makes one cheap call on each client it made
+(`aws.warm_up`), so that the first request finds its TCP and TLS connection open: a GetItem of a key no item has,
+an Encrypt that nothing will unseal, both within the role's permissions.
 With SnapStart (`warm_up_at_init`), the snapshot is taken once per version: there everything is made, S3 and a
 first render included. Secrets come from os.urandom after a restore too, so nothing predictable is captured.
 """
@@ -16,18 +19,23 @@ from otp_api.settings import get_settings, get_verify_settings
 
 
 def otp_function() -> list[str]:
-    """Make the OTP function's clients; the services made, for the test that checks them."""
-    made = []
+    """Make the OTP function's clients, and open their connections (not with SnapStart, whose snapshot's connections
+    would not survive its restore); the services made, for the test that checks them."""
+    made, warm_ups = [], []
     if get_verify_settings().stateful:
         from otp_api.state import table
 
-        table.connect()
+        warm_ups.append(table.connect())
         made.append("dynamodb")
     if get_settings().kms_key_id:
         from otp_api import kms
 
-        kms.connect()
+        warm_ups.append(kms.connect())
         made.append("kms")
+    if warm_ups and not get_settings().warm_up_at_init:
+        from otp_api import aws
+
+        aws.warm_up(*warm_ups)
     if get_settings().warm_up_at_init:
         from otp_api import image_bucket
         from otp_api.kinds import enrolment

@@ -9,17 +9,26 @@ Retry-After: a slow AWS service must become our documented 503 first. botocore m
 of its own, whose backoff and Retry-After waits have no bound we control), with short timeouts; `call` retries a
 failure that may pass once, and only while the invocation has time for a whole attempt. So every path answers in
 time, the worst (sealed generate with a stored image, a replayed sealed verify) included.
+
+The models. The layer holds botocore's data cut to the operations the functions call (aws_operations.py), and the
+session loads models from there alone: making the DynamoDB and KMS clients then reads 14 kB of models instead of
+listing ~900 service folders and decoding the whole DynamoDB and KMS models and the 1.25 MB endpoints.json. The cut
+is used only by the botocore it was cut from (and tested with); any other botocore, and the code run from source
+(tests, the local server), loads botocore's own full data.
 """
 
+import os
 import random
 import time
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
 
+from otp_api import aws_operations
 from otp_api.settings import get_settings
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 1.0, 2.0  # seconds: a DynamoDB or KMS answer takes milliseconds
+WARM_UP_SECONDS = 0.5  # the most init waits for `warm_up`'s calls (a TLS handshake in the region: milliseconds)
 ATTEMPT_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT  # the longest one attempt can take
 ATTEMPTS = 2
 MARGIN = 0.5  # seconds kept back for answering after the last call
@@ -71,11 +80,38 @@ def time_left() -> float:
     return UNINVOKED_BUDGET if deadline is None else deadline - time.monotonic()
 
 
+def cut_data_folder() -> str | None:
+    """The layer's cut of botocore's data for the botocore that runs, if there is one (scripts/botocore_data.py)."""
+    import botocore
+
+    here = os.path.dirname(aws_operations.__file__)
+    folder = os.path.join(here, aws_operations.DATA_FOLDER, botocore.__version__)
+    return folder if os.path.isdir(folder) else None
+
+
+def cut_data_loader(folder: str) -> Any:
+    """A botocore data loader that searches `folder` alone. Its endpoints.json counts as botocore's own (it is a
+    cut of it): otherwise botocore would hand the legacy endpoint to the rule sets as a custom one, and FIPS and
+    dual-stack endpoints would no longer resolve as they do."""
+    from botocore.loaders import Loader
+
+    class CutLoader(Loader):
+        def is_builtin_path(self, path: str) -> bool:
+            return path.startswith(folder)
+
+    # (the sdk extras are merged into the cut models: no need to look for extras files)
+    return CutLoader(extra_search_paths=[folder], include_default_search_paths=False, include_default_extras=False)
+
+
 @cache
 def _session() -> Any:
     import botocore.session
 
-    return botocore.session.get_session()
+    session = botocore.session.get_session()
+    folder = cut_data_folder()
+    if folder:
+        session.register_component("data_loader", cut_data_loader(folder))
+    return session
 
 
 def client(service: str, **config: Any) -> Any:
@@ -89,6 +125,28 @@ def client(service: str, **config: Any) -> Any:
         **config,
     )
     return _session().create_client(service, region_name=get_settings().region, config=options)
+
+
+def warm_up(*calls: Callable[[], Any]) -> None:
+    """Make `calls` now (at init), each in a thread of its own, so that the connections they open are pooled for the
+    first request. Waits at most WARM_UP_SECONDS in all and never fails: a call not done by then finishes (or not)
+    on its own, and a failure is logged at debug, its type only."""
+    import threading
+
+    def run(call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except Exception as exc:  # a warm-up only: the first request will say what is wrong
+            from otp_api.observability import logger
+
+            logger.debug("connection warm-up failed", extra={"error_type": type(exc).__name__})
+
+    threads = [threading.Thread(target=run, args=(call,), daemon=True) for call in calls]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + WARM_UP_SECONDS
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
 
 
 def call(operation: Callable[..., Any], final: frozenset[str] = frozenset(), **request: Any) -> Any:

@@ -68,16 +68,17 @@ def _object_name(request: BarcodeRequest, border: int, error: str | None) -> str
     return f"{PREFIX}{digest}.{request.format}"
 
 
-SECRET_SCHEMES = ("otpauth:", "otpauth-migration:")  # Key URI Format; Google Authenticator's export
-
-
 def _bears_secrets(data: str) -> bool:
-    """Whether `data` is a URI of a scheme that carries secrets, however spaced, cased or hidden behind invisible
-    format characters (Unicode Cf: U+FEFF, U+200B, ...), which readers skip."""
+    """Whether `data` holds an otpauth URI of any scheme (`otpauth:`, `otpauth-migration:` of Google Authenticator's
+    export, Apple's `apple-otpauth:`), however it is percent-encoded, spaced, cased, written in compatibility forms
+    (fullwidth letters) or broken up by characters a reader skips (Unicode format characters, combining marks,
+    fillers). Anywhere in the text: readers differ in what they take for its start."""
     import unicodedata
+    from urllib.parse import unquote
 
-    visible = "".join(char for char in data if not char.isspace() and unicodedata.category(char) != "Cf")
-    return visible.lower().startswith(SECRET_SCHEMES)
+    text = unicodedata.normalize("NFKC", unquote(data)).lower()
+    letters = "".join(char for char in text if char.isascii() and char.isalnum())
+    return "otpauth" in letters
 
 
 def create(request: BarcodeRequest) -> BarcodeResponse:
@@ -86,8 +87,8 @@ def create(request: BarcodeRequest) -> BarcodeResponse:
         # An enrolment URI holds a secret (a migration URI, all of an app's): here it would sit in a URL, a trace
         # and, as an image, in S3 for a day under a name derived from it. POST /otp renders enrolment without any.
         raise InvalidParameter(
-            "data must not be an otpauth:// or otpauth-migration:// URI (it holds secrets): POST /otp with qrcode "
-            "inline or url makes the enrolment QR code",
+            "data must not hold an otpauth URI (otpauth, otpauth-migration or apple-otpauth: they carry secrets): "
+            "POST /otp with qrcode inline or url makes the enrolment QR code",
             "data",
         )
     border = DEFAULT_BORDER[request.type] if request.border is None else request.border

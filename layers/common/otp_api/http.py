@@ -5,12 +5,12 @@ from functools import cache
 from typing import Any
 
 import msgspec
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from msgspec import Struct
 
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
 from otp_api.observability import logger
 from otp_api.params import MAX_BODY_BYTES, typed_fields
+from otp_api.powertools import APIGatewayRestResolver, CORSConfig, Response
 
 NO_STORE = "no-store"
 
@@ -152,8 +152,6 @@ def _cors() -> Any:
     origins = cors_origins()
     if not origins:
         return None
-    from aws_lambda_powertools.event_handler import CORSConfig
-
     return CORSConfig(
         allow_origin=origins[0], extra_origins=origins[1:], allow_headers=["Content-Type", "X-Api-Key"], max_age=600
     )

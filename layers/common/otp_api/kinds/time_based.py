@@ -33,7 +33,7 @@ from otp_api.kinds.actions import RevokeResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
-from otp_api.settings import VerifySettings, get_verify_settings
+from otp_api.settings import SETTINGS, VerifySettings, get_verify_settings
 from otp_api.state import rules, table
 from otp_api.state.conditions import AllOf, AnyOf, Attr, Compare, Cond, Item, Missing, Value
 from otp_api.state.rules import Reason
@@ -203,8 +203,10 @@ def lifetime(settings: VerifySettings) -> int:
     step of skew). Once the state is gone, verify takes steps within one of now (no drift is known) and resync
     steps within W of now: a watched code of that step could come back until the server's step has passed it by
     W + 1. So the state lives (2W + 3) of the longest steps, a margin of one step and a minute included, plus the
-    lockout window."""
-    return settings.lockout_seconds + (2 * settings.totp_resync_window + 3) * oath.MAX_PERIOD + 60
+    lockout window; W is the widest the template allows, not today's, so that an operator who widens the window
+    later never brings a watched code back."""
+    widest = SETTINGS["totp_resync_window"].bounds[1]  # type: ignore[index]
+    return settings.lockout_seconds + (2 * widest + 3) * oath.MAX_PERIOD + 60
 
 
 def _offsets(settings: VerifySettings) -> range:

@@ -115,9 +115,11 @@ def lockout_of(settings: VerifySettings | EventSettings) -> Lockout:
 
 
 def read_unlocked(pk: str, settings: VerifySettings, now: float, read: Callable[[str], Item]) -> Item:
-    """The state `pk` as it is now, for a kind that must read before it decides; a locked key is refused first."""
+    """The state `pk` as it is now, for a kind that must read before it decides; a locked key is refused first,
+    unless it is revoked (its decision then answers revoked, as the refused write says)."""
     item = read(pk)
-    lockout_of(settings).check(item, now)
+    if REVOKED.name not in item:
+        lockout_of(settings).check(item, now)
     return item
 
 
