@@ -309,3 +309,15 @@ def test_verify_makes_no_call_for_events(monkeypatch):
     assert made == ["dynamodb:UpdateItem"]
     otp(NOW, action="verify", code=code, **key)
     assert made == ["dynamodb:UpdateItem"] * 3  # a replay: refused, then its failure counted
+
+
+def test_the_sample_stream_event_tells_a_lockout_and_its_lifting(events):
+    # events/state-stream.json: a batch as Lambda hands it to the function (make invoke FUNCTION=EventsFunction
+    # EVENT=events/state-stream.json, or sam local invoke -e), a failure that locks and the unlock after it
+    from support import load_event
+
+    assert events_function(load_event("state-stream")) == {"batchItemFailures": []}
+    assert fields(told(events()), "subject", "until", "lock") == [
+        ("Lockout Began", "user-7f3a", "2026-09-21T14:28:31Z", None),
+        ("Lockout Lifted", "user-7f3a", None, "window"),
+    ]
