@@ -12,7 +12,7 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format zbar chromium jq test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction
+.PHONY: help venv dev invoke openapi lint format zbar chromium jq test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction build-EventsFunction
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker; PORT=, VERBOSE=1)"
@@ -25,7 +25,7 @@ help:
 	@echo "make delete STACK=<name>  empty the image bucket, sam delete, say what is retained (state table, sealing key)"
 	@echo "make bench   cold start, warm latency, package size and memory against a baseline"
 	@echo "make invoke FUNCTION=OtpFunction EVENT=events/otp-generate.json   one event, one function"
-	@echo "make openapi regenerate openapi.json from the code"
+	@echo "make openapi regenerate openapi.json and docs/events.schema.json from the code"
 	@echo "make screenshots  refresh docs/demo.png and docs/swagger.png (the demo and Swagger UI in Chromium)"
 
 # Two steps: `make dev` installs what the local server needs; `make test` adds the test and lint tools.
@@ -62,6 +62,7 @@ invoke: $(VENV)/.installed-local
 
 openapi: $(VENV)/.installed
 	$(PY) scripts/openapi.py
+	$(PY) scripts/event_schemas.py
 
 lint: $(VENV)/.installed $(VENV_SCAN)/.installed
 	$(VENV)/bin/ruff check .
@@ -145,7 +146,7 @@ build-CommonLayer:
 	  "$(ARTIFACTS_DIR)/python/otp_api/botocore_data"  # the models of what the code calls, for its botocore
 	$(COMPILE) "$(ARTIFACTS_DIR)"
 
-build-OtpFunction build-BarcodesFunction:
+build-OtpFunction build-BarcodesFunction build-EventsFunction:
 	cp *.py "$(ARTIFACTS_DIR)/"
 	$(COMPILE) "$(ARTIFACTS_DIR)"
 

@@ -86,8 +86,9 @@ def main() -> None:
 
 def banner(base: str, stack: LocalCloud, api_key: str | None, signed_by: KeyPair | None) -> None:
     routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
-    eprint(f"otp-api is running on {base} (S3, DynamoDB and KMS from moto at {stack.endpoint})\n{routes}")
-    eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger\n")
+    eprint(f"otp-api is running on {base} (S3, DynamoDB, KMS and EventBridge from moto at {stack.endpoint})\n{routes}")
+    eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger")
+    eprint("  Security events: one line each below, as the events function puts them on the bus (docs/events.md)\n")
     eprint("API key: required (OTP_API_KEY)" if api_key else "API key: none (set OTP_API_KEY to require one)")
     if signed_by:
         eprint(f"SigV4: required (OTP_API_AUTH=iam), for {SERVICE} in {REGION}, signed with the local key pair")

@@ -13,7 +13,9 @@ from devserver.stack import LocalCloud, eprint
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("function", help="logical id in template.yaml, e.g. OtpFunction")
-    parser.add_argument("event", type=Path, help="an API Gateway event, e.g. events/otp-generate.json")
+    parser.add_argument(
+        "event", type=Path, help="an event, e.g. events/otp-generate.json (events/state-stream.json: EventsFunction's)"
+    )
     args = parser.parse_args()
     try:
         event = json.loads(args.event.read_text())
@@ -28,8 +30,10 @@ def main() -> None:
         response = stack.functions[args.function].invoke(event)
     eprint("")
     print(json.dumps(response, indent=2))
-    # The local S3 stops with this command: a presigned URL in the answer names a server that is gone.
-    eprint("Note: image URLs above pointed at a local S3 that stopped with this command; `make dev` keeps one running.")
+    if "X-Amz-Signature" in json.dumps(response):  # the local S3 stops with this command
+        eprint(
+            "Note: image URLs above pointed at a local S3 that stopped with this command; `make dev` keeps one running."
+        )
 
 
 if __name__ == "__main__":

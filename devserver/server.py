@@ -8,7 +8,8 @@ cannot read (a request line that is no HTTP/1.x, a URL over 64 KB, headers too l
 answer the server makes itself: a JSON message and `Cache-Control: no-store`, as API Gateway's own answers.
 
 The terminal gets one line per request: method, path (never the query string, which may carry a secret), status
-and milliseconds.
+and milliseconds; the demo page's polls of its security events (/local/events) none, since each event has its own
+line (stack.py).
 """
 
 import errno
@@ -36,6 +37,7 @@ from tooling.template import ROOT
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 REQUEST_TIMEOUT = 30  # seconds a client may take to send its request
 DEMO_PAGE = Path(__file__).with_name("demo.html")
+EVENTS_PATH = "/local/events"  # a local page of the server's own: no such route exists deployed
 SWAGGER_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>otp-api: Swagger UI</title>
 <link rel="icon" type="image/png" href="/swagger-ui/favicon-32x32.png">
@@ -137,6 +139,9 @@ class LocalApi:
             html = SWAGGER_HTML.replace(KEY_SLOT, _script_value(self.api_key), 1)
         elif path == "/openapi.json":
             return Response((ROOT / "openapi.json").read_bytes(), content_type="application/json")
+        elif path == EVENTS_PATH:  # the security events the local bus received, latest last (the demo polls it)
+            body = json.dumps({"events": list(self.stack.events)})
+            return Response(body, content_type="application/json", headers={"Cache-Control": "no-store"})
         elif path.startswith("/swagger-ui/") and (name := path.removeprefix("/swagger-ui/")) in SWAGGER_FILES:
             file = _swagger_ui_dir() / name
             return Response(file.read_bytes(), content_type=STATIC_TYPES[file.suffix])
@@ -231,6 +236,8 @@ class _Handler(WSGIRequestHandler):
         # Method, path, status, time. The path only: query strings may carry secrets. A request line that could
         # not be read has neither method nor path.
         path = getattr(self, "path", None) or "-"  # unset when the request line was unreadable
+        if path == EVENTS_PATH and code == 200:  # the demo page polls it: its events get their own lines
+            return
         milliseconds = (time.monotonic() - self._started) * 1000
         eprint(f"{getattr(self, 'command', None) or '-'} {path.split('?', 1)[0]} {code} {milliseconds:.0f} ms")
 

@@ -1,5 +1,9 @@
-"""The local stand-in for the deployed stack: moto's S3 (and DynamoDB) server plus one process per function."""
+"""The local stand-in for the deployed stack: moto's server (S3, DynamoDB and its streams, KMS, EventBridge, SQS)
+plus one process per function, and the security events' path: the state table's stream to the events function,
+its events on moto's bus, and from there one line each in the terminal and on the demo page."""
 
+import collections
+import json
 import socket
 import subprocess
 import sys
@@ -9,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from devserver.functions import FunctionProcess
+from devserver.streams import Mapping, StreamReader
 from tooling import template
+
+EVENTS_KEPT = 200  # the latest events, for the demo page (GET /local/events)
+EVENTS_POLL_SECONDS = 0.3
+EVENTS_QUEUE = "otp-api-local-events"
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
@@ -40,6 +49,9 @@ class LocalCloud:
         self.endpoint = ""
         self._moto: Any = None
         self._restarting = threading.Lock()
+        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=EVENTS_KEPT)
+        self._pump: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> "LocalCloud":
         try:
@@ -63,6 +75,7 @@ class LocalCloud:
                 self.functions[fn.name] = process
                 for route in fn.routes:
                     self.routes[route] = process
+            self._start_events(names)
         except BaseException:
             self.stop()
             raise
@@ -81,6 +94,54 @@ class LocalCloud:
                     self.stop()
                     self.start()
         return self.routes.get((method, path))
+
+    def _start_events(self, names: dict[str, Any]) -> None:
+        """The security events' path as deployed (template.yaml: EventsFromVerifyState): the stream's records to the
+        events function as Lambda's mapping gives them, the function's PutEvents to moto's bus; then, as a consumer
+        would, a rule to a queue this server reads, for the terminal and the demo page."""
+        mappings = [m for m in self.template.stream_mappings if m.function in self.functions and m.table in names]
+        if not mappings:
+            return
+        bus = str(self.template.parameters.get("EventBusName") or "default")
+        events, sqs, streams = self.client("events"), self.client("sqs"), self.client("dynamodbstreams")
+        if bus != "default":
+            events.create_event_bus(Name=bus)
+        queue = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        source = json.loads((template.ROOT / "docs" / "events.schema.json").read_text())["source"]
+        events.put_rule(Name=EVENTS_QUEUE, EventBusName=bus, EventPattern=json.dumps({"source": [source]}))
+        events.put_targets(Rule=EVENTS_QUEUE, EventBusName=bus, Targets=[{"Id": "local", "Arn": queue_arn}])
+        pumps = []
+        for mapping in mappings:
+            table = self.client("dynamodb").describe_table(TableName=names[mapping.table])["Table"]
+            reader = StreamReader(streams, table["LatestStreamArn"])
+            pumps.append((reader, Mapping(mapping, gave_up=self._gave_up), self.functions[mapping.function]))
+        self._stopping.clear()
+        self._pump = threading.Thread(target=self._pump_events, args=(pumps, sqs, queue), daemon=True)
+        self._pump.start()
+
+    def _pump_events(self, pumps: list[tuple[StreamReader, Mapping, FunctionProcess]], sqs: Any, queue: str) -> None:
+        failing = False
+        while not self._stopping.wait(EVENTS_POLL_SECONDS):
+            try:
+                for reader, mapping, function in pumps:
+                    mapping.feed(reader.read())
+                    mapping.deliver(function.invoke)
+                for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+                    event = json.loads(message["Body"])
+                    self.events.append(event)
+                    eprint(event_line(event))
+                    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+                failing = False
+            except Exception as exc:  # moto gone (the next request starts it again) or stopping: said once
+                if not failing and not self._stopping.is_set():
+                    eprint(f"security events paused: {type(exc).__name__}")
+                failing = True
+
+    def _gave_up(self, records: list[dict[str, Any]]) -> None:
+        eprint(
+            f"EventsFunction: {len(records)} stream records given up after its retries (deployed: EventsFailedQueue)"
+        )
 
     def _start_moto(self) -> None:
         """moto's server in a process of its own: its state stays apart from any in-process mock."""
@@ -129,11 +190,15 @@ class LocalCloud:
             dynamodb = self.client("dynamodb")
             for logical, props in self.template.tables.items():
                 names[logical] = f"otp-api-local-{logical.lower()}"
+                stream = (
+                    {"StreamEnabled": True, **props["StreamSpecification"]} if "StreamSpecification" in props else {}
+                )
                 dynamodb.create_table(
                     TableName=names[logical],
                     KeySchema=props["KeySchema"],
                     AttributeDefinitions=props["AttributeDefinitions"],
                     BillingMode="PAY_PER_REQUEST",
+                    **({"StreamSpecification": stream} if stream else {}),
                 )
         if self.template.keys:
             kms = self.client("kms")
@@ -142,6 +207,10 @@ class LocalCloud:
         return names
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._pump is not None and self._pump is not threading.current_thread():
+            self._pump.join(timeout=15)
+        self._pump = None
         for process in self.functions.values():
             process.close()
         self.functions.clear()
@@ -160,6 +229,17 @@ class LocalCloud:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """One terminal line per security event: its detail-type, its user and state (opaque), and its own fields."""
+    detail = dict(event["detail"])
+    common = [f"subject={detail['subject']}"] if "subject" in detail else []
+    common.append(f"state={str(detail.get('state_id', ''))[:8]}")
+    own = [
+        f"{name}={value}" for name, value in detail.items() if name not in ("event_id", "state_id", "time", "subject")
+    ]
+    return f"event {event['detail-type']}: {' '.join(common + own)}"
 
 
 def eprint(*args: object) -> None:

@@ -169,6 +169,8 @@ def build() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for fn in tpl.functions.values():
+        if not fn.routes:  # the events function: a stream consumer, no HTTP route (docs/events.md)
+            continue
         sys.path[:0] = [str(path) for path in fn.layer_dirs]
         app = _load_app(fn.name, fn.code_dir, fn.handler)
         doc = json.loads(app.get_openapi_json_schema(title="otp-api", version="1"))

@@ -32,6 +32,7 @@ def mocked_aws():
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, **props["StreamSpecification"]},  # the security events' source
         )
         yield {"s3": s3, "dynamodb": dynamodb, "kms": kms}
 
@@ -55,16 +56,18 @@ def s3(mocked_aws):
 @pytest.fixture
 def verify_settings(monkeypatch):
     """Change the OTP function's replay/lockout settings for one test: call with env values."""
-    from otp_api.settings import get_verify_settings
+    from otp_api.settings import get_event_settings, get_verify_settings
 
     def apply(**env: str) -> None:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         get_verify_settings.cache_clear()
+        get_event_settings.cache_clear()  # the events function reads the same lockout settings
 
     yield apply
     monkeypatch.undo()
     get_verify_settings.cache_clear()
+    get_event_settings.cache_clear()
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""Read template.yaml: functions, their code, layers, environment and API routes (so nothing is listed twice)."""
+"""Read template.yaml: functions, their code, layers, environment, API routes and stream mappings (so nothing is
+listed twice)."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,17 @@ class Function:
 
 
 @dataclass
+class StreamMapping:
+    """An event source mapping from a table's stream to a function, as the defaults create it."""
+
+    function: str
+    table: str  # the table's logical id
+    batch_size: int
+    filters: list[dict[str, Any]]  # FilterCriteria patterns: a record goes to the function if any matches
+    retries: int
+
+
+@dataclass
 class Template:
     parameters: dict[str, Any]
     conditions: dict[str, bool]  # with the parameters at their defaults
@@ -50,6 +63,7 @@ class Template:
     tables: dict[str, dict[str, Any]]
     keys: list[str]  # KMS keys the defaults create
     functions: dict[str, Function]
+    stream_mappings: list[StreamMapping] = field(default_factory=list)
 
 
 def raw_document(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
@@ -86,6 +100,25 @@ def load(path: Path = ROOT / "template.yaml") -> Template:
         tables={name: res.get("Properties", {}) for name, res in of_type("AWS::DynamoDB::Table").items()},
         keys=list(of_type("AWS::KMS::Key")),
         functions=functions,
+        stream_mappings=[
+            _stream_mapping(res["Properties"], conditions)
+            for res in of_type("AWS::Lambda::EventSourceMapping").values()
+        ],
+    )
+
+
+def _stream_mapping(props: dict[str, Any], conditions: dict[str, bool]) -> StreamMapping:
+    """A mapping whose FunctionName is `!Ref <Function>.Alias` and whose source a table's `StreamArn`."""
+    source = props["EventSourceArn"]
+    while "Fn::If" in source:
+        when, if_true, if_false = source["Fn::If"]
+        source = if_true if conditions[when] else if_false
+    return StreamMapping(
+        function=props["FunctionName"]["Ref"].split(".")[0],
+        table=source["Fn::GetAtt"][0],
+        batch_size=int(props.get("BatchSize", 100)),
+        filters=[json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])],
+        retries=int(props.get("MaximumRetryAttempts", -1)),
     )
 
 

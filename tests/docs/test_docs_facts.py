@@ -71,7 +71,12 @@ def test_verification_quotes_the_golden_writes_as_pinned():
     # Given every distinct write the golden test pins, for every kind and outcome
     writes = {
         (call["update"], call["if"]): f"{kind} {label}"
-        for kind, story in (("TOTP", golden.TOTP), ("HOTP", golden.HOTP), ("recovery codes", golden.RECOVERY))
+        for kind, story in (
+            ("TOTP", golden.TOTP),
+            ("HOTP", golden.HOTP),
+            ("recovery codes", golden.RECOVERY),
+            ("naming its user", golden.NAMED),
+        )
         for label, step in story.items()
         for operation, call in step["calls"]
         if operation == "update_item"

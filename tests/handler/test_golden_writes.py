@@ -1,5 +1,6 @@
 """Golden writes: the literal DynamoDB requests each kind sends for each outcome of verify (accepted, replay, no
-match, locked, revoked), for resync, unlock and revoke, driven through the handler with frozen time and recorded
+match, locked, revoked: the refused write, then the try recorded for the events), for resync, unlock and revoke,
+and for a request that names its user (`subject`), driven through the handler with frozen time and recorded
 as botocore sends them. docs/verification.md quotes them. A change here is a change to what every deployed table
 holds: make it on purpose, and say so in the docs.
 
@@ -135,6 +136,18 @@ def recovery_story() -> list[tuple[str, dict]]:
         ("revoked", otp(NOW + 5, action="verify", code=made["codes"][1], **key)),
     ]
     return story
+
+
+def named_story() -> list[tuple[str, dict]]:
+    """Requests that name the user (`subject`, with a sealed secret bound to it): every write of theirs keeps it
+    beside the state, for the events."""
+    _, _, made = call("otp", {"type": "time_based", "action": "generate", "seal": True, "subject": "user-7"})
+    code = independent_code(made["secret"], NOW)
+    key = {"type": "time_based", "sealed_secret": made["sealed_secret"], "subject": "user-7"}
+    return [
+        ("accepted", otp(action="verify", code=code, **key)),
+        ("no_match", otp(action="verify", code=wrong(code), **key)),
+    ]
 
 
 # --- what they send (regenerate with care: each line is what a deployed table receives) --------------------------
@@ -299,8 +312,9 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :used, drift = :drift, decided_by = :decision, accepted_by = "
-                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET last_used = :used, drift = :drift, resynced_by = :decision, decided_by = "
+                    ":decision, accepted_by = :decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure, failures",
                     "if": "((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
                     "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
@@ -360,7 +374,16 @@ TOTP = {
                         ":ttl": 1790038021,
                     },
                 },
-            )
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET tried_by = :decision ADD tries :one",
+                    "if": "(attribute_exists(revoked_at)) AND ((attribute_not_exists(tried_by)) OR (tried_by <> "
+                    ":decision))",
+                    "values": {":decision": "d11", ":one": 1},
+                },
+            ),
         ],
     },
 }
@@ -469,8 +492,8 @@ HOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET next_counter = :next, decided_by = :decision, accepted_by = :decision "
-                    "REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET next_counter = :next, resynced_by = :decision, decided_by = :decision, "
+                    "accepted_by = :decision REMOVE f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "((attribute_not_exists(next_counter)) OR (next_counter < :after)) AND "
                     "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
                     "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
@@ -514,6 +537,15 @@ HOTP = {
                     "values": {":after": 23, ":next": 23, ":decision": "d10", ":now": 1790000015, ":cap": 100},
                 },
             ),
+            (
+                "update_item",
+                {
+                    "update": "SET tried_by = :decision ADD tries :one",
+                    "if": "(attribute_exists(revoked_at)) AND ((attribute_not_exists(tried_by)) OR (tried_by <> "
+                    ":decision))",
+                    "values": {":decision": "d10", ":one": 1},
+                },
+            ),
         ],
     },
 }
@@ -527,13 +559,20 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set "
-                    "REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET set_size = :size, decided_by = :decision, accepted_by = :decision ADD used "
+                    ":index_set REMOVE f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
                     "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
                     "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
                     ":decision))",
-                    "values": {":index": 0, ":index_set": [0], ":decision": "d1", ":now": 1790000010, ":cap": 100},
+                    "values": {
+                        ":index": 0,
+                        ":index_set": [0],
+                        ":size": 3,
+                        ":decision": "d1",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                    },
                 },
             )
         ],
@@ -546,13 +585,20 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set REMOVE "
-                    "f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET set_size = :size, decided_by = :decision, accepted_by = :decision ADD used "
+                    ":index_set REMOVE f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
                     "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
                     "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
                     ":decision))",
-                    "values": {":index": 0, ":index_set": [0], ":decision": "d2", ":now": 1790000010, ":cap": 100},
+                    "values": {
+                        ":index": 0,
+                        ":index_set": [0],
+                        ":size": 3,
+                        ":decision": "d2",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                    },
                 },
             ),
             (
@@ -608,13 +654,20 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set REMOVE "
-                    "f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET set_size = :size, decided_by = :decision, accepted_by = :decision ADD used "
+                    ":index_set REMOVE f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
                     "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
                     "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
                     ":decision))",
-                    "values": {":index": 1, ":index_set": [1], ":decision": "d8", ":now": 1790000011, ":cap": 100},
+                    "values": {
+                        ":index": 1,
+                        ":index_set": [1],
+                        ":size": 3,
+                        ":decision": "d8",
+                        ":now": 1790000011,
+                        ":cap": 100,
+                    },
                 },
             )
         ],
@@ -657,15 +710,31 @@ RECOVERY = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision, accepted_by = :decision ADD used :index_set REMOVE "
-                    "f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET set_size = :size, decided_by = :decision, accepted_by = :decision ADD used "
+                    ":index_set REMOVE f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "(NOT (contains(used, :index))) AND (attribute_not_exists(revoked_at)) AND (NOT "
                     "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
                     "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
                     ":decision))",
-                    "values": {":index": 1, ":index_set": [1], ":decision": "d11", ":now": 1790000015, ":cap": 100},
+                    "values": {
+                        ":index": 1,
+                        ":index_set": [1],
+                        ":size": 3,
+                        ":decision": "d11",
+                        ":now": 1790000015,
+                        ":cap": 100,
+                    },
                 },
-            )
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET tried_by = :decision ADD tries :one",
+                    "if": "(attribute_exists(revoked_at)) AND ((attribute_not_exists(tried_by)) OR (tried_by <> "
+                    ":decision))",
+                    "values": {":decision": "d11", ":one": 1},
+                },
+            ),
         ],
     },
 }
@@ -681,3 +750,71 @@ def test_what_hotp_sends_for_each_outcome():
 
 def test_what_recovery_codes_send_for_each_outcome():
     assert dict(recovery_story()) == RECOVERY
+
+
+NAMED = {
+    "accepted": {
+        "status": 200,
+        "valid": True,
+        "reason": None,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
+                    ":decision, expires_at = :ttl, subject = :subject REMOVE f1, f2, f3, f4, f5, last_failure, "
+                    "failures",
+                    "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
+                    "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
+                    ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
+                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
+                    ":decision))",
+                    "values": {
+                        ":start": 1790000010,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d1",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":ttl": 1790037871,
+                        ":subject": "user-7",
+                    },
+                },
+            )
+        ],
+    },
+    "no_match": {
+        "status": 200,
+        "valid": False,
+        "reason": "no_match",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
+                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
+                    "last_failure = :now, decided_by = :decision, subject = :subject ADD failures :one "
+                    "REMOVE expires_at",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
+                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d2",
+                        ":now": 1790000010,
+                        ":zero": 0,
+                        ":one": 1,
+                        ":cap": 100,
+                        ":leaves": 1790000911,
+                        ":subject": "user-7",
+                    },
+                },
+            )
+        ],
+    },
+}
+
+
+def test_what_a_request_naming_its_user_sends():
+    assert dict(named_story()) == NAMED

@@ -1,7 +1,9 @@
-"""Everything the handlers write (logs, metrics) is captured and searched for secrets, codes and otp URLs."""
+"""Everything the handlers write (logs, metrics) and every security event they cause (the table's stream records,
+the events function's logs and the events on the bus) is captured and searched for secrets, codes and otp URLs."""
 
 import base64
 import io
+import json
 import logging
 
 import time_machine
@@ -10,7 +12,9 @@ from support import BUCKET, b32bytes, call, event_with, independent_code, invoke
 NOW = 1_790_000_000
 
 
-def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
+def test_no_secret_code_or_otp_url_in_any_output(aws, s3, capsys, caplog):
+    from handler.test_security_events import Bus, Stream
+
     from otp_api.observability import logger
 
     caplog.set_level(logging.DEBUG)  # botocore's debug logs too
@@ -84,9 +88,15 @@ def test_no_secret_code_or_otp_url_in_any_output(s3, capsys, caplog):
             s3.delete_object(Bucket=BUCKET, Key=item["Key"])
         s3.delete_bucket(Bucket=BUCKET)
         call("otp", {"type": "time_based", "action": "generate"})  # a storage failure
+        # the security events of all of it: the stream's records through the events function to the bus
+        bus, stream = Bus(aws), Stream(aws)
+        stream.deliver()
+        published = bus.received()
     logging.getLogger(logger.name).removeHandler(handler)
     captured = capsys.readouterr()
-    output = captured.out + captured.err + caplog.text + structured.getvalue()
+    events = json.dumps(stream.records, default=str) + json.dumps(published)
+    output = captured.out + captured.err + caplog.text + structured.getvalue() + events
+    assert {"Lockout Began", "Lockout Lifted", "Recovery Code Used"} <= {e["detail-type"] for e in published}
     assert '"message":"request refused"' in structured.getvalue()  # the logger did write: the test can see it
     assert "OtpVerified" in output  # and so did the metrics
     assert "too_many_attempts" in output and "OtpLockout" in output  # the lockout path ran and logged

@@ -33,6 +33,7 @@ items = st.fixed_dictionaries(
         "failures": st.integers(min_value=0, max_value=9),
         "revoked_at": moments,
         "used": st.sets(st.integers(min_value=0, max_value=4), min_size=1),  # (DynamoDB has no empty sets)
+        "tried_by": st.sampled_from(["mine", "theirs"]),
     },
 )
 
@@ -58,7 +59,7 @@ def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
     item=items,
     now=st.floats(min_value=NOW - 100, max_value=NOW + 1000),
     limit=st.integers(min_value=1, max_value=5),
-    which=st.sampled_from(["accept", "recovery", "hotp", "failure", "unlock", "revoke"]),
+    which=st.sampled_from(["accept", "recovery", "hotp", "failure", "unlock", "revoke", "tried"]),
     replay=st.booleans(),
     offset=st.integers(min_value=-11, max_value=11),
 )
@@ -70,11 +71,13 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
     elif which == "hotp":
         write = rules.accept_write(counter_based.progress(offset + 11, offset + 12), lockout, now, "mine", None)
     elif which == "recovery":
-        write = rules.accept_write(recovery_codes.progress(2), lockout, now, "mine", None)
+        write = rules.accept_write(recovery_codes.progress(2, 5), lockout, now, "mine", None)
     elif which == "unlock":
         write = rules.unlock_write(lockout, "mine")
     elif which == "revoke":
         write = rules.revoke_write(now, "mine")
+    elif which == "tried":
+        write = rules.tried_write("mine")
     else:
         write = rules.failure_write(lockout, now, "mine", 3600)
     expected = write.condition.holds(item, write.values)

@@ -102,6 +102,13 @@ class DevServer:
         end = next(i for i, line in enumerate(self.lines) if line.startswith(BANNER_END))
         return self.lines[: end + 1]
 
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        """Until a line of the terminal holds `text` (what the server prints on its own, such as an event's line)."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert time.monotonic() < deadline, f"no line with {text!r}:\n" + "\n".join(self.lines)
+            time.sleep(0.1)
+
     def after_banner(self) -> list[str]:
         """The terminal since the banner (its closing blank line left out)."""
         rest = self.lines[len(self.banner) :]

@@ -1,5 +1,6 @@
 """The local pages in a real browser with no internet: the enrolment demo (generate to a verified code, recovery
-codes on their own path, unlock after a lockout, a phone's width, SigV4 explained) and Swagger UI (its operations,
+codes on their own path, unlock after a lockout and the security events it produced, a phone's width, SigV4
+explained) and Swagger UI (its operations,
 Authorize, and every documented example executed). Debian's Chromium, driven by Playwright (no browser download);
 every request that would leave 127.0.0.1 is refused, so nothing comes from a CDN.
 
@@ -190,6 +191,11 @@ def test_the_demo_offers_unlock_after_a_lockout(page, base_url):
     page.fill("#code", independent_code(secret, time.time()))
     page.click("#verify")
     page.wait_for_function("document.getElementById('result').textContent.startsWith('Valid')")
+    # And the page shows the security events its actions produced, from the stream through the events function
+    # to the local bus: the lockout, then its lifting
+    page.locator('#events li[data-detail-type="Lockout Lifted"]').wait_for(timeout=15_000)
+    shown = page.locator("#events").inner_text()
+    assert "Lockout Began: until" in shown and "failures 5" in shown and "Lockout Lifted: lock window" in shown
 
 
 def test_the_demo_fits_a_phone_without_sideways_scrolling(browser, base_url):

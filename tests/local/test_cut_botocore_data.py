@@ -1,6 +1,6 @@
 """The built layer carries botocore's data cut to what the code calls (the Makefile's build-CommonLayer,
-scripts/botocore_data.py), for the botocore of the Lambda runtime, and the built function loads its models from
-there alone."""
+scripts/botocore_data.py), for the botocore of the Lambda runtime, and the built functions load their models from
+there alone (the events function's PutEvents too)."""
 
 import json
 import subprocess
@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from otp_api.aws_operations import OPERATIONS
 from tooling import packaging
+
+SERVICES = sorted(OPERATIONS)  # dynamodb, events (the events function's PutEvents), kms, s3
 
 PROBE = """
 import json, sys
@@ -32,7 +35,7 @@ def build_dir(tmp_path_factory) -> Path:
 def test_the_layer_holds_the_cut_for_the_runtimes_botocore(build_dir):
     (folder,) = (build_dir / "CommonLayer" / "python" / "otp_api" / "botocore_data").iterdir()
     assert f"botocore=={folder.name}" in packaging.RUNTIME_BOTO3
-    assert sorted(path.name for path in folder.iterdir() if path.is_dir()) == ["dynamodb", "kms", "s3"]
+    assert sorted(path.name for path in folder.iterdir() if path.is_dir()) == SERVICES
     size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     assert size < 300_000  # botocore's own data: 28 MB
 
@@ -45,4 +48,35 @@ def test_the_built_function_loads_models_from_the_cut_alone(build_dir):
     )
     found = json.loads(result.stdout)
     cut = build_dir / "CommonLayer" / "python" / "otp_api" / "botocore_data" / found["version"]
-    assert found["searched"] == [str(cut)] and found["services"] == ["dynamodb", "kms", "s3"]
+    assert found["searched"] == [str(cut)] and found["services"] == SERVICES
+
+
+EVENTS_PROBE = """
+import json, sys
+sys.path[:0] = sys.argv[1:4]
+from otp_api import aws
+from otp_api.events import bus
+client = bus._client()
+request = client._serializer.serialize_to_request(
+    {"Entries": [{"Source": "otp-api", "DetailType": "Key Revoked", "Detail": "{}"}]},
+    client.meta.service_model.operation_model("PutEvents"),
+)
+print(json.dumps({"searched": aws._session().get_component("data_loader").search_paths,
+                  "target": request["headers"]["X-Amz-Target"], "endpoint": client.meta.endpoint_url}))
+"""
+
+
+def test_the_built_events_function_puts_events_with_the_cut_alone(build_dir):
+    paths = [build_dir / "EventsFunction", build_dir / "CommonLayer" / "python", packaging.runtime_site()]
+    env = {"AWS_REGION": "eu-west-1", "IMAGE_BUCKET_NAME": "b", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", EVENTS_PROBE, *map(str, paths)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(result.stdout)
+    assert len(found["searched"]) == 1 and found["searched"][0].startswith(str(build_dir / "CommonLayer"))
+    assert found["target"] == "AWSEvents.PutEvents"
+    assert found["endpoint"] == "https://events.eu-west-1.amazonaws.com"

@@ -1,7 +1,7 @@
 """`make dev` as a developer meets it, through its own command: the commands its banner prints, pasted into another
 terminal (bash, the system's curl) in each auth mode; a port in use or a bad PORT told in one line, with no process
 left behind; and a quiet terminal, one line per request and one short line per refusal, the functions' logs and
-metrics in full only with VERBOSE=1 (--verbose)."""
+metrics in full only with VERBOSE=1 (--verbose); one line per security event."""
 
 import http.client
 import json
@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -124,6 +125,24 @@ def test_the_terminal_shows_one_line_per_request_and_a_short_line_per_refusal():
         "stopped",
     ]
     assert "make dev VERBOSE=1" in server.banner[-1]  # where the rest is
+
+
+def test_each_security_event_is_one_line_in_the_terminal():
+    # The same path as deployed, on moto: the table's stream, the events function, PutEvents to the bus; the
+    # server reads the bus as a consumer would and prints each event once.
+    from support import wrong_code
+
+    key = {"type": "time_based", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}
+    with DevServer() as server:
+        for _ in range(5):
+            code = wrong_code(key["secret"], time.time())
+            assert call(server.base, "POST", "/otp", {**key, "action": "verify", "code": code}) == 200
+        assert call(server.base, "POST", "/otp", {**key, "action": "unlock"}) == 200
+        server.wait_for("event Lockout Lifted: ")
+    events = [line for line in server.after_banner() if line.startswith("event ")]
+    assert [line.split(": ")[0] for line in events] == ["event Lockout Began", "event Lockout Lifted"], events
+    assert re.fullmatch(r"event Lockout Began: state=[0-9a-f]{8} until=\S+Z failures=5", events[0]), events
+    assert "Security events: one line each below" in "\n".join(server.banner)
 
 
 def test_verbose_shows_the_functions_logs_and_metrics_in_full():

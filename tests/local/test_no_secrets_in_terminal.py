@@ -21,8 +21,10 @@ def test_no_secret_code_or_otp_url_in_the_terminal_quiet_or_verbose():
     for mode, args in (("quiet", ()), ("verbose", ("--verbose",))):
         with DevServer({}, *args) as server:
             exercise(server.base, sensitive, codes)
+            server.wait_for("event Lockout Began: ")  # the events' lines too, printed as they come
         output[mode] = "\n".join(server.lines)
     assert "OtpFunction request refused: too_many_attempts" in output["quiet"]  # refusals reached the terminal
+    assert "event Lockout Began: " in output["quiet"]  # and so did the security events
     assert '"message":"request refused"' in output["verbose"] and "OtpVerified" in output["verbose"]
     for mode, text in output.items():
         for value in sensitive:

@@ -17,10 +17,14 @@ from test_template import of_type, transformed
 
 from tooling.template import raw_document
 
-FUNCTIONS = ("OtpFunction", "BarcodesFunction")
+FUNCTIONS = ("OtpFunction", "BarcodesFunction", "EventsFunction")
 PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::NoValue", "AWS::URLSuffix"}
 ADOPTED = "arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
 ADOPTED_TABLE = "otp-api-VerifyStateTable-1A2B3C4D5E6F"  # as CloudFormation names a table it creates
+ADOPTED_STREAM = f"arn:aws:dynamodb:eu-west-1:123456789012:table/{ADOPTED_TABLE}/stream/2026-01-02T03:04:05.678"
+# What decides whether the events function exists and which stream its grant names, not what it runs: the events
+# template test (test_events_template.py) checks those.
+CHOOSES_THE_STREAM = {"VerifyStateTableName", "VerifyStateStreamArn"}
 
 
 def versions(template: dict) -> dict[str, str]:
@@ -60,7 +64,7 @@ def _parameters_read_by(function: str) -> set[str]:
         return found
 
     properties = dict(document["Resources"][function]["Properties"])
-    properties.pop("Events")  # routes change the API's deployment, not what the function runs
+    properties.pop("Events", None)  # routes change the API's deployment, not what the function runs
     return names([properties, document["Globals"]["Function"]])
 
 
@@ -73,7 +77,8 @@ def _another_value(name: str) -> str:
         return str(spec.get("MinValue", 0) if int(default) != spec.get("MinValue", 0) else int(default) + 1)
     if spec["Type"] == "CommaDelimitedList":
         return "https://app.example.com"
-    return {"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE}.get(name, "another-value")
+    adopted = {"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE, "VerifyStateStreamArn": ADOPTED_STREAM}
+    return adopted.get(name, "another-value")
 
 
 def test_the_functions_read_the_parameters_an_operator_tunes():
@@ -92,7 +97,7 @@ def test_every_parameter_a_function_reads_publishes_a_new_version_of_it(function
     # serving the old environment.
     before = versions(transformed())[function]
     unchanged = []
-    for name in sorted(_parameters_read_by(function)):
+    for name in sorted(_parameters_read_by(function) - (CHOOSES_THE_STREAM if function == "EventsFunction" else set())):
         if versions(transformed({name: _another_value(name)}))[function] == before:
             unchanged.append(name)
     assert unchanged == []
@@ -383,8 +388,11 @@ def test_the_verify_state_table_is_protected_from_deletion_and_recoverable():
 
 
 def _dynamodb_grants(resources: dict) -> list[dict]:
+    """The grants on the table itself (the events function's on its stream: test_events_template.py)."""
     found = []
-    for role in of_type(resources, "AWS::IAM::Role").values():
+    for name, role in of_type(resources, "AWS::IAM::Role").items():
+        if name == "EventsFunctionRole":
+            continue
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -499,6 +507,8 @@ PARAMETER_SETS = [
     {"SealingKeyArn": ADOPTED},
     {"VerifyStateTableName": ADOPTED_TABLE},
     {"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE},  # a redeploy after make delete
+    {"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE, "VerifyStateStreamArn": ADOPTED_STREAM},
+    {"EventBusName": "security-events"},
     {"EnableSnapStart": "true", "ApiTracing": "true", "AlarmEmail": "ops@example.com", "QuotaLimit": "1000"},
     {"ApiGatewayLogsRole": "existing", "ReplayProtection": "false", "MaxFailedAttempts": "0"},
 ]

@@ -88,7 +88,15 @@ def test_every_function_has_an_alarm_on_its_errors_and_throttles():
         for dimension in metric["MetricStat"]["Metric"]["Dimensions"]
         if dimension["Name"] == "FunctionName"
     }
-    assert watched == set(of_type(resources, "AWS::Lambda::Function")) == {"OtpFunction", "BarcodesFunction"}
+    assert (
+        watched
+        == set(of_type(resources, "AWS::Lambda::Function"))
+        == {
+            "OtpFunction",
+            "BarcodesFunction",
+            "EventsFunction",
+        }
+    )
 
 
 @pytest.mark.parametrize(("parameters", "days"), [({}, 30), ({"LogRetentionDays": "7"}, 7)])
@@ -96,7 +104,7 @@ def test_every_function_logs_to_a_group_with_a_retention(parameters, days):
     resources = deployed(**parameters)
     groups = of_type(resources, "AWS::Logs::LogGroup")
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert len(functions) == 2
+    assert len(functions) == 3
     for name, function in functions.items():
         group = groups[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
         assert int(group["Properties"]["RetentionInDays"]) == days, name

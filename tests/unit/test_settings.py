@@ -16,9 +16,9 @@ OUTPUTS = DOCUMENT["Outputs"]
 
 
 def environment() -> dict[str, object]:
-    """Every variable either function gets, Globals included, with the value the template gives it."""
+    """Every variable any function gets, Globals included, with the value the template gives it."""
     variables = dict(DOCUMENT["Globals"]["Function"]["Environment"]["Variables"])
-    for name in ("OtpFunction", "BarcodesFunction"):
+    for name in ("OtpFunction", "BarcodesFunction", "EventsFunction"):
         variables |= DOCUMENT["Resources"][name]["Properties"]["Environment"]["Variables"]
     return variables
 

@@ -14,6 +14,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     # image_bucket.py; GetObject is only presigned, never sent. HeadBucket: botocore's own, when S3 redirects to the
     # bucket's region without naming it (utils.S3RegionRedirectorv2)
     "s3": ("PutObject", "HeadObject", "GetObject", "HeadBucket"),
+    # events/bus.py, the events function's (docs/events.md); Lambda's poller, not the code, reads the stream
+    "events": ("PutEvents",),
 }
 
 # In the built layer: DATA_FOLDER/<botocore version>/, used only by the botocore it was cut from (aws.py)

@@ -69,6 +69,8 @@ SETTINGS: dict[str, Setting] = {
     "totp_resync_window": Setting("TotpResyncWindow", "10", (1, 60)),
     "hotp_look_ahead": Setting("HotpLookAhead", "10", (1, 100)),
     "hotp_resync_window": Setting("HotpResyncWindow", "100", (2, 1000)),
+    # the events function's (docs/events.md): an EventBridge bus name, never a pattern an IAM grant would widen
+    "event_bus": Setting("EventBusName", "default", max_length=256, pattern=r"^[/.\-_A-Za-z0-9]+$"),
 }
 
 
@@ -103,6 +105,17 @@ class VerifySettings:
         return self.replay_protection or self.max_failed_attempts > 0
 
 
+@dataclass(frozen=True, slots=True)
+class EventSettings:
+    """What the events function reads: where events go, and the lockout settings that tell a lock from a failure
+    (the OTP function's own values, from the same template parameters)."""
+
+    event_bus: str
+    max_failed_attempts: int
+    lockout_seconds: int
+    max_consecutive_failures: int
+
+
 def _read(names: tuple[str, ...]) -> dict[str, Any]:
     return {name: SETTINGS[name].read() for name in names}
 
@@ -113,6 +126,11 @@ def get_verify_settings() -> VerifySettings:
     if settings.stateful and not settings.table:
         raise SettingsError(f"{SETTINGS['table'].env} is not set, but replay protection or lockout is on")
     return settings
+
+
+@cache
+def get_event_settings() -> EventSettings:
+    return EventSettings(**_read(tuple(field.name for field in fields(EventSettings))))
 
 
 def cors_origins() -> list[str]:

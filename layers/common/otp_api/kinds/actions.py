@@ -22,9 +22,9 @@ class RevokeResponse(Struct):
     revoked: Annotated[bool, Meta(description="Whether this request revoked it (false: it was revoked already).")]
 
 
-def unlock(pk: str, kind: str) -> UnlockResponse:
+def unlock(pk: str, kind: str, subject: str | None = None) -> UnlockResponse:
     """Lift the lockout of the state `pk` (its progress stays): after its user proved themselves another way."""
-    unlocked = rules.unlock(pk, get_verify_settings(), time.time(), table.write)
+    unlocked = rules.unlock(pk, get_verify_settings(), time.time(), table.write, subject)
     result = "revoked" if unlocked == "revoked" else "unlocked" if unlocked else "not_locked"
     count_outcome("OtpUnlocked", type=kind, result=result)
     if unlocked == "revoked":
@@ -32,9 +32,9 @@ def unlock(pk: str, kind: str) -> UnlockResponse:
     return UnlockResponse(unlocked=unlocked)
 
 
-def revoke(pk: str, kind: str) -> RevokeResponse:
+def revoke(pk: str, kind: str, subject: str | None = None) -> RevokeResponse:
     """Retire the key or set of the state `pk` for good: it never verifies, resyncs or unlocks again."""
     rules.require_state(get_verify_settings(), "revoke", "action")
-    revoked = rules.revoke(pk, time.time(), table.write)
+    revoked = rules.revoke(pk, time.time(), table.write, subject)
     count_outcome("OtpRevoked", type=kind, result="revoked" if revoked else "already_revoked")
     return RevokeResponse(revoked=revoked)

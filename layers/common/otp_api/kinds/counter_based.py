@@ -8,7 +8,8 @@ answers, when a code is accepted, what an accepted code moves, and its actions (
   in one conditional write that holds only if `next_counter` is still at most the matched counter: two concurrent
   requests can never both succeed, and the counter never moves back. Codes at or below a used counter are refused
   as `already_used` (within a look-ahead's length behind), codes beyond the window as `no_match`.
-- `resync`: two consecutive codes within `HotpResyncWindow` counters of `next` move it past both.
+- `resync`: two consecutive codes within `HotpResyncWindow` counters of `next` move it past both (and keep the
+  decision's id as `resynced_by`, which tells a resync from a verify to the events).
 - HOTP verifies read the state first (one consistent read: the window starts where the device stands), then make
   the one write. The state never expires: a counter forgotten would let used codes in again. HOTP needs the
   verify state: with replay protection off, its requests are a 400 naming `type`.
@@ -144,7 +145,8 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     expected = _where_it_stands(key, settings, now)
     counter = _first(oath.matches(request.code, key, range(expected, expected + settings.hotp_look_ahead)))
     moved = None if counter is None else progress(counter, counter + 1)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write)
+    subject = spellings.subject_of(request)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write, subject)
     if reason == "no_match":  # a code of a counter already passed is a replay, as a used TOTP code is
         behind = range(max(expected - settings.hotp_look_ahead, key.counter or 0), expected)
         if oath.matches(request.code, key, behind):
@@ -158,8 +160,9 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     expected = _where_it_stands(key, settings, now)
     window = range(expected, expected + settings.hotp_resync_window)
     counter = _first(oath.pair_matches(request.code, request.next_code, key, window))
-    moved = None if counter is None else progress(counter, counter + 2)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write)
+    moved = None if counter is None else rules.resynced(progress(counter, counter + 2))
+    subject = spellings.subject_of(request)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write, subject)
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
         type="hotp", valid=valid, counter=counter + 1 if valid and counter is not None else None, reason=reason
@@ -168,12 +171,14 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
 
 def unlock(request: HotpUnlockRequest) -> UnlockResponse:
     _settings()
-    return actions.unlock(state_pk(spellings.key_of(request, "hotp")), "counter_based")
+    pk = state_pk(spellings.key_of(request, "hotp"))
+    return actions.unlock(pk, "counter_based", spellings.subject_of(request))
 
 
 def revoke(request: HotpRevokeRequest) -> RevokeResponse:
     _settings()
-    return actions.revoke(state_pk(spellings.key_of(request, "hotp")), "counter_based")
+    pk = state_pk(spellings.key_of(request, "hotp"))
+    return actions.revoke(pk, "counter_based", spellings.subject_of(request))
 
 
 KIND = Kind(

@@ -8,8 +8,9 @@ code moves, and its actions (generate, verify, unlock).
   from it, and even with it only hashes of 50-bit codes.
 - A code matches if its hash is one of the set's, compared in constant time against every one. Case, spaces and
   hyphens do not matter, and Crockford's look-alikes read as what they look like (O as 0, I and L as 1).
-- State (state/rules.py) is kept per set, in this kind's domain: `used`, the indexes of the codes accepted. A code is
-  unused if its index is not in it. The state never expires: a used code must stay used for as long as its token
+- State (state/rules.py) is kept per set, in this kind's domain: `used`, the indexes of the codes accepted, and
+  `set_size`, how many the set has (written with each accepted code, for the event that says how many remain). A
+  code is unused if its index is not in it. The state never expires: a used code must stay used for as long as its token
   exists. Failures count towards the same lockout as TOTP's, per set.
 
 The writes each outcome sends are pinned in tests/handler/test_golden_writes.py.
@@ -50,7 +51,7 @@ LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 CODE_LENGTH = 10  # 50 bits
 SET_ID_BYTES, HASH_BYTES = 16, 16
 _HEADER = struct.Struct(">B16sB")  # version, set id, count
-USED, INDEX = Attr("used"), Value(":index")
+USED, INDEX, SET_SIZE, SIZE = Attr("used"), Value(":index"), Attr("set_size"), Value(":size")
 RecoveryCodes = Literal["recovery_codes"]
 SealedCodes = Annotated[
     str,
@@ -165,18 +166,23 @@ def matching_index(code: str, set_id: bytes, hashes: list[bytes]) -> int | None:
     return matched
 
 
-def progress(index: int) -> rules.Progress:
+def progress(index: int, count: int) -> rules.Progress:
+    """Accept the code at `index` of a set of `count` (kept as `set_size`, so that an event can say how many
+    remain)."""
     # (two placeholders: the condition compares a number, ADD takes a set of one)
     adds = {USED.name: Value(":index_set")}
-    return rules.Progress(unused=Not(Contains(USED, INDEX)), adds=adds, values={":index": index, ":index_set": {index}})
+    values = {":index": index, ":index_set": {index}, ":size": count}
+    return rules.Progress(unused=Not(Contains(USED, INDEX)), sets={SET_SIZE.name: SIZE}, adds=adds, values=values)
 
 
 def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
     _needs_key_and_state()
-    set_id, hashes = _unsealed(request.sealed_codes, spellings.subject_of(request))
+    subject = spellings.subject_of(request)
+    set_id, hashes = _unsealed(request.sealed_codes, subject)
     index = matching_index(request.code, set_id, hashes)
-    moved = None if index is None else progress(index)
-    valid, reason, item = rules.settle(state_pk(set_id), moved, get_verify_settings(), time.time(), None, table.write)
+    moved = None if index is None else progress(index, len(hashes))
+    settings = get_verify_settings()
+    valid, reason, item = rules.settle(state_pk(set_id), moved, settings, time.time(), None, table.write, subject)
     used = item.get(USED.name) or set()
     count_outcome("RecoveryCodeVerified", result="valid" if valid else str(reason))
     return RecoveryVerifyResponse(
@@ -191,11 +197,13 @@ def _set_pk(sealed_codes: str, subject: str | None) -> str:
 
 
 def unlock(request: RecoveryUnlockRequest) -> UnlockResponse:
-    return actions.unlock(_set_pk(request.sealed_codes, spellings.subject_of(request)), "recovery_codes")
+    subject = spellings.subject_of(request)
+    return actions.unlock(_set_pk(request.sealed_codes, subject), "recovery_codes", subject)
 
 
 def revoke(request: RecoveryRevokeRequest) -> RevokeResponse:
-    return actions.revoke(_set_pk(request.sealed_codes, spellings.subject_of(request)), "recovery_codes")
+    subject = spellings.subject_of(request)
+    return actions.revoke(_set_pk(request.sealed_codes, subject), "recovery_codes", subject)
 
 
 KIND = Kind(

@@ -192,7 +192,8 @@ def resync_progress(step: int, first: int, period: int) -> rules.Progress:
     """Accept the pair of codes whose first is `first` steps from `step`: both steps used, the drift stored."""
     drift = first + 1
     values = {":start": (step + first) * period, ":used": (step + drift) * period, ":drift": drift}
-    return rules.Progress(unused=_unused(), sets={LAST_USED.name: Value(":used"), DRIFT.name: NEW_DRIFT}, values=values)
+    sets: dict[str, Value] = {LAST_USED.name: Value(":used"), DRIFT.name: NEW_DRIFT}
+    return rules.resynced(rules.Progress(unused=_unused(), sets=sets, values=values))
 
 
 def lifetime(settings: VerifySettings) -> int:
@@ -252,7 +253,8 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     offsets = _offsets(settings)
     offset = _nearest(oath.matches(request.code, key, range(step + offsets.start, step + offsets.stop)), step)
     moved = None if offset is None else progress((step + offset) * key.period, settings, offset)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), table.write)
+    subject = spellings.subject_of(request)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), table.write, subject)
     count_outcome("OtpVerified", result="valid" if valid else str(reason))
     return VerifyResponse(
         algorithm=key.algorithm,
@@ -274,7 +276,8 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     step, window = oath.step_at(now, key.period), settings.totp_resync_window
     first = _nearest(oath.pair_matches(request.code, request.next_code, key, range(step - window, step + window)), step)
     moved = None if first is None else resync_progress(step, first, key.period)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), table.write)
+    subject = spellings.subject_of(request)
+    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), table.write, subject)
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return ResyncResponse(
         type="totp", valid=valid, drift=first + 1 if valid and first is not None else None, reason=reason
@@ -282,11 +285,13 @@ def resync(request: ResyncRequest) -> ResyncResponse:
 
 
 def unlock(request: UnlockRequest) -> UnlockResponse:
-    return actions.unlock(state_pk(spellings.key_of(request, "totp")), "time_based")
+    pk = state_pk(spellings.key_of(request, "totp"))
+    return actions.unlock(pk, "time_based", spellings.subject_of(request))
 
 
 def revoke(request: RevokeRequest) -> RevokeResponse:
-    return actions.revoke(state_pk(spellings.key_of(request, "totp")), "time_based")
+    pk = state_pk(spellings.key_of(request, "totp"))
+    return actions.revoke(pk, "time_based", spellings.subject_of(request))
 
 
 def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse | VerifyResponse:

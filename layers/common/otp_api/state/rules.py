@@ -14,7 +14,10 @@ The state of one key (or one set of recovery codes) is one item, `pk` a hash of 
 - `decided_by`: the id of the decision that wrote it last, and `accepted_by`, of the last decision that accepted a
   code (a failure never overwrites it: a retried accept is recognised whatever came in between);
 - `expires_at`: DynamoDB's TTL, for kinds whose state may be forgotten (time_based, after an accepted code). A
-  failure or a revocation removes it: what they protect must outlive any TTL.
+  failure or a revocation removes it: what they protect must outlive any TTL;
+- what the security events read (otp_api/events, from the table's stream), never a secret: `subject`, the user's
+  opaque id when the request named one (every write of such a request sets it); `resynced_by`, the id of the last
+  decision that was a resync; `tried_by` and `tries`, the last code presented for a revoked key and how many were.
 
 A decision is at most two conditional writes (UpdateItem), each refused as a whole or made as a whole:
 1. the code matched: accept it if it is unused (the kind's condition), the key is not revoked nor locked, and this
@@ -24,18 +27,21 @@ A decision is at most two conditional writes (UpdateItem), each refused as a who
 A refused write returns the item as it was (ALL_OLD), read in this order: written by this very decision (a retry
 of a write that landed, whose answer was lost: its outcome stands, never a second refusal or a second failure),
 revoked, locked (429, after the same single call whatever the code), used (a replay).
+A code presented for a revoked key is then recorded (`tried_write`), a second write on that rare path only: a
+refused write changes nothing, and the revoked key tried must reach the table's stream to become an event.
 """
 
+import contextlib
 import itertools
 import math
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from otp_api.errors import InvalidParameter, TooManyAttempts
+from otp_api.errors import InvalidParameter, StateUnavailable, TooManyAttempts
 from otp_api.observability import count_for_alarm
-from otp_api.settings import VerifySettings
+from otp_api.settings import EventSettings, VerifySettings
 from otp_api.state.conditions import (
     AllOf,
     AnyOf,
@@ -53,6 +59,7 @@ from otp_api.state.conditions import (
 
 DECIDED_BY, ACCEPTED_BY, EXPIRES_AT = Attr("decided_by"), Attr("accepted_by"), Attr("expires_at")
 LAST_FAILURE, FAILURES, REVOKED = Attr("last_failure"), Attr("failures"), Attr("revoked_at")
+SUBJECT, RESYNCED_BY, TRIED_BY, TRIES = Attr("subject"), Attr("resynced_by"), Attr("tried_by"), Attr("tries")
 NOW, DECISION, ZERO, ONE, CAP = Value(":now"), Value(":decision"), Value(":zero"), Value(":one"), Value(":cap")
 Reason = Literal["no_match", "already_used", "revoked"]  # why a code was refused
 
@@ -103,7 +110,7 @@ class Lockout:
             raise TooManyAttempts(None if until < 0 else until - math.floor(now))
 
 
-def lockout_of(settings: VerifySettings) -> Lockout:
+def lockout_of(settings: VerifySettings | EventSettings) -> Lockout:
     return Lockout(settings.max_failed_attempts, settings.lockout_seconds, settings.max_consecutive_failures)
 
 
@@ -127,6 +134,12 @@ class Progress:
     # Why an accept was refused, read from the item, when the condition says more than "used" (time_based: a code
     # outside the window the stored drift allows matched nothing).
     why_refused: Callable[[Item], Reason] | None = None
+
+
+def resynced(progress: Progress) -> Progress:
+    """The progress of a resync: the decision's id is kept as `resynced_by`, so that its write tells itself from a
+    verify's (the events read it)."""
+    return replace(progress, sets={**progress.sets, RESYNCED_BY.name: DECISION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,26 +273,54 @@ def revoke_write(now: float, decision: str) -> Write:
     )
 
 
+def tried_write(decision: str) -> Write:
+    """A code presented for a revoked key: `tries` counts it and `tried_by` names this decision, so that the try
+    reaches the table's stream (the refused write before it changed nothing). Made only when the key is revoked."""
+    condition = AllOf((Exists(REVOKED), AnyOf((Missing(TRIED_BY), Compare(TRIED_BY, "<>", DECISION)))))
+    return Write(
+        condition, {TRIED_BY.name: DECISION}, adds={TRIES.name: ONE}, values={":decision": decision, ":one": 1}
+    )
+
+
+def naming(change: Write, subject: str | None) -> Write:
+    """`change`, also setting `subject` when the request named one (the user's opaque id, for the events)."""
+    if subject is None:
+        return change
+    sets: dict[str, Value | IfNotExists] = {**change.sets, SUBJECT.name: Value(":subject")}
+    return replace(change, sets=sets, values={**change.values, ":subject": subject})
+
+
 def new_decision() -> str:
     """The id a decision's writes carry (and their retries), to recognise its own write."""
     return secrets.token_hex(8)
 
 
 def unlock(
-    pk: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]
+    pk: str,
+    settings: VerifySettings,
+    now: float,
+    write: Callable[[str, Write], Written],
+    subject: str | None = None,
 ) -> bool | Literal["revoked"]:
     """Unlock the state `pk`: whether a lockout was lifted, or "revoked" (nothing is, then)."""
     if not settings.max_failed_attempts:
         return False
     lockout, decision = lockout_of(settings), new_decision()
-    return after_unlock(write(pk, unlock_write(lockout, decision)), lockout, decision, now)
+    return after_unlock(write(pk, naming(unlock_write(lockout, decision), subject)), lockout, decision, now)
 
 
-def revoke(pk: str, now: float, write: Callable[[str, Write], Written]) -> bool:
+def revoke(pk: str, now: float, write: Callable[[str, Write], Written], subject: str | None = None) -> bool:
     """Revoke the state `pk`: whether this call revoked it (false: it was already)."""
     decision = new_decision()
-    written = write(pk, revoke_write(now, decision))
+    written = write(pk, naming(revoke_write(now, decision), subject))
     return written.applied or written.item.get(DECIDED_BY.name) == decision
+
+
+def _tried(pk: str, decision: str, subject: str | None, write: Callable[[str, Write], Written]) -> None:
+    """Record a code presented for a revoked key (tried_write). Best effort: the answer is `revoked` whatever
+    becomes of this write, which fails only when DynamoDB does (that try then goes unrecorded)."""
+    with contextlib.suppress(StateUnavailable):
+        write(pk, naming(tried_write(decision), subject))
 
 
 def settle(
@@ -289,26 +330,30 @@ def settle(
     now: float,
     lifetime: int | None,
     write: Callable[[str, Write], Written],
+    subject: str | None = None,
 ) -> tuple[bool, Reason | None, Item]:
     """The verdict on one code: (valid, why not, the item as the accept left it). `progress` is None when the code
     matched nothing; a progress with nothing to record and no lockout (time_based without replay protection)
-    writes nothing."""
+    writes nothing. `subject`: the user the request named, if it did (written beside the state, for events)."""
     lockout, decision = lockout_of(settings), new_decision()
     reason: Reason = "no_match"
     if progress is not None:
         if not (progress.unused or progress.sets or progress.adds or lockout.limit):
             return True, None, {}
-        written = write(pk, accept_write(progress, lockout, now, decision, lifetime))
+        written = write(pk, naming(accept_write(progress, lockout, now, decision, lifetime), subject))
         outcome = after_accept(written, lockout, decision, now)
         if outcome == "accepted":
             return True, None, written.item
         if outcome == "revoked":
+            _tried(pk, decision, subject, write)
             return False, "revoked", {}
         reason = progress.why_refused(written.item) if progress.why_refused else "already_used"
     if not lockout.limit:
         return False, reason, {}
-    counted = after_failure(write(pk, failure_write(lockout, now, decision, lifetime)), lockout, decision, now)
+    failure = naming(failure_write(lockout, now, decision, lifetime), subject)
+    counted = after_failure(write(pk, failure), lockout, decision, now)
     if counted == "revoked":
+        _tried(pk, decision, subject, write)
         return False, "revoked", {}
     if counted != "counted":
         count_for_alarm("OtpLockout")  # this failure locked the key

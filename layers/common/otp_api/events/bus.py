@@ -1,0 +1,85 @@
+"""Send the events of a batch of stream records to EventBridge (PutEvents, ten entries a call), and say which
+record to start again from when some could not be sent.
+
+Lambda's partial batch response for streams: `batchItemFailures` names the sequence number of the first record
+whose events were not all delivered; Lambda retries the batch from that record (the records before it are done),
+bisecting and at most as often as the template's event source mapping says, then hands the batch to the failure
+queue. PutEvents answers 200 even when some entries failed: `FailedEntryCount` says how many, and each failed
+entry of `Entries` carries an `ErrorCode` (Amazon EventBridge API Reference, PutEvents). An entry sent again is
+the same event with the same `event_id`: delivery is at least once, and consumers deduplicate by it.
+"""
+
+import itertools
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from otp_api import aws
+from otp_api.events.catalogue import SOURCE
+from otp_api.events.changes import Event, events_of
+from otp_api.observability import logger
+from otp_api.settings import get_event_settings
+from otp_api.state.rules import Lockout
+
+MAX_ENTRIES = 10  # PutEvents takes at most ten entries a call
+
+
+@cache
+def _client() -> Any:
+    return aws.client("events")
+
+
+def connect() -> None:
+    """Create the client now (at init) rather than on the first batch."""
+    _client()
+
+
+def entry(event: Event, bus: str) -> dict[str, Any]:
+    """The PutEvents entry of an event."""
+    return {
+        "Source": SOURCE,
+        "DetailType": event.detail_type,
+        "Detail": msgspec.json.encode(event.detail).decode(),
+        "Time": event.when,
+        "EventBusName": bus,
+    }
+
+
+def _first_undelivered(chunk: list[tuple[str, dict[str, Any]]]) -> str | None:
+    """Send one PutEvents call; the sequence number of the record of its first entry not delivered, if any."""
+    try:
+        answer = aws.call(_client().put_events, Entries=[sent for _, sent in chunk])
+    except aws.AwsFailure as failure:
+        logger.warning("events not delivered", extra={"error_code": failure.code, "entries": len(chunk)})
+        return chunk[0][0]
+    if not answer.get("FailedEntryCount"):
+        return None
+    results = answer.get("Entries", [])
+    codes = [result.get("ErrorCode") for result in results]
+    logger.warning(
+        "events not delivered", extra={"error_code": next(filter(None, codes), ""), "entries": sum(map(bool, codes))}
+    )
+    failed = [sequence for (sequence, _), code in zip(chunk, codes, strict=False) if code]
+    return failed[0] if failed else chunk[0][0]
+
+
+def publish(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Put the events of `records` (a Lambda DynamoDB stream batch) on the bus; Lambda's partial batch response."""
+    settings = get_event_settings()
+    lockout = Lockout(settings.max_failed_attempts, settings.lockout_seconds, settings.max_consecutive_failures)
+    pending: list[tuple[str, dict[str, Any]]] = []  # (the record's sequence number, its entry), in stream order
+    unreadable = None
+    for record in records:
+        sequence = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
+        try:
+            events = events_of(record, lockout)
+        except (KeyError, TypeError, ValueError) as exc:  # never seen: let Lambda retry, bisect, then park it
+            logger.error("stream record not understood", extra={"error_type": type(exc).__name__})
+            unreadable = sequence
+            break
+        pending += [(sequence, entry(event, settings.event_bus)) for event in events]
+    for chunk in itertools.batched(pending, MAX_ENTRIES, strict=False):
+        if (failed := _first_undelivered(list(chunk))) is not None:
+            return {"batchItemFailures": [{"itemIdentifier": failed}]}
+    return {"batchItemFailures": [{"itemIdentifier": unreadable}] if unreadable is not None else []}
