@@ -68,14 +68,14 @@ def generate(_: ToyGenerate) -> ToyTicket:
 def verify(request: ToyVerify) -> ToyVerdict:
     matched = hmac.compare_digest(request.code, _code(request.ticket))
     spend = rules.Progress(unused=Missing(SPENT), sets={SPENT.name: Value(":one")}, values={":one": 1})
-    valid, reason, _ = rules.settle(
-        _pk(request.ticket), spend if matched else None, get_verify_settings(), time.time(), None, table.write
+    verdict = rules.settle(
+        _pk(request.ticket), spend if matched else None, get_verify_settings(), time.time(), None, table.STORE
     )
-    return ToyVerdict(valid=valid, reason=reason)
+    return ToyVerdict(valid=verdict.valid, reason=verdict.reason)
 
 
 def unlock(request: ToyUnlock) -> UnlockResponse:
-    return actions.unlock(_pk(request.ticket), "toy_ticket")
+    return actions.unlock(rules.Place(_pk(request.ticket)), "toy_ticket")
 
 
 TOY = Kind(

@@ -139,14 +139,21 @@ def recovery_story() -> list[tuple[str, dict]]:
 
 
 def named_story() -> list[tuple[str, dict]]:
-    """Requests that name the user (`subject`, with a sealed secret bound to it): every write of theirs keeps it
-    beside the state, for the events."""
-    _, _, made = call("otp", {"type": "time_based", "action": "generate", "seal": True, "subject": "user-7"})
-    code = independent_code(made["secret"], NOW)
+    """Requests that name the user (`subject`, with a sealed secret bound to it): the person's item. The key's first
+    decision adopts what its own item holds (none here), the first failure starts the 30-day budget's period,
+    later ones count in it; status reads; unlock and revoke act on the person."""
+    with time_machine.travel(NOW - 60, tick=False):
+        _, _, made = call("otp", {"type": "time_based", "action": "seal", "secret": SECRET, "subject": "user-7"})
+    code = independent_code(SECRET, NOW)
     key = {"type": "time_based", "sealed_secret": made["sealed_secret"], "subject": "user-7"}
     return [
         ("accepted", otp(action="verify", code=code, **key)),
+        ("replay", otp(action="verify", code=code, **key)),
         ("no_match", otp(action="verify", code=wrong(code), **key)),
+        ("status", otp(action="status", **key)),
+        ("unlock", otp(action="unlock", subject="user-7")),
+        ("revoke", otp(action="revoke", subject="user-7")),
+        ("revoked", otp(NOW + 30, action="verify", code=independent_code(SECRET, NOW + 30), **key)),
     ]
 
 
@@ -761,15 +768,23 @@ NAMED = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
-                    ":decision, expires_at = :ttl, subject = :subject REMOVE f1, f2, f3, f4, f5, last_failure, "
-                    "failures",
-                    "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
-                    "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
-                    ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
-                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
-                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
-                    ":decision))",
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, "
+                    "kba27aba9bf6e7c19bbb1_drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, otp_accepted_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_drift)) OR "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND "
+                    "(kba27aba9bf6e7c19bbb1_drift < :drift_high)))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
                     "values": {
                         ":start": 1790000010,
                         ":drift": 0,
@@ -778,11 +793,164 @@ NAMED = {
                         ":decision": "d1",
                         ":now": 1790000010,
                         ":cap": 100,
-                        ":ttl": 1790037871,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
                         ":subject": "user-7",
                     },
                 },
-            )
+            ),
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_seen = :now",
+                    "if": "attribute_not_exists(kba27aba9bf6e7c19bbb1_seen)",
+                    "values": {":now": 1790000010},
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, "
+                    "kba27aba9bf6e7c19bbb1_drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, otp_accepted_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_drift)) OR "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND "
+                    "(kba27aba9bf6e7c19bbb1_drift < :drift_high)))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790000010,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d1",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-7",
+                    },
+                },
+            ),
+        ],
+    },
+    "replay": {
+        "status": 200,
+        "valid": False,
+        "reason": "already_used",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, kba27aba9bf6e7c19bbb1_drift "
+                    "= :drift, decided_by = :decision, accepted_by = :decision, "
+                    "otp_accepted_at = :now, subject = :subject REMOVE otp_f1, otp_f2, otp_f3, "
+                    "otp_f4, otp_f5, otp_last_failure, otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_drift)) OR "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND (kba27aba9bf6e7c19bbb1_drift "
+                    "< :drift_high)))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790000010,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d2",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-7",
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET otp_f1 = if_not_exists(otp_f2, :zero), otp_f2 = if_not_exists(otp_f3, "
+                    ":zero), otp_f3 = if_not_exists(otp_f4, :zero), otp_f4 = "
+                    "if_not_exists(otp_f5, :zero), otp_f5 = :leaves, otp_last_failure = :now, "
+                    "decided_by = :decision, subject = :subject ADD otp_failures :one, otp_tc "
+                    ":one, otp_ts :one",
+                    "if": "(otp_tp = :period) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d2",
+                        ":zero": 0,
+                        ":one": 1,
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":leaves": 1790000911,
+                        ":subject": "user-7",
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET otp_f1 = if_not_exists(otp_f2, :zero), otp_f2 = if_not_exists(otp_f3, "
+                    ":zero), otp_f3 = if_not_exists(otp_f4, :zero), otp_f4 = "
+                    "if_not_exists(otp_f5, :zero), otp_f5 = :leaves, otp_last_failure = :now, "
+                    "decided_by = :decision, otp_tp = :period, otp_tc = :one, otp_ts = :both, "
+                    "subject = :subject ADD otp_failures :one",
+                    "if": "(attribute_not_exists(otp_tp)) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d2",
+                        ":zero": 0,
+                        ":one": 1,
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":leaves": 1790000911,
+                        ":both": 1,
+                        ":subject": "user-7",
+                    },
+                },
+            ),
         ],
     },
     "no_match": {
@@ -793,24 +961,119 @@ NAMED = {
             (
                 "update_item",
                 {
-                    "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
-                    "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision, subject = :subject ADD failures :one "
-                    "REMOVE expires_at",
-                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
-                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
+                    "update": "SET otp_f1 = if_not_exists(otp_f2, :zero), otp_f2 = "
+                    "if_not_exists(otp_f3, :zero), otp_f3 = if_not_exists(otp_f4, :zero), "
+                    "otp_f4 = if_not_exists(otp_f5, :zero), otp_f5 = :leaves, "
+                    "otp_last_failure = :now, decided_by = :decision, subject = :subject ADD "
+                    "otp_failures :one, otp_tc :one, otp_ts :one",
+                    "if": "(otp_tp = :period) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
                     "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
                     "values": {
-                        ":decision": "d2",
-                        ":now": 1790000010,
+                        ":decision": "d3",
                         ":zero": 0,
                         ":one": 1,
+                        ":now": 1790000010,
                         ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
                         ":leaves": 1790000911,
                         ":subject": "user-7",
                     },
                 },
             )
+        ],
+    },
+    "status": {"status": 200, "revoked": False, "calls": [("get_item", {"consistent": True})]},
+    "unlock": {
+        "status": 200,
+        "unlocked": False,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision, otp_unlocked_at = :now, rc_unlocked_at = "
+                    ":now, subject = :subject REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, "
+                    "otp_last_failure, otp_failures, otp_tp, otp_tc, otp_ts, rc_last_failure, "
+                    "rc_failures",
+                    "if": "(attribute_not_exists(decided_by)) OR (decided_by <> :decision)",
+                    "values": {":decision": "d4", ":now": 1790000010, ":subject": "user-7"},
+                },
+            )
+        ],
+    },
+    "revoke": {
+        "status": 200,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET revoked_before = :now_ms, decided_by = :decision, subject = :subject",
+                    "if": "(attribute_not_exists(decided_by)) OR (decided_by <> :decision)",
+                    "values": {":now_ms": 1790000010249, ":decision": "d5", ":subject": "user-7"},
+                },
+            )
+        ],
+    },
+    "revoked": {
+        "status": 200,
+        "valid": False,
+        "reason": "revoked",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, "
+                    "kba27aba9bf6e7c19bbb1_drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, otp_accepted_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_drift)) OR "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND (kba27aba9bf6e7c19bbb1_drift "
+                    "< :drift_high)))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790000040,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d6",
+                        ":now": 1790000040,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-7",
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_tried_by = :decision, subject = :subject ADD "
+                    "kba27aba9bf6e7c19bbb1_tries :one",
+                    "if": "((attribute_exists(kba27aba9bf6e7c19bbb1_revoked_at)) OR (revoked_before >= "
+                    ":sealed_at)) AND ((attribute_not_exists(kba27aba9bf6e7c19bbb1_tried_by)) OR "
+                    "(kba27aba9bf6e7c19bbb1_tried_by <> :decision))",
+                    "values": {":decision": "d6", ":one": 1, ":sealed_at": 1789999950249, ":subject": "user-7"},
+                },
+            ),
         ],
     },
 }

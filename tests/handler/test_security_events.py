@@ -323,3 +323,23 @@ def test_the_sample_stream_event_tells_a_lockout_and_its_lifting(events):
         ("Lockout Began", "user-7f3a", "2026-09-21T14:28:31Z", None),
         ("Lockout Lifted", "user-7f3a", None, "window"),
     ]
+
+
+def test_a_persons_lock_unlock_and_revocation(events, verify_settings):
+    # Two keys of one person share one budget: the third failure, on either, locks the person's codes.
+    verify_settings(MAX_CONSECUTIVE_FAILURES="3")
+    first, key = sealed_for("user-8")
+    second, other = sealed_for("user-8")
+    codes = otp(NOW, type="recovery_codes", action="generate", count=2, subject="user-8")
+    for moment, (secret, named) in ((NOW, (first, key)), (NOW + 1000, (second, other)), (NOW + 2000, (first, key))):
+        otp(moment, action="verify", code=wrong(independent_code(secret, moment)), **named)
+    assert fields(told(events()), "subject", "failures", "factors") == [("Locked Until Unlock", "user-8", 3, "codes")]
+    redeemed = {"type": "recovery_codes", "sealed_codes": codes["sealed_codes"], "subject": "user-8"}
+    assert otp(NOW + 2001, action="verify", code=codes["codes"][0], **redeemed)["valid"] is True  # the way back
+    assert fields(told(events()), "subject") == [("Recovery Code Used", "user-8")]
+    assert otp(NOW + 2002, action="unlock", subject="user-8") == {"unlocked": True}
+    assert fields(told(events()), "lock", "factors") == [("Lockout Lifted", "until_unlock", "codes")]
+    assert list(otp(NOW + 2003, action="revoke", subject="user-8")) == ["revoked_before"]
+    assert fields(told(events()), "subject", "revoked_before") == [("Person Revoked", "user-8", "2026-09-21T14:46:53Z")]
+    assert otp(NOW + 2004, action="verify", code=independent_code(first, NOW + 2004), **key)["reason"] == "revoked"
+    assert fields(told(events()), "tries") == [("Revoked Key Tried", 1)]

@@ -65,7 +65,7 @@ def _dynamodb_says(aws, item: dict, write: rules.Write) -> bool:
 )
 def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item, now, limit, which, replay, offset):
     lockout = rules.Lockout(limit, 900, 7)
-    verify = VerifySettings(TABLE, replay, limit, 900, 7, True, 10, 10, 100)
+    verify = VerifySettings(TABLE, replay, limit, 900, 7, 100, True, 10, 10, 100)
     if which == "accept":
         write = rules.accept_write(time_based.progress(int(NOW // 30) * 30, verify, offset), lockout, now, "mine", 3600)
     elif which == "hotp":
@@ -73,7 +73,7 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
     elif which == "recovery":
         write = rules.accept_write(recovery_codes.progress(2, 5), lockout, now, "mine", None)
     elif which == "unlock":
-        write = rules.unlock_write(lockout, "mine")
+        write = rules.unlock_write((lockout,), "mine", rules.Place("").unrevoked)
     elif which == "revoke":
         write = rules.revoke_write(now, "mine")
     elif which == "tried":
@@ -103,7 +103,7 @@ def test_a_lock_is_read_with_its_end_and_a_free_item_reads_zero():
     assert lockout.until(locked, NOW) == int(NOW) + 600
     assert lockout.until({}, NOW) == 0
     assert lockout.until(locked, NOW + 600) == 0  # the newest has left the window
-    assert rules.Lockout(0, 900, 100).until(locked, NOW) == 0  # lockout off
+    assert rules.Lockout(0, 900, 0).until(locked, NOW) == 0  # lockout off
 
 
 def test_the_failure_queue_keeps_the_newest_n():

@@ -13,10 +13,10 @@ from support import ROOT
 
 from otp_api.events import catalogue
 from otp_api.events.changes import events_of, state_id
-from otp_api.state.rules import Lockout
+from otp_api.settings import EventSettings
 
 SCHEMAS = json.loads((ROOT / "docs" / "events.schema.json").read_text())
-LOCKOUT = Lockout(5, 900, 100)
+LOCKOUT = EventSettings("default", 5, 900, 100, 100)
 AT = 1_790_000_010
 
 
@@ -48,7 +48,7 @@ def record(old: dict | None, new: dict, name: str = "MODIFY") -> dict:
     return {"eventName": name, "dynamodb": change}
 
 
-def told(old: dict | None, new: dict, lockout: Lockout = LOCKOUT) -> list[tuple[str, dict]]:
+def told(old: dict | None, new: dict, lockout: EventSettings = LOCKOUT) -> list[tuple[str, dict]]:
     found = []
     for event in events_of(record(old, new, "INSERT" if old is None else "MODIFY"), lockout):
         detail = msgspec.to_builtins(event.detail)
@@ -60,7 +60,7 @@ def told(old: dict | None, new: dict, lockout: Lockout = LOCKOUT) -> list[tuple[
 def test_a_first_failure_may_lock_when_one_failure_is_the_limit():
     # An INSERT (the item's first write) with MaxFailedAttempts 1: locked at once.
     new = {"f1": AT + 901, "last_failure": AT, "failures": 1, "decided_by": "d"}
-    ((kind, detail),) = told(None, new, Lockout(1, 900, 100))
+    ((kind, detail),) = told(None, new, EventSettings("default", 1, 900, 100, 100))
     assert (kind, detail["until"], detail["failures"]) == ("Lockout Began", "2026-09-21T14:28:31Z", 1)
     assert detail["time"] == "2026-09-21T14:13:30Z" and detail["state_id"] == state_id("p")
     assert "subject" not in detail

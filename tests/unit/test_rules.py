@@ -19,6 +19,7 @@ SETTINGS = VerifySettings(
     max_failed_attempts=3,
     lockout_seconds=900,
     max_consecutive_failures=100,
+    max_failures_in_thirty_days=100,
     list_codes=True,
     totp_resync_window=10,
     hotp_look_ahead=10,
@@ -103,7 +104,7 @@ def test_how_a_failure_is_read(written, counted):
     ],
 )
 def test_how_an_unlock_is_read(written, unlocked):
-    assert rules.after_unlock(written, LOCKOUT, "me", NOW) == unlocked
+    assert rules.after_unlock(written, (LOCKOUT,), "me", NOW, rules.Place("pk")) == unlocked
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pyotp
@@ -40,6 +40,8 @@ class OtpKey:
     digits: int
     period: int  # seconds per step (TOTP; DEFAULT_PERIOD for an HOTP key, which has none)
     counter: int | None = None  # HOTP: the device's first counter; None: a TOTP key
+    # when its sealed secret was sealed (Unix milliseconds; 0: a token sealed before tokens carried it, or no token)
+    sealed_at: int = field(default=0, compare=False)
 
     @property
     def scheme(self) -> str:

@@ -65,6 +65,7 @@ SETTINGS: dict[str, Setting] = {
     "max_failed_attempts": Setting("MaxFailedAttempts", "5", (0, MAX_FAILED_ATTEMPTS)),
     "lockout_seconds": Setting("LockoutWindowSeconds", "900", (1, 86_400)),
     "max_consecutive_failures": Setting("MaxConsecutiveFailures", "100", (1, 100)),
+    "max_failures_in_thirty_days": Setting("MaxFailuresInThirtyDays", "100", (1, 1000)),
     "list_codes": Setting("ListCodes", "true", boolean=True),
     "totp_resync_window": Setting("TotpResyncWindow", "10", (1, 60)),
     "hotp_look_ahead": Setting("HotpLookAhead", "10", (1, 100)),
@@ -95,6 +96,7 @@ class VerifySettings:
     max_failed_attempts: int  # 0: no lockout
     lockout_seconds: int
     max_consecutive_failures: int  # failures since the last accepted code that lock until unlock
+    max_failures_in_thirty_days: int  # a person's TOTP and HOTP failures in any 30 days that lock
     list_codes: bool  # verify without a code lists the codes around now (the reference's behaviour)
     totp_resync_window: int  # steps either side of now that a TOTP resync searches
     hotp_look_ahead: int  # counters from the next expected that an HOTP code may be (RFC 4226 7.4)
@@ -114,6 +116,7 @@ class EventSettings:
     max_failed_attempts: int
     lockout_seconds: int
     max_consecutive_failures: int
+    max_failures_in_thirty_days: int
 
 
 def _read(names: tuple[str, ...]) -> dict[str, Any]:

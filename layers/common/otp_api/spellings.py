@@ -6,12 +6,16 @@ key. Each is one small reader in `READERS`; all give the same `OtpKey`, so the s
 is shared by every spelling of it.
 
 A sealed secret (`s1.`) holds, under the stack's KMS key: one byte for the algorithm (its high bit set for an HOTP
-key), one for the digits, then two bytes of period (TOTP) or eight of first counter (HOTP), then the key bytes.
+key, the next for a token that carries its sealing time), one for the digits, then two bytes of period (TOTP) or
+eight of first counter (HOTP), then eight of the sealing time (Unix milliseconds; a person's revocation retires
+the tokens sealed before it; tokens sealed before this field existed count as sealed at 0), then the key bytes.
 What decrypts is still checked: a payload of an unknown algorithm, digits or period, or too short to hold a key,
 is refused like any foreign token (only a holder of kms:Encrypt under the context could make one).
 """
 
+import math
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +30,9 @@ KEY_OPTIONS = ("digits", "algorithm", "period", "counter")  # given with a secre
 SEALED_SECRET = kms.SealedForm("s1.", kms.CONTEXT, "sealed_secret", "sealed_secret is not a sealed secret of this API")
 _TOTP_HEADER = struct.Struct(">BBH")  # algorithm index, digits, period
 _HOTP_HEADER = struct.Struct(">BBQ")  # algorithm index with HOTP set, digits, first counter
+_SEALED_AT = struct.Struct(">Q")
 HOTP = 0x80  # the algorithm byte's high bit: an HOTP key
+TIMED = 0x40  # its next: the sealing time follows the header
 
 
 def subject_of(request: Any) -> str | None:
@@ -37,10 +43,11 @@ def subject_of(request: Any) -> str | None:
 
 def sealed_payload(key: OtpKey) -> bytes:
     """What a sealed secret encrypts: the parameters, then the key bytes."""
-    algorithm = oath.ALGORITHMS.index(key.algorithm)
+    algorithm = oath.ALGORITHMS.index(key.algorithm) | TIMED
+    sealed_at = _SEALED_AT.pack(math.floor(time.time() * 1000))
     if key.counter is not None:
-        return _HOTP_HEADER.pack(algorithm | HOTP, key.digits, key.counter) + key.secret_bytes
-    return _TOTP_HEADER.pack(algorithm, key.digits, key.period) + key.secret_bytes
+        return _HOTP_HEADER.pack(algorithm | HOTP, key.digits, key.counter) + sealed_at + key.secret_bytes
+    return _TOTP_HEADER.pack(algorithm, key.digits, key.period) + sealed_at + key.secret_bytes
 
 
 def seal(key: OtpKey, subject: str | None, off_parameter: str = "seal") -> str:
@@ -52,12 +59,14 @@ def unseal(token: str, subject: str | None = None) -> OtpKey:
     """The key and parameters a sealed secret carries; any token this stack did not seal, or a payload out of
     bounds, is one 400 naming sealed_secret."""
     plain = kms.unseal(token, SEALED_SECRET, subject)
-    hotp = bool(plain) and bool(plain[0] & HOTP)
+    hotp, timed = bool(plain) and bool(plain[0] & HOTP), bool(plain) and bool(plain[0] & TIMED)
     header = _HOTP_HEADER if hotp else _TOTP_HEADER
-    if len(plain) < header.size + oath.MIN_SECRET_BYTES:
+    size = header.size + (_SEALED_AT.size if timed else 0)
+    if len(plain) < size + oath.MIN_SECRET_BYTES:
         raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
     algorithm, digits, number = header.unpack_from(plain)
-    algorithm &= ~HOTP
+    algorithm &= ~(HOTP | TIMED)
+    (sealed_at,) = _SEALED_AT.unpack_from(plain, header.size) if timed else (0,)
     period = oath.DEFAULT_PERIOD if hotp else number
     if (
         algorithm >= len(oath.ALGORITHMS)
@@ -65,7 +74,7 @@ def unseal(token: str, subject: str | None = None) -> OtpKey:
         or not oath.MIN_PERIOD <= period <= oath.MAX_PERIOD
     ):
         raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
-    return OtpKey(plain[header.size :], oath.ALGORITHMS[algorithm], digits, period, number if hotp else None)
+    return OtpKey(plain[size:], oath.ALGORITHMS[algorithm], digits, period, number if hotp else None, sealed_at)
 
 
 def _given(request: Any, name: str, default: Any) -> Any:

@@ -20,7 +20,6 @@ from otp_api.events.catalogue import SOURCE
 from otp_api.events.changes import Event, events_of
 from otp_api.observability import logger
 from otp_api.settings import get_event_settings
-from otp_api.state.rules import Lockout
 
 MAX_ENTRIES = 10  # PutEvents takes at most ten entries a call
 
@@ -67,13 +66,12 @@ def _first_undelivered(chunk: list[tuple[str, dict[str, Any]]]) -> str | None:
 def publish(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
     """Put the events of `records` (a Lambda DynamoDB stream batch) on the bus; Lambda's partial batch response."""
     settings = get_event_settings()
-    lockout = Lockout(settings.max_failed_attempts, settings.lockout_seconds, settings.max_consecutive_failures)
     pending: list[tuple[str, dict[str, Any]]] = []  # (the record's sequence number, its entry), in stream order
     unreadable = None
     for record in records:
         sequence = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
         try:
-            events = events_of(record, lockout)
+            events = events_of(record, settings)
         except (KeyError, TypeError, ValueError) as exc:  # never seen: let Lambda retry, bisect, then park it
             logger.error("stream record not understood", extra={"error_type": type(exc).__name__})
             unreadable = sequence

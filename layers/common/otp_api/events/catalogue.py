@@ -52,12 +52,22 @@ class Detail(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=Tru
     ) = UNSET
 
 
+Factors = Annotated[
+    Literal["codes", "recovery_codes"] | UnsetType,
+    Meta(
+        description="A person's group of factors (requests with a subject): their TOTP and HOTP codes, one budget "
+        "for all their keys, or their recovery codes. Absent for a key or set counted on its own."
+    ),
+]
+
+
 class LockoutBegan(Detail, kw_only=True):
     """A failure locked the key (or set) for the lockout window: every verify of it answers 429 until `until`."""
 
     detail_type: ClassVar[str] = "Lockout Began"
     until: Annotated[Time, Meta(description="When the lockout ends, unless unlock lifts it before.")]
     failures: Annotated[int, Meta(ge=1, description="Failures since the last accepted code or unlock.")]
+    factors: Factors = UNSET
 
 
 class LockedUntilUnlock(Detail, kw_only=True):
@@ -65,6 +75,7 @@ class LockedUntilUnlock(Detail, kw_only=True):
 
     detail_type: ClassVar[str] = "Locked Until Unlock"
     failures: Annotated[int, Meta(ge=1, description="Failures since the last accepted code or unlock.")]
+    factors: Factors = UNSET
 
 
 class LockoutLifted(Detail, kw_only=True):
@@ -75,6 +86,7 @@ class LockoutLifted(Detail, kw_only=True):
         Literal["window", "until_unlock"],
         Meta(description="The lock lifted: for the window (Lockout Began), or until unlock (Locked Until Unlock)."),
     ]
+    factors: Factors = UNSET
 
 
 class RecoveryCodeUsed(Detail, kw_only=True):
@@ -96,6 +108,13 @@ class KeyRevoked(Detail, kw_only=True):
     """The key (or set) was revoked: it never verifies, resyncs or unlocks again."""
 
     detail_type: ClassVar[str] = "Key Revoked"
+
+
+class PersonRevoked(Detail, kw_only=True):
+    """Every factor sealed for the person (`subject`) before `revoked_before` was revoked: each answers revoked."""
+
+    detail_type: ClassVar[str] = "Person Revoked"
+    revoked_before: Annotated[Time, Meta(description="Factors sealed before this time are revoked.")]
 
 
 class RevokedKeyTried(Detail, kw_only=True):
@@ -131,6 +150,7 @@ CATALOGUE: dict[str, type[Detail]] = {
         RecoveryCodeUsed,
         RecoveryCodesUsedUp,
         KeyRevoked,
+        PersonRevoked,
         RevokedKeyTried,
         TotpDriftChanged,
         HotpResync,

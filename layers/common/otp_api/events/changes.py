@@ -8,9 +8,15 @@ Each event is read from what the write changed, never from what a request asked:
   as it was is locked at the write's time.
 - Recovery Code Used (and Recovery Codes Used Up, at the last): `used` grew.
 - Key Revoked: `revoked_at` appeared. Revoked Key Tried: `tried_by` changed (state/rules.py: tried_write).
+- Person Revoked: a person's `revoked_before` changed.
 - TOTP Drift Changed: a resync (`resynced_by` changed) stored another drift, or an accepted code moved it by more
   than one step. HOTP Resync: a resync moved `next_counter`.
 A REMOVE is DynamoDB's TTL forgetting an item (nothing else deletes one): no event.
+
+A person's item (state/rules.py, `Place`) tells the same events: the locks of each group of factors (with
+`factors`: codes, or recovery codes), and each key's own events under the key's prefix (`state_id` then names the
+key in the person's item). A key adopted into its person's item is no event: what it carries was told when it
+happened.
 
 Each event's `event_id` is a hash of the item's key, the id of the decision that wrote the change (`decided_by`,
 `tried_by`: random, one per write) and the detail-type: the same however often, or wherever (a table's replica in
@@ -19,6 +25,7 @@ another region), the record is read. Never the stream record's own id, which ano
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,23 +37,32 @@ from otp_api.events.catalogue import (
     LockedUntilUnlock,
     LockoutBegan,
     LockoutLifted,
+    PersonRevoked,
     RecoveryCodesUsedUp,
     RecoveryCodeUsed,
     RevokedKeyTried,
     TotpDriftChanged,
 )
+from otp_api.settings import EventSettings
 from otp_api.state.conditions import Item, read_item
 from otp_api.state.rules import (
     ACCEPTED_BY,
+    CODES,
     DECIDED_BY,
     FAILURES,
+    KEY_PREFIX,
     LAST_FAILURE,
+    RECOVERY,
     RESYNCED_BY,
     REVOKED,
+    REVOKED_BEFORE,
+    SEEN,
     SUBJECT,
     TRIED_BY,
     TRIES,
     Lockout,
+    Place,
+    lockout_of,
 )
 
 EVENT_ID_DOMAIN = b"otp-api/event/v1\x00"
@@ -91,7 +107,7 @@ def _changed(old: Item, new: Item, name: str) -> bool:
     return name in new and new.get(name) != old.get(name)
 
 
-def events_of(record: dict[str, Any], lockout: Lockout) -> list[Event]:
+def events_of(record: dict[str, Any], settings: EventSettings) -> list[Event]:
     """The events one DynamoDB stream record (as Lambda delivers it) tells, in the catalogue's order."""
     if record.get("eventName") not in WRITES:
         return []
@@ -99,40 +115,72 @@ def events_of(record: dict[str, Any], lockout: Lockout) -> list[Event]:
     old, new = read_item(change.get("OldImage", {})), read_item(change.get("NewImage", {}))
     at = _seconds(change["ApproximateCreationDateTime"])
     pk = str(new.get("pk") or read_item(change["Keys"])["pk"])
-    common: dict[str, Any] = {"state_id": state_id(pk), "time": _iso(at)}
+    common: dict[str, Any] = {"time": _iso(at)}
     if isinstance(new.get(SUBJECT.name), str):
         common["subject"] = new[SUBJECT.name]
     found: list[Event] = []
-
-    def tell(kind: type[Detail], decision: Any, **fields: Any) -> None:
-        event_id = _hex_id(EVENT_ID_DOMAIN, pk, str(decision), kind.detail_type)
-        found.append(Event(kind(event_id=event_id, **common, **fields), datetime.fromtimestamp(at, UTC)))
-
     decision = new.get(DECIDED_BY.name, "")
-    failures = int(new.get(FAILURES.name, 0))
-    if failures > int(old.get(FAILURES.name, 0)) and LAST_FAILURE.name in new:
-        until = lockout.until(new, new[LAST_FAILURE.name])
+
+    def tell(kind: type[Detail], decided: Any, where: str = "", **fields: Any) -> None:
+        event_id = _hex_id(EVENT_ID_DOMAIN, pk + where, str(decided), kind.detail_type)
+        detail = kind(event_id=event_id, state_id=state_id(pk + where), **common, **fields)
+        found.append(Event(detail, datetime.fromtimestamp(at, UTC)))
+
+    if not _is_person(old, new):
+        _locks(tell, old, new, at, lockout_of(settings), decision, {})
+        _key(tell, old, new, decision, "")
+        return found
+    if any(KEY_PREFIX.match(name) and name.endswith("_" + SEEN.name) for name in set(new) - set(old)):
+        return []  # a key adopted into its person's item: what it carries was told when it happened
+    for group, factors in ((CODES, "codes"), (RECOVERY, "recovery_codes")):
+        _locks(tell, old, new, at, lockout_of(settings, group), decision, {"factors": factors})
+    if _changed(old, new, REVOKED_BEFORE.name):
+        tell(PersonRevoked, decision, revoked_before=_iso(int(new[REVOKED_BEFORE.name]) // 1000))
+    for prefix in sorted({match.group(0) for name in new if (match := KEY_PREFIX.match(name))}):
+        _key(tell, Place("", prefix).view(old), Place("", prefix).view(new), decision, prefix)
+    return found
+
+
+def _is_person(old: Item, new: Item) -> bool:
+    """A person's item: it holds keys under prefixes, groups' failures, or a revocation of the person."""
+    return any(
+        KEY_PREFIX.match(name) or name.startswith((CODES, RECOVERY)) or name == REVOKED_BEFORE.name
+        for name in {*old, *new}
+    )
+
+
+def _locks(
+    tell: Callable[..., None], old: Item, new: Item, at: int, lockout: Lockout, decision: Any, extra: dict[str, Any]
+) -> None:
+    """Lockout Began, Locked Until Unlock, Lockout Lifted: of a key, or of a person's group."""
+    failures_name, newest = lockout.attr(FAILURES).name, lockout.attr(LAST_FAILURE).name
+    failures = int(new.get(failures_name, 0))
+    if failures > int(old.get(failures_name, 0)) and newest in new:
+        until = lockout.until(new, new[newest])
         if until < 0:
-            tell(LockedUntilUnlock, decision, failures=failures)
+            tell(LockedUntilUnlock, decision, failures=failures, **extra)
         elif until:
-            tell(LockoutBegan, decision, until=_iso(until), failures=failures)
-    unlocked = LAST_FAILURE.name in old and LAST_FAILURE.name not in new
+            tell(LockoutBegan, decision, until=_iso(until), failures=failures, **extra)
+    unlocked = newest in old and newest not in new
     if unlocked and new.get(ACCEPTED_BY.name) == old.get(ACCEPTED_BY.name) and (was := lockout.until(old, at)):
-        tell(LockoutLifted, decision, lock="until_unlock" if was < 0 else "window")
+        tell(LockoutLifted, decision, lock="until_unlock" if was < 0 else "window", **extra)
+
+
+def _key(tell: Callable[..., None], old: Item, new: Item, decision: Any, where: str) -> None:
+    """The events of one key's own attributes (named as in an item of its own)."""
     if len(new.get(USED, ())) > len(old.get(USED, ())) and SET_SIZE in new:
         count, used = int(new[SET_SIZE]), len(new[USED])
-        tell(RecoveryCodeUsed, decision, remaining=max(count - used, 0), count=count)
+        tell(RecoveryCodeUsed, decision, where, remaining=max(count - used, 0), count=count)
         if used >= count:
-            tell(RecoveryCodesUsedUp, decision, count=count)
+            tell(RecoveryCodesUsedUp, decision, where, count=count)
     if _changed(old, new, REVOKED.name):
-        tell(KeyRevoked, decision)
+        tell(KeyRevoked, decision, where)
     if _changed(old, new, TRIED_BY.name):
-        tell(RevokedKeyTried, new[TRIED_BY.name], tries=int(new.get(TRIES.name, 1)))
+        tell(RevokedKeyTried, new[TRIED_BY.name], where, tries=int(new.get(TRIES.name, 1)))
     resync = _changed(old, new, RESYNCED_BY.name)
     if DRIFT in new:
         drift, before = int(new[DRIFT]), int(old.get(DRIFT, 0))
         if drift != before and (resync or abs(drift - before) > 1):
-            tell(TotpDriftChanged, decision, drift=drift, previous_drift=before, resync=resync)
+            tell(TotpDriftChanged, decision, where, drift=drift, previous_drift=before, resync=resync)
     if resync and NEXT_COUNTER in new:
-        tell(HotpResync, decision, next_counter=int(new[NEXT_COUNTER]))
-    return found
+        tell(HotpResync, decision, where, next_counter=int(new[NEXT_COUNTER]))

@@ -26,7 +26,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from otp_api import oath, spellings
 from otp_api.fields import Code, Counter, Enrols, NamesAKey
 from otp_api.kinds import actions, enrolment
-from otp_api.kinds.actions import RevokeResponse, UnlockResponse
+from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.oath import OtpKey
 from otp_api.observability import count_outcome
@@ -67,6 +67,10 @@ class HotpResyncRequest(_HotpKey, tag="resync", kw_only=True):
 
 class HotpUnlockRequest(_HotpKey, tag="unlock", kw_only=True):
     pass
+
+
+class HotpStatusRequest(_HotpKey, tag="status", kw_only=True):
+    """Where a key stands with its attempt limits (its person's, with a subject): never a secret or a code."""
 
 
 class HotpRevokeRequest(_HotpKey, tag="revoke", kw_only=True):
@@ -118,12 +122,19 @@ def _settings() -> VerifySettings:
     return settings
 
 
-def _where_it_stands(key: OtpKey, settings: VerifySettings, now: float) -> int:
+def place(key: OtpKey, subject: str | None) -> rules.Place:
+    """Where a key's state is: its own item (and the one of before, if any), or its person's (a subject), counted
+    with their other codes."""
+    own = (state_pk(key),) if (legacy := _legacy_pk(key)) is None else (state_pk(key), legacy)
+    return rules.place(own, subject, rules.CODES, key.sealed_at)
+
+
+def _where_it_stands(at: rules.Place, key: OtpKey, settings: VerifySettings, now: float) -> int:
     """The counter the server expects next, after refusing a locked key (the read a window needs)."""
-    item = rules.read_unlocked(state_pk(key), settings, now, table.read)
+    item = rules.state_of(at, settings, now, table.STORE)
     expected = int(item.get(NEXT.name, key.counter or 0))
-    if (legacy := _legacy_pk(key)) is not None:
-        expected = max(expected, int(table.read(legacy).get(NEXT.name, 0)))
+    if not at.personal and len(at.own) > 1:  # a person's item took the older item's counter in already
+        expected = max(expected, int(table.read(at.own[1]).get(NEXT.name, 0)))
     return expected
 
 
@@ -142,11 +153,13 @@ def generate(request: HotpGenerateRequest) -> HotpGenerateResponse:
 
 def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
-    expected = _where_it_stands(key, settings, now)
+    subject = spellings.subject_of(request)
+    at = place(key, subject)
+    expected = _where_it_stands(at, key, settings, now)
     counter = _first(oath.matches(request.code, key, range(expected, expected + settings.hotp_look_ahead)))
     moved = None if counter is None else progress(counter, counter + 1)
-    subject = spellings.subject_of(request)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write, subject)
+    verdict = rules.settle(at, moved, settings, now, None, table.STORE, subject)
+    valid, reason = verdict.valid, verdict.reason
     if reason == "no_match":  # a code of a counter already passed is a replay, as a used TOTP code is
         behind = range(max(expected - settings.hotp_look_ahead, key.counter or 0), expected)
         if oath.matches(request.code, key, behind):
@@ -157,28 +170,35 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
 
 def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
-    expected = _where_it_stands(key, settings, now)
+    subject = spellings.subject_of(request)
+    at = place(key, subject)
+    expected = _where_it_stands(at, key, settings, now)
     window = range(expected, expected + settings.hotp_resync_window)
     counter = _first(oath.pair_matches(request.code, request.next_code, key, window))
     moved = None if counter is None else rules.resynced(progress(counter, counter + 2))
-    subject = spellings.subject_of(request)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write, subject)
+    verdict = rules.settle(at, moved, settings, now, None, table.STORE, subject)
+    valid, reason = verdict.valid, verdict.reason
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
         type="hotp", valid=valid, counter=counter + 1 if valid and counter is not None else None, reason=reason
     )
 
 
-def unlock(request: HotpUnlockRequest) -> UnlockResponse:
+def _place_of(request: _HotpKey) -> rules.Place:
     _settings()
-    pk = state_pk(spellings.key_of(request, "hotp"))
-    return actions.unlock(pk, "counter_based", spellings.subject_of(request))
+    return place(spellings.key_of(request, "hotp"), spellings.subject_of(request))
+
+
+def unlock(request: HotpUnlockRequest) -> UnlockResponse:
+    return actions.unlock(_place_of(request), "counter_based", spellings.subject_of(request))
 
 
 def revoke(request: HotpRevokeRequest) -> RevokeResponse:
-    _settings()
-    pk = state_pk(spellings.key_of(request, "hotp"))
-    return actions.revoke(pk, "counter_based", spellings.subject_of(request))
+    return actions.revoke(_place_of(request), "counter_based", spellings.subject_of(request))
+
+
+def status(request: HotpStatusRequest) -> StatusResponse:
+    return actions.status(_place_of(request), "counter_based")
 
 
 KIND = Kind(
@@ -190,7 +210,8 @@ KIND = Kind(
         HotpResyncRequest: resync,
         HotpUnlockRequest: unlock,
         HotpRevokeRequest: revoke,
+        HotpStatusRequest: status,
     },
-    responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse, RevokeResponse),
+    responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse, RevokeResponse, StatusResponse),
     rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
 )

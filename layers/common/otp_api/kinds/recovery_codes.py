@@ -18,10 +18,12 @@ The writes each outcome sends are pinned in tests/handler/test_golden_writes.py.
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import struct
 import time
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -30,7 +32,7 @@ from otp_api import kms, spellings
 from otp_api.errors import InvalidParameter
 from otp_api.fields import Subject
 from otp_api.kinds import actions
-from otp_api.kinds.actions import RevokeResponse, UnlockResponse
+from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
@@ -51,6 +53,7 @@ LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 CODE_LENGTH = 10  # 50 bits
 SET_ID_BYTES, HASH_BYTES = 16, 16
 _HEADER = struct.Struct(">B16sB")  # version, set id, count
+_SEALED_AT = struct.Struct(">Q")  # version 2: when the set was sealed (Unix milliseconds), after the header
 USED, INDEX, SET_SIZE, SIZE = Attr("used"), Value(":index"), Attr("set_size"), Value(":size")
 RecoveryCodes = Literal["recovery_codes"]
 SealedCodes = Annotated[
@@ -80,6 +83,14 @@ class RecoveryVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="actio
 
 
 class RecoveryUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    type: RecoveryCodes
+    sealed_codes: SealedCodes
+    subject: Subject | UnsetType = UNSET
+
+
+class RecoveryStatusRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="status"):
+    """Where a set stands with its attempt limits (its person's recovery codes, with a subject)."""
+
     type: RecoveryCodes
     sealed_codes: SealedCodes
     subject: Subject | UnsetType = UNSET
@@ -120,15 +131,24 @@ def _hash(set_id: bytes, code: str) -> bytes:
     return hashlib.sha256(DOMAIN + set_id + code.encode("ascii", "replace")).digest()[:HASH_BYTES]
 
 
-def _unsealed(token: str, subject: str | None) -> tuple[bytes, list[bytes]]:
+@dataclass(frozen=True, slots=True)
+class Unsealed:
+    set_id: bytes
+    hashes: list[bytes]
+    sealed_at: int  # Unix milliseconds; 0 for a set sealed before sets carried it (version 1)
+
+
+def _unsealed(token: str, subject: str | None) -> Unsealed:
     plain = kms.unseal(token, SEALED_CODES, subject)
     if len(plain) < _HEADER.size:
         raise InvalidParameter(SEALED_CODES.refused, SEALED_CODES.parameter)
     version, set_id, count = _HEADER.unpack_from(plain)
-    hashes = plain[_HEADER.size :]
-    if version != 1 or not 1 <= count <= MAX_COUNT or len(hashes) != count * HASH_BYTES:
+    size = _HEADER.size + (_SEALED_AT.size if version == 2 else 0)
+    hashes = plain[size:]
+    if version not in (1, 2) or not 1 <= count <= MAX_COUNT or len(hashes) != count * HASH_BYTES:
         raise InvalidParameter(SEALED_CODES.refused, SEALED_CODES.parameter)
-    return set_id, [hashes[i : i + HASH_BYTES] for i in range(0, len(hashes), HASH_BYTES)]
+    (sealed_at,) = _SEALED_AT.unpack_from(plain, _HEADER.size) if version == 2 else (0,)
+    return Unsealed(set_id, [hashes[i : i + HASH_BYTES] for i in range(0, len(hashes), HASH_BYTES)], sealed_at)
 
 
 def _needs_key_and_state() -> None:
@@ -145,7 +165,8 @@ def generate(request: RecoveryGenerateRequest) -> RecoveryCodesResponse:
     subject = spellings.subject_of(request)
     set_id = secrets.token_bytes(SET_ID_BYTES)
     codes = ["".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(request.count)]
-    plain = _HEADER.pack(1, set_id, request.count) + b"".join(_hash(set_id, code) for code in codes)
+    sealed_at = _SEALED_AT.pack(math.floor(time.time() * 1000))
+    plain = _HEADER.pack(2, set_id, request.count) + sealed_at + b"".join(_hash(set_id, code) for code in codes)
     sealed = kms.seal(plain, SEALED_CODES, subject, "type")
     count_outcome("RecoveryCodesGenerated", count=str(request.count))
     return RecoveryCodesResponse(
@@ -178,32 +199,42 @@ def progress(index: int, count: int) -> rules.Progress:
 def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
     _needs_key_and_state()
     subject = spellings.subject_of(request)
-    set_id, hashes = _unsealed(request.sealed_codes, subject)
-    index = matching_index(request.code, set_id, hashes)
+    found = _unsealed(request.sealed_codes, subject)
+    hashes = found.hashes
+    index = matching_index(request.code, found.set_id, hashes)
     moved = None if index is None else progress(index, len(hashes))
     settings = get_verify_settings()
-    valid, reason, item = rules.settle(state_pk(set_id), moved, settings, time.time(), None, table.write, subject)
-    used = item.get(USED.name) or set()
+    verdict = rules.settle(_place(found, subject), moved, settings, time.time(), None, table.STORE, subject)
+    valid, reason = verdict.valid, verdict.reason
+    used = verdict.state.get(USED.name) or set()
     count_outcome("RecoveryCodeVerified", result="valid" if valid else str(reason))
     return RecoveryVerifyResponse(
         type="recovery_codes", valid=valid, remaining=len(hashes) - len(used) if valid else None, reason=reason
     )
 
 
-def _set_pk(sealed_codes: str, subject: str | None) -> str:
+def _place(found: Unsealed, subject: str | None) -> rules.Place:
+    """Where a set's state is: its own item, or its person's (a subject), with limits of its own (the way back)."""
+    return rules.place((state_pk(found.set_id),), subject, rules.RECOVERY, found.sealed_at)
+
+
+def _place_of(sealed_codes: str, subject: str | None) -> rules.Place:
     _needs_key_and_state()
-    set_id, _ = _unsealed(sealed_codes, subject)
-    return state_pk(set_id)
+    return _place(_unsealed(sealed_codes, subject), subject)
 
 
 def unlock(request: RecoveryUnlockRequest) -> UnlockResponse:
     subject = spellings.subject_of(request)
-    return actions.unlock(_set_pk(request.sealed_codes, subject), "recovery_codes", subject)
+    return actions.unlock(_place_of(request.sealed_codes, subject), "recovery_codes", subject)
 
 
 def revoke(request: RecoveryRevokeRequest) -> RevokeResponse:
     subject = spellings.subject_of(request)
-    return actions.revoke(_set_pk(request.sealed_codes, subject), "recovery_codes", subject)
+    return actions.revoke(_place_of(request.sealed_codes, subject), "recovery_codes", subject)
+
+
+def status(request: RecoveryStatusRequest) -> StatusResponse:
+    return actions.status(_place_of(request.sealed_codes, spellings.subject_of(request)), "recovery_codes")
 
 
 KIND = Kind(
@@ -214,8 +245,9 @@ KIND = Kind(
         RecoveryVerifyRequest: verify,
         RecoveryUnlockRequest: unlock,
         RecoveryRevokeRequest: revoke,
+        RecoveryStatusRequest: status,
     },
-    responses=(RecoveryCodesResponse, RecoveryVerifyResponse, UnlockResponse, RevokeResponse),
+    responses=(RecoveryCodesResponse, RecoveryVerifyResponse, UnlockResponse, RevokeResponse, StatusResponse),
     rules={
         "count": f"must be a whole number of codes from 1 to {MAX_COUNT}",
         "sealed_codes": "is not a sealed set of recovery codes of this API",

@@ -72,10 +72,30 @@ def _type_rule() -> str:
     return "must be " + (", ".join(spelled[:-1]) + ", or " + spelled[-1] if len(spelled) > 1 else spelled[0])
 
 
+_PERSON: dict[Any, Callable[[Any], Any]] = {}
+_PERSON_RESPONSES: list[Any] = []
+
+
+def register_person(actions: dict[Any, Callable[[Any], Any]], responses: tuple[Any, ...]) -> None:
+    """The actions on a person: requests with a `subject` and no `type`."""
+    params.typed_fields(functools.reduce(operator.or_, actions))
+    _PERSON.update(actions)
+    _ACTIONS.update(actions)
+    _PERSON_RESPONSES.extend(responses)
+
+
+def _person_actions() -> tuple[str, ...]:
+    return tuple(model.__struct_config__.tag for model in _PERSON)
+
+
 def request_model(params: dict[str, Any]) -> tuple[Any, dict[str, str]]:
     """The request models of the kind a request's `type` names (the first kind's when it names none: the error
-    then names `type`), and the rules to word its errors with: its own actions."""
+    then names `type`), and the rules to word its errors with: its own actions. A request with no `type` and an
+    action on a person (status, unlock, revoke) is one."""
     name = params.get("type")
+    if name is None and params.get("action") in _person_actions():
+        action = f"must be {_choices(list(_person_actions()))} for a person (no type)"
+        return functools.reduce(operator.or_, _PERSON), {**RULES, "action": action}
     kind = _BY_NAME.get(name, KINDS[0]) if isinstance(name, str) else KINDS[0]
     return kind.requests, {**RULES, "action": f"must be {_choices(list(kind.action_names))} for {kind.type}"}
 
@@ -85,8 +105,8 @@ def answer(request: Any) -> Any:
 
 
 def request_models() -> list[Any]:
-    return [model for kind in KINDS for model in kind.actions]
+    return [model for kind in KINDS for model in kind.actions] + list(_PERSON)
 
 
 def response_models() -> list[Any]:
-    return list(dict.fromkeys(model for kind in KINDS for model in kind.responses))
+    return list(dict.fromkeys([*(model for kind in KINDS for model in kind.responses), *_PERSON_RESPONSES]))

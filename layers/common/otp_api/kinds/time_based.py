@@ -29,7 +29,7 @@ from otp_api import fields, oath, spellings
 from otp_api.errors import MissingParameter
 from otp_api.fields import Code, Enrols, NamesAKey, Period
 from otp_api.kinds import actions, enrolment
-from otp_api.kinds.actions import RevokeResponse, UnlockResponse
+from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
@@ -90,6 +90,10 @@ class UnlockRequest(_TotpKey, tag="unlock", kw_only=True):
 
 class RevokeRequest(_TotpKey, tag="revoke", kw_only=True):
     """Retire a key for good (once its successor is confirmed): it never verifies, resyncs or unlocks again."""
+
+
+class StatusRequest(_TotpKey, tag="status", kw_only=True):
+    """Where a key stands with its attempt limits (its person's, with a subject): never a secret or a code."""
 
 
 class ResyncRequest(_TotpKey, tag="resync", kw_only=True):
@@ -254,7 +258,8 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     offset = _nearest(oath.matches(request.code, key, range(step + offsets.start, step + offsets.stop)), step)
     moved = None if offset is None else progress((step + offset) * key.period, settings, offset)
     subject = spellings.subject_of(request)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), table.write, subject)
+    verdict = _settle(key, moved, settings, now, subject)
+    valid, reason = verdict.valid, verdict.reason
     count_outcome("OtpVerified", result="valid" if valid else str(reason))
     return VerifyResponse(
         algorithm=key.algorithm,
@@ -277,21 +282,40 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     first = _nearest(oath.pair_matches(request.code, request.next_code, key, range(step - window, step + window)), step)
     moved = None if first is None else resync_progress(step, first, key.period)
     subject = spellings.subject_of(request)
-    valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), table.write, subject)
+    verdict = _settle(key, moved, settings, now, subject)
+    valid, reason = verdict.valid, verdict.reason
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return ResyncResponse(
         type="totp", valid=valid, drift=first + 1 if valid and first is not None else None, reason=reason
     )
 
 
+def place(key: OtpKey, subject: str | None) -> rules.Place:
+    """Where a key's state is: its own item, or its person's (a subject), counted with their other codes."""
+    return rules.place((state_pk(key),), subject, rules.CODES, key.sealed_at)
+
+
+def _settle(
+    key: OtpKey, moved: rules.Progress | None, settings: VerifySettings, now: float, subject: str | None
+) -> rules.Verdict:
+    return rules.settle(place(key, subject), moved, settings, now, lifetime(settings), table.STORE, subject)
+
+
+def _place_of(request: _TotpKey) -> rules.Place:
+    subject = spellings.subject_of(request)
+    return place(spellings.key_of(request, "totp"), subject)
+
+
 def unlock(request: UnlockRequest) -> UnlockResponse:
-    pk = state_pk(spellings.key_of(request, "totp"))
-    return actions.unlock(pk, "time_based", spellings.subject_of(request))
+    return actions.unlock(_place_of(request), "time_based", spellings.subject_of(request))
 
 
 def revoke(request: RevokeRequest) -> RevokeResponse:
-    pk = state_pk(spellings.key_of(request, "totp"))
-    return actions.revoke(pk, "time_based", spellings.subject_of(request))
+    return actions.revoke(_place_of(request), "time_based", spellings.subject_of(request))
+
+
+def status(request: StatusRequest) -> StatusResponse:
+    return actions.status(_place_of(request), "time_based")
 
 
 def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse | VerifyResponse:
@@ -319,6 +343,7 @@ KIND = Kind(
         UnlockRequest: unlock,
         ResyncRequest: resync,
         RevokeRequest: revoke,
+        StatusRequest: status,
     },
     responses=(
         GenerateResponse,
@@ -328,5 +353,6 @@ KIND = Kind(
         SealResponse,
         UnlockResponse,
         RevokeResponse,
+        StatusResponse,
     ),
 )

@@ -130,8 +130,8 @@ class Contains(Cond):
 class AllOf(Cond):
     parts: tuple[Cond, ...]
 
-    def text(self) -> str:
-        return " AND ".join(f"({part.text()})" for part in self.parts)
+    def text(self) -> str:  # one part alone unwrapped: DynamoDB refuses redundant parentheses
+        return self.parts[0].text() if len(self.parts) == 1 else " AND ".join(f"({p.text()})" for p in self.parts)
 
     def holds(self, item: Item, values: Values) -> bool:
         return all(part.holds(item, values) for part in self.parts)
@@ -142,7 +142,7 @@ class AnyOf(Cond):
     parts: tuple[Cond, ...]
 
     def text(self) -> str:
-        return " OR ".join(f"({part.text()})" for part in self.parts)
+        return self.parts[0].text() if len(self.parts) == 1 else " OR ".join(f"({p.text()})" for p in self.parts)
 
     def holds(self, item: Item, values: Values) -> bool:
         return any(part.holds(item, values) for part in self.parts)

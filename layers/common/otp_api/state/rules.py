@@ -1,43 +1,64 @@
 """When a code is accepted, and what is written to DynamoDB: the rules of verify for every kind of one-time
-password, as pure functions of the state as read, what the kind says of the code, and now. `settle`, `unlock` and
-`revoke` are where they meet the table, which they are handed.
+password, as pure functions of the state as read, what the kind says of the code, and now. `settle`, `unlock`,
+`revoke` and `status` are where they meet the table, which they are handed.
 
-The state of one key (or one set of recovery codes) is one item, `pk` a hash of its bytes in the kind's domain:
+Where the state lives (`Place`):
+- A request without a `subject`: each key (or set of recovery codes) has an item of its own, `pk` a hash of its
+  bytes in the kind's domain, and every attribute below is named as it is written here.
+- A request with one (a sealed token bound to the subject): one item per person (`person_pk`) holds every one of
+  their keys, each key's attributes under a prefix of its own (`k` and 20 hex digits of its own item's key, `_`),
+  and the failures of each group of factors under the group's prefix: `otp_` for the guessable codes (TOTP and
+  HOTP, one budget whatever the key), `rc_` for recovery codes (limits of their own, so that a lock of the codes
+  never takes the way back). `revoked_before` (milliseconds) revokes every factor sealed before it. The first
+  decision on a key there adopts what the key's own item holds (`adopt_write`: counters, used codes, revocation,
+  failures), so that nothing an earlier release wrote is lost.
+
+The attributes:
 - the kind's progress (time_based: `last_used`, the start of the last accepted time step, and `drift`);
 - the lockout: `f1`..`fN`, when each of the last N failures leaves the window (its time rounded up to the second,
-  plus the window), oldest first, and `last_failure`, the newest failure's time rounded down. The key is locked
-  while the last N failures lie within one window (f1 > last_failure) and the newest has not left it (fN > now):
-  N failures less than a window apart always lock, for a full window from the Nth (a second more at most);
-- `failures`: the failures since the last accepted code or unlock. At MaxConsecutiveFailures the key is locked
-  until `unlock` (NIST SP 800-63B §5.2.2): however slowly an attacker guesses, no more codes are evaluated;
+  plus the window), oldest first, and `last_failure`, the newest failure's time rounded down. Locked while the last
+  N failures lie within one window (f1 > last_failure) and the newest has not left it (fN > now): N failures less
+  than a window apart always lock, for a full window from the Nth (a second more at most);
+- `failures`: the failures since the last accepted code or unlock. At MaxConsecutiveFailures the key (a person's
+  group) is locked until `unlock` (NIST SP 800-63B-4 3.2.2): however slowly an attacker guesses, no more codes are
+  evaluated;
+- a person's guessable codes also count failures that no accepted code resets: `tp`, the number of the current 30-day
+  period (Unix time / 30 days), `tc`, its failures, and `ts`, its failures and the previous period's. Locked while
+  `ts` (or, a period later, `tc`) has reached MaxFailuresInThirtyDays: at most that many failures in any 30 days;
 - `revoked_at`: when the key or set was revoked. It never verifies, resyncs or unlocks again;
 - `decided_by`: the id of the decision that wrote it last, and `accepted_by`, of the last decision that accepted a
-  code (a failure never overwrites it: a retried accept is recognised whatever came in between);
-- `expires_at`: DynamoDB's TTL, for kinds whose state may be forgotten (time_based, after an accepted code). A
-  failure or a revocation removes it: what they protect must outlive any TTL;
+  code (a failure never overwrites it: a retried accept is recognised whatever came in between); a person's
+  `accepted_at`, per group, when a code was last accepted;
+- `expires_at`: DynamoDB's TTL, for kinds whose state may be forgotten (time_based, after an accepted code, in an
+  item of its own). A failure or a revocation removes it: what they protect must outlive any TTL. A person's item
+  never expires, and nothing in it relies on TTL;
 - what the security events read (otp_api/events, from the table's stream), never a secret: `subject`, the user's
   opaque id when the request named one (every write of such a request sets it); `resynced_by`, the id of the last
   decision that was a resync; `tried_by` and `tries`, the last code presented for a revoked key and how many were.
 
-A decision is at most two conditional writes (UpdateItem), each refused as a whole or made as a whole:
+A decision is one conditional write (UpdateItem), refused as a whole or made as a whole, and a second on the
+failure path:
 1. the code matched: accept it if it is unused (the kind's condition), the key is not revoked nor locked, and this
    decision has not written yet. The kind's progress moves, the failures are cleared.
 2. no match, or an accept refused for being used (a replay, which is what an eavesdropper would try): count a
    failure if the key is not revoked nor locked and this decision has not written yet.
 A refused write returns the item as it was (ALL_OLD), read in this order: written by this very decision (a retry
 of a write that landed, whose answer was lost: its outcome stands, never a second refusal or a second failure),
-revoked, locked (429, after the same single call whatever the code), used (a replay).
-A code presented for a revoked key is then recorded (`tried_write`), a second write on that rare path only: a
-refused write changes nothing, and the revoked key tried must reach the table's stream to become an event.
+not yet seen in a person's item (adopted, then decided again), revoked, locked (429, after the same single call
+whatever the code), a new 30-day period (the failure counted again, with the period moved on), used (a replay).
+A code presented for a revoked key is then recorded (`tried_write`), a write on that rare path only: a refused write
+changes nothing, and the revoked key tried must reach the table's stream to become an event.
 """
 
 import contextlib
+import hashlib
 import itertools
 import math
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from otp_api.errors import InvalidParameter, StateUnavailable, TooManyAttempts
 from otp_api.observability import count_for_alarm
@@ -48,6 +69,7 @@ from otp_api.state.conditions import (
     Attr,
     Compare,
     Cond,
+    Contains,
     Exists,
     IfNotExists,
     Item,
@@ -60,8 +82,39 @@ from otp_api.state.conditions import (
 DECIDED_BY, ACCEPTED_BY, EXPIRES_AT = Attr("decided_by"), Attr("accepted_by"), Attr("expires_at")
 LAST_FAILURE, FAILURES, REVOKED = Attr("last_failure"), Attr("failures"), Attr("revoked_at")
 SUBJECT, RESYNCED_BY, TRIED_BY, TRIES = Attr("subject"), Attr("resynced_by"), Attr("tried_by"), Attr("tries")
+SEEN, ACCEPTED_AT, REVOKED_BEFORE = Attr("seen"), Attr("accepted_at"), Attr("revoked_before")
+UNLOCKED_AT = Attr("unlocked_at")  # a person's group: when it was last unlocked (adoption carries no older failure)
+PERIOD_NUMBER, PERIOD_FAILURES, TOTAL_FAILURES = Attr("tp"), Attr("tc"), Attr("ts")
 NOW, DECISION, ZERO, ONE, CAP = Value(":now"), Value(":decision"), Value(":zero"), Value(":one"), Value(":cap")
+SEALED_AT, TOTAL, PERIOD, PREVIOUS = Value(":sealed_at"), Value(":total"), Value(":period"), Value(":previous")
 Reason = Literal["no_match", "already_used", "revoked"]  # why a code was refused
+
+PERSON_DOMAIN = b"otp-api/person/v1\x00"
+TOTAL_PERIOD = 30 * 86_400  # seconds: the period of MaxFailuresInThirtyDays
+CODES, RECOVERY = "otp_", "rc_"  # a person's groups of factors: the guessable codes, and the way back
+# A person's recovery codes: no window lock (a few requests every quarter of an hour would keep them locked), and a
+# cap that costs an attacker 100 times what locking the codes does: 10,000 guesses at a set of 20 codes of 50 bits
+# succeed with a chance of 10,000 x 20 / 2^50, 1.8e-10 (docs/verification.md).
+RECOVERY_CAP = 10_000
+KEY_PREFIX = re.compile(r"^k[0-9a-f]{20}_")
+CHANGED = "verification state changed as fast as it was written; no code was accepted, try again"
+ATTEMPTS = 3  # decisions of one request: a key adopted, a period moved on, each at most once (and once more if raced)
+
+
+def person_pk(subject: str) -> str:
+    """The item of a person's state: a hash of their subject."""
+    return hashlib.sha256(PERSON_DOMAIN + subject.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def key_prefix(own_pk: str) -> str:
+    """Where a key's attributes sit in its person's item: named by its own item's key."""
+    return f"k{own_pk[:20]}_"
+
+
+def place(own: tuple[str, ...], subject: str | None, group: str, sealed_at: int) -> "Place":
+    """Where a key's state is: its own item (`own[0]`; HOTP may have an older one too), or with a subject its
+    person's item, in `group`."""
+    return Place.of_person(subject, own, group, sealed_at) if subject is not None else Place(own[0], own=own)
 
 
 def require_state(settings: VerifySettings, what: str, parameter: str) -> None:
@@ -72,55 +125,176 @@ def require_state(settings: VerifySettings, what: str, parameter: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Lockout:
-    """The lockout rule, once: its condition for DynamoDB and its reading of an item both come from `locked`."""
+class Place:
+    """Where a decision reads and writes: the item, the prefix of the key's attributes in it and the group whose
+    failures it counts. `sealed_at` (a person's factor, in milliseconds; 0 for a token sealed before tokens carried
+    it) is judged against the person's `revoked_before`; `own` are the key's own items, adopted at first sight."""
 
-    limit: int  # N: failures within a window that lock; 0: no lockout
-    window: int  # seconds
-    cap: int  # consecutive failures that lock until unlock (with a limit)
+    pk: str
+    key: str = ""
+    group: str = ""
+    sealed_at: int | None = None
+    own: tuple[str, ...] = ()
+
+    @classmethod
+    def of_person(cls, subject: str, own: tuple[str, ...], group: str, sealed_at: int) -> "Place":
+        return cls(person_pk(subject), key_prefix(own[0]), group, sealed_at, own)
 
     @property
-    def slots(self) -> tuple[Attr, ...]:
-        return tuple(Attr(f"f{i}") for i in range(1, self.limit + 1))
+    def personal(self) -> bool:
+        return self.sealed_at is not None
+
+    def attr(self, name: Attr) -> Attr:
+        return Attr(self.key + name.name)
 
     @property
     def values(self) -> Values:
-        return {":cap": self.cap} if self.limit else {}
+        return {":sealed_at": self.sealed_at} if self.personal else {}
+
+    @property
+    def revoked(self) -> Cond:
+        """The key is revoked: itself, or (a person's) by a revocation of every factor sealed before it."""
+        own = Exists(self.attr(REVOKED))
+        return AnyOf((own, Compare(REVOKED_BEFORE, ">=", SEALED_AT))) if self.personal else own
+
+    @property
+    def unrevoked(self) -> Cond:
+        own = Missing(self.attr(REVOKED))
+        if not self.personal:
+            return own
+        return AllOf((own, AnyOf((Missing(REVOKED_BEFORE), Compare(REVOKED_BEFORE, "<", SEALED_AT)))))
+
+    def is_revoked(self, item: Item) -> bool:
+        return self.revoked.holds(item, self.values)
+
+    def view(self, item: Item) -> Item:
+        """The key's own attributes in `item`, named as in an item of its own."""
+        if not self.key:
+            return item
+        return {name[len(self.key) :]: value for name, value in item.items() if name.startswith(self.key)}
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """The limits of one group of failures, once: their conditions for DynamoDB and their reading of an item both
+    come from `locked`. `limit` failures within `window` seconds lock for the window; `cap` consecutive failures
+    lock until unlock; `total` failures within a 30-day period and the one before lock until they age out."""
+
+    limit: int  # N: failures within a window that lock; 0: no window
+    window: int  # seconds
+    cap: int  # consecutive failures that lock until unlock; 0: none
+    group: str = ""  # the prefix of its attributes
+    total: int = 0  # failures in any 30 days; 0: not counted
+
+    def attr(self, name: Attr) -> Attr:
+        return Attr(self.group + name.name)
+
+    @property
+    def on(self) -> bool:
+        return bool(self.limit or self.cap or self.total)
+
+    @property
+    def slots(self) -> tuple[Attr, ...]:
+        return tuple(Attr(f"{self.group}f{i}") for i in range(1, self.limit + 1))
+
+    def values(self, now: float) -> Values:
+        values: Values = {":now": math.floor(now)}
+        if self.cap:
+            values[":cap"] = self.cap
+        if self.total:
+            period = math.floor(now) // TOTAL_PERIOD
+            values |= {":total": self.total, ":period": period, ":previous": period - 1}
+        return values
 
     @property
     def capped(self) -> Cond:
-        return Compare(FAILURES, ">=", CAP)
+        return Compare(self.attr(FAILURES), ">=", CAP)
+
+    @property
+    def windowed(self) -> Cond:
+        first, last, newest = self.slots[0], self.slots[-1], self.attr(LAST_FAILURE)
+        return AllOf((Exists(newest), Compare(first, ">", newest), Compare(last, ">", NOW)))
+
+    @property
+    def spent(self) -> Cond:
+        """The 30-day budget is spent: this period's and the last's failures, or (read a period on) the last's."""
+        number = self.attr(PERIOD_NUMBER)
+        this = AllOf((Compare(number, "=", PERIOD), Compare(self.attr(TOTAL_FAILURES), ">=", TOTAL)))
+        last = AllOf((Compare(number, "=", PREVIOUS), Compare(self.attr(PERIOD_FAILURES), ">=", TOTAL)))
+        return AnyOf((this, last))
 
     @property
     def locked(self) -> Cond:
-        first, last = self.slots[0], self.slots[-1]
-        window = AllOf((Exists(LAST_FAILURE), Compare(first, ">", LAST_FAILURE), Compare(last, ">", NOW)))
-        return AnyOf((window, self.capped))
+        parts = [self.windowed] if self.limit else []
+        parts += [self.capped] if self.cap else []
+        parts += [self.spent] if self.total else []
+        return AnyOf(tuple(parts))
+
+    @property
+    def consecutive(self) -> tuple[str, ...]:
+        """The attributes of the failures an accepted code clears: the window's and the consecutive ones."""
+        if not self.on:
+            return ()
+        return (*(slot.name for slot in self.slots), self.attr(LAST_FAILURE).name, self.attr(FAILURES).name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every attribute the group's failures are kept in (an unlock removes them all)."""
+        totals = (PERIOD_NUMBER, PERIOD_FAILURES, TOTAL_FAILURES) if self.total else ()
+        return (*self.consecutive, *(self.attr(name).name for name in totals))
 
     def until(self, item: Item, now: float) -> int:
         """When the lock on this item ends (Unix seconds), or 0 if it is not locked; -1: only unlock ends it."""
-        values = {":now": math.floor(now), **self.values}
-        if not self.limit or not self.locked.holds(item, values):
+        values = self.values(now)
+        if not self.on or not self.locked.holds(item, values):
             return 0
-        return -1 if self.capped.holds(item, values) else int(item[self.slots[-1].name])
+        if self.cap and self.capped.holds(item, values):
+            return -1
+        ends = [int(item[self.slots[-1].name])] if self.limit and self.windowed.holds(item, values) else []
+        if self.total and self.spent.holds(item, values):
+            period = values[":period"]
+            this = item[self.attr(PERIOD_NUMBER).name] == period
+            later = 2 if this and item.get(self.attr(PERIOD_FAILURES).name, 0) >= self.total else 1
+            ends.append((period + later) * TOTAL_PERIOD)
+        return max(ends)
 
     def check(self, item: Item, now: float) -> None:
         """Refuse a locked item: 429, with the seconds until the lock ends (none: until unlock)."""
         if until := self.until(item, now):
             raise TooManyAttempts(None if until < 0 else until - math.floor(now))
 
+    def left(self, item: Item, now: float) -> dict[str, int | None]:
+        """The failures left before each lock (None: that lock is off)."""
+        values = self.values(now)
+        counted = int(item.get(self.attr(FAILURES).name, 0))
+        in_window = 0
+        if self.limit and self.attr(LAST_FAILURE).name in item:
+            in_window = sum(1 for slot in self.slots if int(item.get(slot.name, 0)) > values[":now"])
+        spent = 0
+        if self.total:
+            number = item.get(self.attr(PERIOD_NUMBER).name)
+            if number == values[":period"]:
+                spent = int(item.get(self.attr(TOTAL_FAILURES).name, 0))
+            elif number == values[":previous"]:
+                spent = int(item.get(self.attr(PERIOD_FAILURES).name, 0))
+        return {
+            "window": max(self.limit - in_window, 0) if self.limit else None,
+            "until_unlock": max(self.cap - counted, 0) if self.cap else None,
+            "in_30_days": max(self.total - spent, 0) if self.total else None,
+        }
 
-def lockout_of(settings: VerifySettings | EventSettings) -> Lockout:
-    return Lockout(settings.max_failed_attempts, settings.lockout_seconds, settings.max_consecutive_failures)
 
-
-def read_unlocked(pk: str, settings: VerifySettings, now: float, read: Callable[[str], Item]) -> Item:
-    """The state `pk` as it is now, for a kind that must read before it decides; a locked key is refused first,
-    unless it is revoked (its decision then answers revoked, as the refused write says)."""
-    item = read(pk)
-    if REVOKED.name not in item:
-        lockout_of(settings).check(item, now)
-    return item
+def lockout_of(settings: VerifySettings | EventSettings, group: str = "") -> Lockout:
+    """The limits of a group of failures: a key's own (""), a person's codes, or a person's recovery codes. With
+    MaxFailedAttempts 0 nothing is counted."""
+    if not settings.max_failed_attempts:
+        return Lockout(0, settings.lockout_seconds, 0, group)
+    if group == RECOVERY:
+        return Lockout(0, settings.lockout_seconds, RECOVERY_CAP, group)
+    total = settings.max_failures_in_thirty_days if group == CODES else 0
+    return Lockout(
+        settings.max_failed_attempts, settings.lockout_seconds, settings.max_consecutive_failures, group, total
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +314,37 @@ def resynced(progress: Progress) -> Progress:
     """The progress of a resync: the decision's id is kept as `resynced_by`, so that its write tells itself from a
     verify's (the events read it)."""
     return replace(progress, sets={**progress.sets, RESYNCED_BY.name: DECISION})
+
+
+def _prefixed(cond: Any, prefix: str) -> Any:
+    """`cond` with every attribute it names moved under `prefix` (a key's, in its person's item)."""
+    if isinstance(cond, Attr):
+        return Attr(prefix + cond.name)
+    if isinstance(cond, AllOf | AnyOf):
+        return type(cond)(tuple(_prefixed(part, prefix) for part in cond.parts))
+    if isinstance(cond, Not):
+        return Not(_prefixed(cond.part, prefix))
+    if isinstance(cond, Exists | Missing):
+        return type(cond)(_prefixed(cond.attr, prefix))
+    if isinstance(cond, Contains):
+        return Contains(_prefixed(cond.attr, prefix), cond.value)
+    if isinstance(cond, Compare):
+        return Compare(_prefixed(cond.left, prefix), cond.op, _prefixed(cond.right, prefix))
+    return cond  # a Value
+
+
+def within(progress: Progress, place: Place) -> Progress:
+    """A kind's progress, its attributes named where `place` keeps the key's."""
+    if not place.key:
+        return progress
+    why = progress.why_refused
+    return Progress(
+        unused=_prefixed(progress.unused, place.key) if progress.unused is not None else None,
+        sets={place.key + name: value for name, value in progress.sets.items()},
+        adds={place.key + name: value for name, value in progress.adds.items()},
+        values=progress.values,
+        why_refused=(lambda item: why(place.view(item))) if why else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,123 +367,259 @@ class Written:
     item: Item
 
 
-def _not_yet_by(decision: str) -> Cond:
+@dataclass(frozen=True, slots=True)
+class Store:
+    """The table, as the rules use it: a conditional write, and a consistent read."""
+
+    write: Callable[[str, Write], Written]
+    read: Callable[[str], Item]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The verdict on one code: accepted or not, why not, and the key's state as the accept left it."""
+
+    valid: bool
+    reason: Reason | None = None
+    state: Item = field(default_factory=dict)
+
+
+def _not_yet_by() -> Cond:
     return AnyOf((Missing(DECIDED_BY), Compare(DECIDED_BY, "<>", DECISION)))
 
 
-def _guards(lockout: Lockout, decision: str, *conditions: Cond | None) -> Cond:
+def _guards(place: Place, lockout: Lockout, *conditions: Cond | None) -> Cond:
     parts = [c for c in conditions if c is not None]
-    parts.append(Missing(REVOKED))
-    if lockout.limit:
+    parts.append(place.unrevoked)
+    if place.personal:
+        parts.append(Exists(place.attr(SEEN)))
+    if lockout.on:
         parts.append(Not(lockout.locked))
-    return AllOf((*parts, _not_yet_by(decision)))
+    return AllOf((*parts, _not_yet_by()))
 
 
-def _failure_names(lockout: Lockout) -> tuple[str, ...]:
-    return (*(slot.name for slot in lockout.slots), LAST_FAILURE.name, FAILURES.name) if lockout.limit else ()
-
-
-def accept_write(progress: Progress, lockout: Lockout, now: float, decision: str, lifetime: int | None) -> Write:
+def accept_write(
+    progress: Progress, lockout: Lockout, now: float, decision: str, lifetime: int | None, place: Place = Place("")
+) -> Write:
     sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION, ACCEPTED_BY.name: DECISION}
-    values: Values = {":decision": decision, ":now": math.floor(now), **lockout.values}
+    values: Values = {":decision": decision, **lockout.values(now), **place.values}
+    if place.personal:
+        sets[lockout.attr(ACCEPTED_AT).name] = NOW
     if lifetime is not None:
         sets[EXPIRES_AT.name] = Value(":ttl")
         values[":ttl"] = math.ceil(now) + lifetime
     return Write(
-        condition=_guards(lockout, decision, progress.unused),
+        condition=_guards(place, lockout, progress.unused),
         sets={**progress.sets, **sets},
-        removes=_failure_names(lockout),
+        removes=lockout.consecutive,
         adds=progress.adds,
         values={**progress.values, **values},
     )
 
 
-def failure_write(lockout: Lockout, now: float, decision: str, lifetime: int | None) -> Write:
+def failure_write(
+    lockout: Lockout,
+    now: float,
+    decision: str,
+    lifetime: int | None,
+    place: Place = Place(""),
+    moved_from: Item | None = None,
+) -> Write:
     """Queue a failure: the slots shift towards f1 (each takes its newer neighbour's value) and fN is this one;
-    one more consecutive failure. A state that may expire (`lifetime`) no longer does: the failures are what the
-    attempt limits count."""
+    one more consecutive failure, and one more in the 30-day budget. A state that may expire (`lifetime`) no longer
+    does: the failures are what the attempt limits count. `moved_from`: the item as it was when its 30-day period
+    is not this one (the budget then moves on: this period's failures become the last's)."""
     slots = lockout.slots
     sets: dict[str, Value | IfNotExists] = {
         slot.name: IfNotExists(newer, ZERO) for slot, newer in itertools.pairwise(slots)
     }
-    sets |= {slots[-1].name: Value(":leaves"), LAST_FAILURE.name: NOW, DECIDED_BY.name: DECISION}
-    values: Values = {":decision": decision, ":now": math.floor(now), ":zero": 0, ":one": 1, **lockout.values}
+    if slots:
+        sets[slots[-1].name] = Value(":leaves")
+    sets |= {lockout.attr(LAST_FAILURE).name: NOW, DECIDED_BY.name: DECISION}
+    values: Values = {":decision": decision, ":zero": 0, ":one": 1, **lockout.values(now), **place.values}
     values[":leaves"] = math.ceil(now) + lockout.window
+    adds = {lockout.attr(FAILURES).name: ONE}
+    where: list[Cond] = []
+    if lockout.total:
+        number, this, both = (lockout.attr(a) for a in (PERIOD_NUMBER, PERIOD_FAILURES, TOTAL_FAILURES))
+        if moved_from is None:
+            where.append(Compare(number, "=", PERIOD))
+            adds |= {this.name: ONE, both.name: ONE}
+        else:
+            was = moved_from.get(number.name)
+            carried = int(moved_from.get(this.name, 0)) if was == values[":previous"] else 0
+            sets |= {number.name: PERIOD, this.name: ONE, both.name: Value(":both")}
+            values |= {":both": carried + 1, ":was": was}
+            where.append(Missing(number) if was is None else Compare(number, "=", Value(":was")))
     return Write(
-        condition=_guards(lockout, decision),
+        condition=_guards(place, lockout, *where),
         sets=sets,
         removes=(EXPIRES_AT.name,) if lifetime is not None else (),
-        adds={FAILURES.name: ONE},
+        adds=adds,
         values=values,
     )
 
 
-Outcome = Literal["accepted", "used", "revoked"]
+def adopt_write(place: Place, item: Item, owned: list[Item], lockout: Lockout, now: float) -> Write:
+    """A key's first decision in its person's item: what its own items hold (written by a release that kept state
+    per key) is carried over, so that a used code stays used, a counter never moves back, a revocation holds and
+    failures still count. Numbers are taken at their largest and number sets joined (HOTP may have two items)."""
+    sets: dict[str, Value | IfNotExists] = {place.attr(SEEN).name: NOW}
+    values: Values = {":now": math.floor(now)}
+    for number, (name, value) in enumerate(sorted(_merged(owned).items())):
+        sets[place.key + name] = Value(f":own{number}")
+        values[f":own{number}"] = value
+    conditions: list[Cond] = [Missing(place.attr(SEEN))]
+    unlocked = int(item.get(lockout.attr(UNLOCKED_AT).name, 0))
+    owned = [own for own in owned if int(own.get(LAST_FAILURE.name, 0)) >= unlocked]  # failures since an unlock
+    if lockout.on and owned:
+        failures, newest = lockout.attr(FAILURES), lockout.attr(LAST_FAILURE)
+        carried = max(int(own.get(FAILURES.name, 0)) for own in owned)
+        if carried > int(item.get(failures.name, 0)):
+            sets[failures.name] = Value(":own_failures")
+            values[":own_failures"] = carried
+            conditions.append(_as_read(failures, item, ":was_failures", values))
+        latest = max(owned, key=lambda own: int(own.get(LAST_FAILURE.name, 0)))
+        if lockout.limit and int(latest.get(LAST_FAILURE.name, 0)) > int(item.get(newest.name, 0)):
+            for slot, own_slot in zip(lockout.slots, (f"f{i}" for i in range(1, lockout.limit + 1)), strict=True):
+                sets[slot.name] = Value(f":own_{own_slot}")
+                values[f":own_{own_slot}"] = int(latest.get(own_slot, 0))
+            sets[newest.name] = Value(":own_last_failure")
+            values[":own_last_failure"] = int(latest[LAST_FAILURE.name])
+            conditions.append(_as_read(newest, item, ":was_last_failure", values))
+    return Write(AllOf(tuple(conditions)), sets, values=values)
 
 
-def after_accept(written: Written, lockout: Lockout, decision: str, now: float) -> Outcome:
+_NOT_ADOPTED = frozenset(
+    {"pk", "decided_by", "accepted_by", "expires_at", "subject", "tried_by", "tries", "resynced_by"}
+    | {"last_failure", "failures"}
+)
+
+
+def _merged(owned: list[Item]) -> Item:
+    """The key's own state in its own items, as one: numbers at their largest, number sets joined."""
+    merged: Item = {}
+    for own in owned:
+        for name, value in own.items():
+            if name in _NOT_ADOPTED or re.fullmatch(r"f\d+", name):
+                continue
+            if isinstance(value, set):
+                merged[name] = merged.get(name, set()) | value
+            elif isinstance(value, int):
+                merged[name] = max(merged.get(name, value), value)
+    return merged
+
+
+def _as_read(attr: Attr, item: Item, placeholder: str, values: Values) -> Cond:
+    if attr.name not in item:
+        return Missing(attr)
+    values[placeholder] = item[attr.name]
+    return Compare(attr, "=", Value(placeholder))
+
+
+Outcome = Literal["accepted", "used", "revoked", "unseen"]
+
+
+def after_accept(written: Written, lockout: Lockout, decision: str, now: float, place: Place = Place("")) -> Outcome:
     if written.applied or written.item.get(ACCEPTED_BY.name) == decision:
         return "accepted"
-    if REVOKED.name in written.item:
+    if place.personal and place.attr(SEEN).name not in written.item:
+        return "unseen"
+    if place.is_revoked(written.item):
         return "revoked"
     lockout.check(written.item, now)
     return "used"
 
 
-Counted = Literal["counted", "locked", "capped", "revoked"]
+Counted = Literal["counted", "locked", "capped", "revoked", "unseen", "moved"]
 
 
-def after_failure(written: Written, lockout: Lockout, decision: str, now: float) -> Counted:
-    """What this failure did: counted, began a lock (for a window, or until unlock at the cap), or found the key
-    revoked. Raises TooManyAttempts if the key was locked already."""
+def after_failure(written: Written, lockout: Lockout, decision: str, now: float, place: Place = Place("")) -> Counted:
+    """What this failure did: counted, began a lock (for a window or the 30 days, or until unlock at the cap), or
+    found the key revoked, not yet adopted, or its 30-day period past. Raises TooManyAttempts if it was locked."""
     if written.applied or written.item.get(DECIDED_BY.name) == decision:
         until = lockout.until(written.item, now)
         return "capped" if until < 0 else "locked" if until else "counted"
-    if REVOKED.name in written.item:
+    if place.personal and place.attr(SEEN).name not in written.item:
+        return "unseen"
+    if place.is_revoked(written.item):
         return "revoked"
     lockout.check(written.item, now)  # a failure is refused only by a revocation or a lock (or itself, above)
+    if lockout.total and written.item.get(lockout.attr(PERIOD_NUMBER).name) != lockout.values(now)[":period"]:
+        return "moved"
     return "counted"  # pragma: no cover
 
 
-def unlock_write(lockout: Lockout, decision: str) -> Write:
-    """Clear the failures, and so any lockout, if there are any: never the kind's progress (replay state, used
-    codes), never a revocation. Answers with the item as it was, to tell whether it was locked."""
-    condition = AllOf((Missing(REVOKED), AnyOf((Exists(LAST_FAILURE), Compare(DECIDED_BY, "=", DECISION)))))
+def unlock_write(
+    lockouts: tuple[Lockout, ...], decision: str, unrevoked: Cond | None, now: float | None = None
+) -> Write:
+    """Clear the failures, and so any lock: never the kind's progress (replay state, used codes), never a
+    revocation. Answers with the item as it was, to tell whether it was locked. A key's own item is written only if
+    it has failures; a person's always is, keeping when (`now`, per group), so that a key adopted later carries
+    none of its failures from before."""
+    sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION}
+    values: Values = {":decision": decision}
+    if now is None:
+        failed = tuple(Exists(lockout.attr(LAST_FAILURE)) for lockout in lockouts)
+        condition: Cond = AnyOf((*failed, Compare(DECIDED_BY, "=", DECISION)))
+    else:
+        condition = _not_yet_by()
+        sets |= {lockout.attr(UNLOCKED_AT).name: NOW for lockout in lockouts}
+        values[":now"] = math.floor(now)
+    if unrevoked is not None:
+        condition = AllOf((unrevoked, condition))
     return Write(
         condition,
-        {DECIDED_BY.name: DECISION},
-        _failure_names(lockout),
-        values={":decision": decision},
+        sets,
+        tuple(name for lockout in lockouts for name in lockout.names),
+        values=values,
         returns="ALL_OLD",
     )
 
 
-def after_unlock(written: Written, lockout: Lockout, decision: str, now: float) -> bool | Literal["revoked"]:
-    """Whether a lockout was lifted (failures short of one are cleared too, and answer false)."""
+def after_unlock(
+    written: Written, lockouts: tuple[Lockout, ...], decision: str, now: float, place: Place | None
+) -> bool | Literal["revoked"]:
+    """Whether a lock was lifted (failures short of one are cleared too, and answer false)."""
     if written.applied:
-        return bool(lockout.until(written.item, now))
+        return any(lockout.until(written.item, now) for lockout in lockouts)
     if written.item.get(DECIDED_BY.name) == decision:  # an earlier attempt of this very unlock landed
         return True
-    return "revoked" if REVOKED.name in written.item else False
+    return "revoked" if place is not None and place.is_revoked(written.item) else False
 
 
-def revoke_write(now: float, decision: str) -> Write:
+def revoke_write(now: float, decision: str, place: Place = Place("")) -> Write:
     """Revoke for good: whatever the lockout, and never to expire."""
+    revoked = place.attr(REVOKED)
     return Write(
-        AllOf((Missing(REVOKED), _not_yet_by(decision))),
-        {REVOKED.name: NOW, DECIDED_BY.name: DECISION},
-        (EXPIRES_AT.name,),
+        AllOf((Missing(revoked), _not_yet_by())),
+        {revoked.name: NOW, DECIDED_BY.name: DECISION},
+        () if place.personal else (EXPIRES_AT.name,),
         values={":now": math.floor(now), ":decision": decision},
         returns="ALL_OLD",
     )
 
 
-def tried_write(decision: str) -> Write:
+def person_revoke_write(now: float, decision: str) -> Write:
+    """Revoke every factor of a person sealed before now (milliseconds): a later enrolment is not."""
+    return Write(
+        _not_yet_by(),
+        {REVOKED_BEFORE.name: Value(":now_ms"), DECIDED_BY.name: DECISION},
+        values={":now_ms": math.floor(now * 1000), ":decision": decision},
+        returns="ALL_OLD",
+    )
+
+
+def tried_write(decision: str, place: Place = Place("")) -> Write:
     """A code presented for a revoked key: `tries` counts it and `tried_by` names this decision, so that the try
     reaches the table's stream (the refused write before it changed nothing). Made only when the key is revoked."""
-    condition = AllOf((Exists(REVOKED), AnyOf((Missing(TRIED_BY), Compare(TRIED_BY, "<>", DECISION)))))
+    tried_by, tries = place.attr(TRIED_BY), place.attr(TRIES)
+    condition = AllOf((place.revoked, AnyOf((Missing(tried_by), Compare(tried_by, "<>", DECISION)))))
     return Write(
-        condition, {TRIED_BY.name: DECISION}, adds={TRIES.name: ONE}, values={":decision": decision, ":one": 1}
+        condition,
+        {tried_by.name: DECISION},
+        adds={tries.name: ONE},
+        values={":decision": decision, ":one": 1, **place.values},
     )
 
 
@@ -295,68 +636,165 @@ def new_decision() -> str:
     return secrets.token_hex(8)
 
 
+def adopt(place: Place, item: Item, settings: VerifySettings, now: float, store: Store) -> None:
+    """Carry a key's own items into its person's (adopt_write); a refusal means another request did it first, or
+    the group's failures moved meanwhile (the next decision then tries again)."""
+    owned = [own for own in (store.read(pk) for pk in place.own) if own]
+    store.write(place.pk, adopt_write(place, item, owned, lockout_of(settings, place.group), now))
+
+
+def state_of(place: Place, settings: VerifySettings, now: float, store: Store) -> Item:
+    """The key's state as it is now, named as in an item of its own, for a kind that must read before it decides
+    (HOTP: where the device stands); a locked key is refused first, unless it is revoked (its decision then answers
+    revoked, as the refused write says). A key its person's item has not seen yet is read from its own items."""
+    item = store.read(place.pk)
+    if not place.is_revoked(item):
+        lockout_of(settings, place.group).check(item, now)
+    return key_state(place, item, store)
+
+
+def key_state(place: Place, item: Item, store: Store) -> Item:
+    """The key's own attributes in `item` (its person's, or its own item); a key its person's item has not seen yet
+    is read from its own items."""
+    if place.personal and place.attr(SEEN).name not in item:
+        return _merged([store.read(pk) for pk in place.own]) | place.view(item)
+    return place.view(item)
+
+
+def read_unlocked(pk: str, settings: VerifySettings, now: float, read: Callable[[str], Item]) -> Item:
+    """The state `pk` (an item of its own) as it is now; see `state_of`."""
+    return state_of(Place(pk), settings, now, Store(write=_no_write, read=read))
+
+
+def _no_write(_pk: str, _change: Write) -> Written:  # pragma: no cover
+    raise NotImplementedError
+
+
 def unlock(
-    pk: str,
+    place: Place,
     settings: VerifySettings,
     now: float,
     write: Callable[[str, Write], Written],
     subject: str | None = None,
 ) -> bool | Literal["revoked"]:
-    """Unlock the state `pk`: whether a lockout was lifted, or "revoked" (nothing is, then)."""
+    """Unlock a key (its own item, or its group in its person's): whether a lock was lifted, or "revoked" (nothing
+    is, then)."""
     if not settings.max_failed_attempts:
         return False
-    lockout, decision = lockout_of(settings), new_decision()
-    return after_unlock(write(pk, naming(unlock_write(lockout, decision), subject)), lockout, decision, now)
+    lockouts, decision = (lockout_of(settings, place.group),), new_decision()
+    change = unlock_write(lockouts, decision, place.unrevoked, now if place.personal else None)
+    change = replace(change, values={**change.values, **place.values})
+    return after_unlock(write(place.pk, naming(change, subject)), lockouts, decision, now, place)
 
 
-def revoke(pk: str, now: float, write: Callable[[str, Write], Written], subject: str | None = None) -> bool:
-    """Revoke the state `pk`: whether this call revoked it (false: it was already)."""
+def unlock_person(subject: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
+    """Lift every lock of a person (their codes' and their recovery codes'): whether one was lifted."""
+    if not settings.max_failed_attempts:
+        return False
+    lockouts, decision = (lockout_of(settings, CODES), lockout_of(settings, RECOVERY)), new_decision()
+    change = naming(unlock_write(lockouts, decision, None, now), subject)
+    return after_unlock(write(person_pk(subject), change), lockouts, decision, now, None) is True
+
+
+def revoke(pk: str | Place, now: float, write: Callable[[str, Write], Written], subject: str | None = None) -> bool:
+    """Revoke a key's state (its item, or its attributes in its person's): whether this call revoked it (false: it
+    was already)."""
+    place = pk if isinstance(pk, Place) else Place(pk)
     decision = new_decision()
-    written = write(pk, naming(revoke_write(now, decision), subject))
+    written = write(place.pk, naming(revoke_write(now, decision, place), subject))
     return written.applied or written.item.get(DECIDED_BY.name) == decision
 
 
-def _tried(pk: str, decision: str, subject: str | None, write: Callable[[str, Write], Written]) -> None:
+def revoke_person(subject: str, now: float, write: Callable[[str, Write], Written]) -> int:
+    """Revoke every factor sealed for `subject` before now: when (Unix milliseconds)."""
+    change = naming(person_revoke_write(now, new_decision()), subject)
+    write(person_pk(subject), change)
+    return int(change.values[":now_ms"])
+
+
+def _tried(place: Place, decision: str, subject: str | None, write: Callable[[str, Write], Written]) -> None:
     """Record a code presented for a revoked key (tried_write). Best effort: the answer is `revoked` whatever
     becomes of this write, which fails only when DynamoDB does (that try then goes unrecorded)."""
     with contextlib.suppress(StateUnavailable):
-        write(pk, naming(tried_write(decision), subject))
+        write(place.pk, naming(tried_write(decision, place), subject))
 
 
 def settle(
-    pk: str,
+    place: Place | str,
     progress: Progress | None,
     settings: VerifySettings,
     now: float,
     lifetime: int | None,
-    write: Callable[[str, Write], Written],
+    store: Store | Callable[[str, Write], Written],
     subject: str | None = None,
-) -> tuple[bool, Reason | None, Item]:
-    """The verdict on one code: (valid, why not, the item as the accept left it). `progress` is None when the code
-    matched nothing; a progress with nothing to record and no lockout (time_based without replay protection)
-    writes nothing. `subject`: the user the request named, if it did (written beside the state, for events)."""
-    lockout, decision = lockout_of(settings), new_decision()
+) -> Verdict:
+    """The verdict on one code. `progress` is None when the code matched nothing; a progress with nothing to record
+    and no lockout (time_based without replay protection) writes nothing but where a table is kept, which still
+    refuses a revoked key. `subject`: the user the request named, if it did (written beside the state, for events)."""
+    place = place if isinstance(place, Place) else Place(place)
+    store = store if isinstance(store, Store) else Store(write=store, read=_no_read)
+    lockout, decision = lockout_of(settings, place.group), new_decision()
+    lifetime = None if place.personal else lifetime
+    moved = within(progress, place) if progress is not None else None
+    for _ in range(ATTEMPTS):
+        verdict = _decide(place, moved, lockout, settings, now, lifetime, store, subject, decision)
+        if isinstance(verdict, Verdict):
+            return verdict
+        adopt(place, verdict, settings, now, store)  # the person's item as the refused write found it
+    raise StateUnavailable(CHANGED)
+
+
+def _no_read(_pk: str) -> Item:  # pragma: no cover
+    raise NotImplementedError
+
+
+def _decide(
+    place: Place,
+    progress: Progress | None,
+    lockout: Lockout,
+    settings: VerifySettings,
+    now: float,
+    lifetime: int | None,
+    store: Store,
+    subject: str | None,
+    decision: str,
+) -> Verdict | Item:
+    """The verdict, or the person's item as it was if it has not seen the key yet (to adopt it, then decide)."""
     reason: Reason = "no_match"
     if progress is not None:
-        if not (progress.unused or progress.sets or progress.adds or lockout.limit):
-            return True, None, {}
-        written = write(pk, naming(accept_write(progress, lockout, now, decision, lifetime), subject))
-        outcome = after_accept(written, lockout, decision, now)
+        if not (progress.unused or progress.sets or progress.adds or lockout.on or settings.table):
+            return Verdict(True)
+        written = store.write(
+            place.pk, naming(accept_write(progress, lockout, now, decision, lifetime, place), subject)
+        )
+        outcome = after_accept(written, lockout, decision, now, place)
         if outcome == "accepted":
-            return True, None, written.item
+            return Verdict(True, None, place.view(written.item))
+        if outcome == "unseen":
+            return written.item
         if outcome == "revoked":
-            _tried(pk, decision, subject, write)
-            return False, "revoked", {}
+            _tried(place, decision, subject, store.write)
+            return Verdict(False, "revoked")
         reason = progress.why_refused(written.item) if progress.why_refused else "already_used"
-    if not lockout.limit:
-        return False, reason, {}
-    failure = naming(failure_write(lockout, now, decision, lifetime), subject)
-    counted = after_failure(write(pk, failure), lockout, decision, now)
+    if not lockout.on:
+        return Verdict(False, reason)
+    counted: Counted = "moved"
+    refused: Item | None = None
+    for _ in range(ATTEMPTS):  # again only when the 30-day period moved on (once, or once more if raced)
+        failure = failure_write(lockout, now, decision, lifetime, place, refused)
+        failed = store.write(place.pk, naming(failure, subject))
+        counted, refused = after_failure(failed, lockout, decision, now, place), failed.item
+        if counted != "moved":
+            break
+    if counted == "moved":
+        raise StateUnavailable(CHANGED)
+    if counted == "unseen":
+        return refused or {}
     if counted == "revoked":
-        _tried(pk, decision, subject, write)
-        return False, "revoked", {}
+        _tried(place, decision, subject, store.write)
+        return Verdict(False, "revoked")
     if counted != "counted":
         count_for_alarm("OtpLockout")  # this failure locked the key
     if counted == "capped":
         count_for_alarm("OtpLockedUntilUnlock")  # a key under sustained attack: only unlock lets it in again
-    return False, reason, {}
+    return Verdict(False, reason)

@@ -15,7 +15,7 @@ from otp_api import aws
 from otp_api.errors import StateUnavailable
 from otp_api.settings import get_verify_settings
 from otp_api.state.conditions import Item, read_item
-from otp_api.state.rules import Write, Written
+from otp_api.state.rules import Store, Write, Written
 
 REFUSED = frozenset({"ConditionalCheckFailedException"})
 NOT_ACCEPTED = "verification state is unavailable; no code was accepted, try again"
@@ -59,7 +59,7 @@ def _update_expression(write: Write) -> str:
 
 
 def update_item(pk: str, change: Write) -> dict[str, Any]:
-    """The UpdateItem request that makes `change` to the item `pk` (tests/unit/test_golden_writes.py pins them)."""
+    """The UpdateItem request that makes `change` to the item `pk` (tests/handler/test_golden_writes.py pins them)."""
     update, condition = _update_expression(change), change.condition.text()
     # DynamoDB refuses values that no expression uses: send only those used.
     used = set(re.findall(r":\w+", f"{update} {condition}"))
@@ -99,3 +99,6 @@ def read(pk: str) -> Item:
         return read_item(aws.call(_client().get_item, **request).get("Item", {}))
     except aws.AwsFailure:
         raise StateUnavailable(NOT_ACCEPTED) from None
+
+
+STORE = Store(write=write, read=read)
