@@ -59,7 +59,7 @@ def _update_expression(write: Write) -> str:
 
 
 def update_item(pk: str, change: Write) -> dict[str, Any]:
-    """The UpdateItem request that makes `change` to the item `pk` (tests/unit/test_golden_writes.py pins them)."""
+    """The UpdateItem request that makes `change` to the item `pk` (tests/handler/test_golden_writes.py pins them)."""
     update, condition = _update_expression(change), change.condition.text()
     # DynamoDB refuses values that no expression uses: send only those used.
     used = set(re.findall(r":\w+", f"{update} {condition}"))
