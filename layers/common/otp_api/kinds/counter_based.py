@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from otp_api import oath, spellings
+from otp_api import fields, oath, spellings
 from otp_api.fields import Code, Counter, Enrols, NamesAKey
 from otp_api.kinds import actions, enrolment
 from otp_api.kinds.actions import RevokeResponse, UnlockResponse
@@ -142,6 +142,7 @@ def generate(request: HotpGenerateRequest) -> HotpGenerateResponse:
 
 def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
+    fields.require_digits(key, code=request.code)
     expected = _where_it_stands(key, settings, now)
     counter = _first(oath.matches(request.code, key, range(expected, expected + settings.hotp_look_ahead)))
     moved = None if counter is None else progress(counter, counter + 1)
@@ -157,6 +158,7 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
 
 def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
+    fields.require_digits(key, code=request.code, next_code=request.next_code)
     expected = _where_it_stands(key, settings, now)
     window = range(expected, expected + settings.hotp_resync_window)
     counter = _first(oath.pair_matches(request.code, request.next_code, key, window))

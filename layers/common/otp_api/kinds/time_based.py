@@ -249,6 +249,7 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     now = time.time()
     if request.code is UNSET:
         return _list_codes(key, settings, now)
+    fields.require_digits(key, code=request.code)
     step = oath.step_at(now, key.period)
     offsets = _offsets(settings)
     offset = _nearest(oath.matches(request.code, key, range(step + offsets.start, step + offsets.stop)), step)
@@ -272,6 +273,7 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     settings = get_verify_settings()
     rules.require_state(settings, "resync", "action")
     key = spellings.key_of(request, "totp")
+    fields.require_digits(key, code=request.code, next_code=request.next_code)
     now = time.time()
     step, window = oath.step_at(now, key.period), settings.totp_resync_window
     first = _nearest(oath.pair_matches(request.code, request.next_code, key, range(step - window, step + window)), step)
