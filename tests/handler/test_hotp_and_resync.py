@@ -39,6 +39,8 @@ def test_an_hotp_enrolment_holds_its_uri_in_its_qr_code_and_starts_at_its_counte
     secret = parse_qs(urlsplit(made["otp_url"]).query)["secret"][0]
     assert hotp(independent_hotp(secret, 4), otp_url=made["otp_url"])[2]["valid"] is False  # before its start
     assert hotp(independent_hotp(secret, 5), otp_url=made["otp_url"])[2] == {
+        "algorithm": "SHA1",
+        "digits": 6,
         "type": "hotp",
         "valid": True,
         "counter": 5,
@@ -60,7 +62,10 @@ def test_resync_with_two_consecutive_codes_moves_the_counter_past_them():
     assert hotp(independent_hotp(SECRET, 0), **key)[2]["valid"] is True
     assert hotp_resync(independent_hotp(SECRET, 60), independent_hotp(SECRET, 62), **key)[2]["valid"] is False
     status, _, body = hotp_resync(independent_hotp(SECRET, 60), independent_hotp(SECRET, 61), NOW + 1, **key)
-    assert (status, body) == (200, {"type": "hotp", "valid": True, "counter": 61, "reason": None})
+    assert (status, body) == (
+        200,
+        {"algorithm": "SHA1", "digits": 6, "type": "hotp", "valid": True, "counter": 61, "reason": None},
+    )
     assert hotp(independent_hotp(SECRET, 62), NOW + 2, **key)[2]["counter"] == 62
     assert hotp(independent_hotp(SECRET, 61), NOW + 3, **key)[2]["valid"] is False
 
@@ -123,7 +128,10 @@ def totp_resync(code: str, next_code: str, moment: float = NOW):
 def test_a_device_eight_steps_fast_resyncs_and_then_verifies():
     assert verify_at(NOW, secret=SECRET, code=fast(NOW, 8))[2]["valid"] is False
     status, _, body = totp_resync(fast(NOW, 8), fast(NOW, 9), NOW + 1)
-    assert (status, body) == (200, {"type": "totp", "valid": True, "drift": 9, "reason": None})
+    assert (status, body) == (
+        200,
+        {"algorithm": "SHA1", "digits": 6, "period": 30, "type": "totp", "valid": True, "drift": 9, "reason": None},
+    )
     assert verify_at(NOW + 30, secret=SECRET, code=fast(NOW + 30, 9))[2]["valid"] is True  # its next code (+10)
     # the drift stays learnt, and follows the device (RFC 6238 6): a code one step off it is accepted
     assert verify_at(NOW + 60, secret=SECRET, code=fast(NOW + 60, 10))[2]["valid"] is True

@@ -28,7 +28,7 @@ from otp_api.fields import Code, Counter, Enrols, NamesAKey
 from otp_api.kinds import actions, enrolment
 from otp_api.kinds.actions import RevokeResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
-from otp_api.oath import OtpKey
+from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
 from otp_api.settings import VerifySettings, get_verify_settings
 from otp_api.state import rules, table
@@ -79,8 +79,11 @@ class HotpGenerateResponse(enrolment.Enrolled, kw_only=True):
 
 
 class HotpVerifyResponse(Struct):
-    """The verdict on an HOTP code (or, for resync, on two): never the secret, never codes."""
+    """The verdict on an HOTP code (or, for resync, on two), with the key's parameters: never the secret, never
+    codes."""
 
+    algorithm: Algorithm
+    digits: int
     type: Literal["hotp"]
     valid: bool
     counter: Annotated[int | None, Meta(description="The counter of the code accepted (resync: of next_code).")]
@@ -153,7 +156,14 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
         if oath.matches(request.code, key, behind):
             reason = "already_used"
     count_outcome("OtpVerified", result="valid" if valid else str(reason))
-    return HotpVerifyResponse(type="hotp", valid=valid, counter=counter if valid else None, reason=reason)
+    return HotpVerifyResponse(
+        algorithm=key.algorithm,
+        digits=key.digits,
+        type="hotp",
+        valid=valid,
+        counter=counter if valid else None,
+        reason=reason,
+    )
 
 
 def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
@@ -167,7 +177,12 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, None, table.write, subject)
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
-        type="hotp", valid=valid, counter=counter + 1 if valid and counter is not None else None, reason=reason
+        algorithm=key.algorithm,
+        digits=key.digits,
+        type="hotp",
+        valid=valid,
+        counter=counter + 1 if valid and counter is not None else None,
+        reason=reason,
     )
 
 

@@ -123,6 +123,11 @@ class VerifyResponse(Struct):
 
 
 class ResyncResponse(Struct):
+    """The verdict on two consecutive codes, with the key's parameters as verify gives them."""
+
+    algorithm: Algorithm
+    digits: int
+    period: int
     type: Literal["totp"]
     valid: bool
     drift: Annotated[int | None, Meta(description="The device's clock offset learnt, in steps, when valid.")]
@@ -282,7 +287,13 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     valid, reason, _ = rules.settle(state_pk(key), moved, settings, now, lifetime(settings), table.write, subject)
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return ResyncResponse(
-        type="totp", valid=valid, drift=first + 1 if valid and first is not None else None, reason=reason
+        algorithm=key.algorithm,
+        digits=key.digits,
+        period=key.period,
+        type="totp",
+        valid=valid,
+        drift=first + 1 if valid and first is not None else None,
+        reason=reason,
     )
 
 
