@@ -197,3 +197,52 @@ def test_spellings_other_generators_write_verify(uri):
 def test_what_is_ambiguous_or_unsafe_is_refused(uri):
     status, _, body = verify_at(NOW, otp_url=uri.format(s=SECRET), code="123456")
     assert (status, body["parameter"]) == (400, "otp_url")
+
+
+# --- HOTP seal: import a hardware token's secret --------------------------------------------------------------
+
+
+def hotp_seal(**params):
+    return otp(type="hotp", action="seal", **params)
+
+
+def test_an_hotp_secret_is_sealed_at_the_tokens_counter_and_shares_its_state(s3):
+    # Given a token's secret a team holds, at counter 7, sealed for a user
+    status, _, body = hotp_seal(secret=SECRET, counter=7, subject="user-1")
+    assert status == 200, body
+    assert body == {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "counter": 7,
+        "sealed_secret": body["sealed_secret"],
+        "type": "hotp",
+    }
+    assert body["sealed_secret"].startswith("s1.") and SECRET not in str(body)
+    sealed = {"sealed_secret": body["sealed_secret"], "subject": "user-1"}
+    # Then the token verifies from its counter on, as generate's sealed secret would
+    assert hotp(independent_hotp(SECRET, 6), **sealed)[2]["valid"] is False
+    assert hotp(independent_hotp(SECRET, 7), **sealed)[2]["counter"] == 7
+    # and shares its state with the plain secret: counter 7 is used for both
+    assert hotp(independent_hotp(SECRET, 7), secret=SECRET, counter=7)[2]["reason"] == "already_used"
+
+
+def test_an_hotp_uri_is_sealed_with_its_counter_and_parameters():
+    url = f"otpauth://hotp/Example:fob?secret={SECRET}&counter=3&digits=8&algorithm=SHA256"
+    status, _, body = hotp_seal(otp_url=url)
+    assert (status, body["counter"], body["digits"], body["algorithm"]) == (200, 3, 8, "SHA256"), body
+    code = independent_hotp(SECRET, 3, digits=8, algorithm="SHA256")
+    assert hotp(code, sealed_secret=body["sealed_secret"])[2]["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"otp_url": f"otpauth://totp/Example:a?secret={SECRET}"}, "otp_url"),  # a TOTP key for an HOTP seal
+        ({"secret": SECRET, "period": 30}, "period"),  # HOTP keys have no period
+        ({}, "secret"),
+        ({"secret": SECRET, "counter": -1}, "counter"),
+    ],
+)
+def test_an_hotp_seal_refuses_what_is_no_hotp_key(params, named):
+    status, _, body = hotp_seal(**params)
+    assert (status, body["parameter"]) == (400, named), body

@@ -1,5 +1,6 @@
 """A mistyped parameter name gets the closest name the request defines ("did you mean `label`?"), and a far one
-(`colour`) the list of the names the request takes. Either way the answer and the log carry the API's own names, never the caller's text (only its hash)."""
+(`colour`) the list of the names the request takes. Either way the answer and the log carry the API's own names,
+never the caller's text (only its hash)."""
 
 import io
 import json

@@ -165,3 +165,35 @@ def test_make_dev_verbose_1_is_the_verbose_option():
 
     assert dry_run("VERBOSE=1").endswith("-m devserver --verbose")
     assert dry_run().endswith("-m devserver") and dry_run("VERBOSE=0").endswith("-m devserver")
+
+
+def answer(base: str, body: dict) -> tuple[int, dict, dict]:
+    url = urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("POST", "/otp", json.dumps(body), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_token_sealed_before_a_restart_still_opens_and_the_state_starts_afresh():
+    # Given a sealed secret from one `make dev`, and its code accepted there
+    from support import independent_code
+
+    made = {"type": "time_based", "action": "generate", "seal": True, "qrcode": "none", "subject": "user-1"}
+    with DevServer() as server:
+        status, _, enrolled = answer(server.base, made)
+        assert status == 200, enrolled
+        check = {"type": "totp", "action": "verify", "sealed_secret": enrolled["sealed_secret"], "subject": "user-1"}
+        code = independent_code(enrolled["secret"], time.time())
+        assert answer(server.base, {**check, "code": code})[2]["valid"] is True
+    # When the server is started again: the same sealing key (moto_server.py), and none of the state
+    with DevServer() as server:
+        status, headers, verdict = answer(
+            server.base, {**check, "code": independent_code(enrolled["secret"], time.time())}
+        )
+    # Then the token opens (never a 503 with Retry-After), and its code is accepted again: local state is lost
+    assert (status, verdict["valid"]) == (200, True), verdict
+    assert "Retry-After" not in headers

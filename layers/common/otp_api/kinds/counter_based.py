@@ -1,5 +1,6 @@
 """HOTP, `type: "counter_based"` (synonym `hotp`, RFC 4226), for hardware and counter devices: its requests and
-answers, when a code is accepted, what an accepted code moves, and its actions (generate, verify, resync, unlock).
+answers, when a code is accepted, what an accepted code moves, and its actions (generate, seal, verify, resync,
+unlock, revoke).
 
 - State (state/rules.py) is kept per key, in this kind's domain: `next_counter`, the counter the server expects next
   (the device's first counter until a code is accepted: the request's `counter`, or the sealed secret's or URI's).
@@ -51,6 +52,19 @@ class HotpGenerateRequest(Enrols, tag="generate", kw_only=True):
     counter: Counter = 0
 
 
+class HotpSealRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="seal", kw_only=True):
+    """Import an HOTP secret an app already holds (a hardware token's): its sealed form, as generate with seal would
+    give it, with the token's current counter (`counter`, default 0) as its first."""
+
+    type: CounterBased
+    secret: fields.SecretText | UnsetType = UNSET
+    otp_url: fields.OtpUrlText | UnsetType = UNSET
+    digits: fields.Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    counter: Counter | UnsetType = UNSET
+    subject: fields.Subject | UnsetType = UNSET
+
+
 class _HotpKey(NamesAKey, kw_only=True):
     type: CounterBased
     counter: Counter | UnsetType = UNSET  # with a secret: the device's first counter, if the server knows none yet
@@ -75,6 +89,16 @@ class HotpRevokeRequest(_HotpKey, tag="revoke", kw_only=True):
 
 class HotpGenerateResponse(enrolment.Enrolled, kw_only=True):
     counter: int
+    type: Literal["hotp"]
+
+
+class HotpSealResponse(Struct):
+    """An imported HOTP secret, sealed with its first counter: never the secret itself."""
+
+    algorithm: Algorithm
+    digits: int
+    counter: int
+    sealed_secret: str
     type: Literal["hotp"]
 
 
@@ -143,6 +167,17 @@ def generate(request: HotpGenerateRequest) -> HotpGenerateResponse:
     return enrolment.enrol(request, key, HotpGenerateResponse, counter=request.counter, type="hotp")
 
 
+def seal(request: HotpSealRequest) -> HotpSealResponse:
+    """Import an HOTP secret an app already holds (`secret` with `counter`, or an otpauth://hotp `otp_url`): its
+    sealed form, which carries the first counter, as generate with seal gives it. Never answers the secret."""
+    key = spellings.key_of(request, "hotp", to_seal=True)
+    sealed = spellings.seal(key, spellings.subject_of(request))
+    count_outcome("OtpSealed", algorithm=key.algorithm)
+    return HotpSealResponse(
+        algorithm=key.algorithm, digits=key.digits, counter=key.counter or 0, sealed_secret=sealed, type="hotp"
+    )
+
+
 def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
     fields.require_digits(key, code=request.code)
@@ -203,11 +238,12 @@ KIND = Kind(
     synonyms=("hotp",),
     actions={
         HotpGenerateRequest: generate,
+        HotpSealRequest: seal,
         HotpVerifyRequest: verify,
         HotpResyncRequest: resync,
         HotpUnlockRequest: unlock,
         HotpRevokeRequest: revoke,
     },
-    responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse, RevokeResponse),
+    responses=(HotpGenerateResponse, HotpSealResponse, HotpVerifyResponse, UnlockResponse, RevokeResponse),
     rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
 )
