@@ -35,12 +35,15 @@ class LocalCloud:
         built: bool = False,
         runtime_paths: tuple[Path, ...] = (),
         verbose: bool = False,
+        parameters: dict[str, str] | None = None,
     ):
         """`built`: run a `sam build` output (layers under python/) in isolated interpreters that see only the
         function, its layers and `runtime_paths` (what the Lambda runtime itself provides, such as boto3).
         `verbose`: the functions' output as CloudWatch would get it (JSON logs, metrics); otherwise one short line
-        per log record, metrics left out (worker.py)."""
-        self.template = template.load(template_path)
+        per log record, metrics left out (worker.py). `parameters`: template parameters other than their defaults,
+        as `sam deploy --parameter-overrides` would set them (checked by the template's rules: ParameterError)."""
+        self.template = template.load(template_path, parameters)
+        self.parameters = dict(parameters or {})
         self.verbose = verbose
         self.extra_env = extra_env or {}
         self.built = built

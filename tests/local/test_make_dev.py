@@ -197,3 +197,47 @@ def test_a_token_sealed_before_a_restart_still_opens_and_the_state_starts_afresh
     # Then the token opens (never a 503 with Retry-After), and its code is accepted again: local state is lost
     assert (status, verdict["valid"]) == (200, True), verdict
     assert "Retry-After" not in headers
+
+
+@pytest.mark.parametrize(
+    ("parameters", "line"),
+    [
+        ("MaxConsecutiveFailures=0", "MaxConsecutiveFailures=0: MaxConsecutiveFailures must be at least 1 (MinValue)"),
+        ("LockoutWindowSeconds=86401", "LockoutWindowSeconds=86401: LockoutWindowSeconds must be at most 86400"),
+        ("HotpLookAhead=ten", "HotpLookAhead=ten: HotpLookAhead must be a whole number"),
+        ("ReplayProtection=yes", "ReplayProtection=yes: ReplayProtection must be one of true, false"),
+        ("DefaultIssuer=a:b", "DefaultIssuer=a:b: DefaultIssuer must match ^[^:]*$ (AllowedPattern)"),
+        ("MaxConsecutiveFailure=3", "MaxConsecutiveFailure is not a parameter of template.yaml (did you mean"),
+        ("MaxConsecutiveFailures", "'MaxConsecutiveFailures' is not Name=Value"),
+        ("SealingKeyArn=arn:aws:kms:eu-west-1:123456789012:key/k", "SealingKeyArn is not for the local server"),
+    ],
+)
+def test_a_parameter_the_template_refuses_is_one_line_and_exit_1(parameters, line):
+    # Given make dev PARAMETERS='...' with a value template.yaml's own rules refuse
+    result, left = run({"PARAMETERS": parameters})
+    # Then one line says which and why, nothing started, nothing left behind
+    assert result.returncode == 1 and not left, (result.stderr, left)
+    (said,) = result.stderr.splitlines()
+    assert said.startswith(f"PARAMETERS: {line}"), said
+
+
+def test_parameters_reach_the_functions_as_sam_deploy_would_set_them():
+    # Given make dev PARAMETERS='MaxConsecutiveFailures=3 LockoutWindowSeconds=60', as the docs spell it
+    key = {"type": "time_based", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}
+    with DevServer({"PARAMETERS": "MaxConsecutiveFailures=3 LockoutWindowSeconds=60"}) as server:
+        # When three wrong codes are sent: the third locks the key until it is unlocked
+        from support import wrong_code
+
+        for _ in range(3):
+            status, _, body = answer(
+                server.base, {**key, "action": "verify", "code": wrong_code(key["secret"], time.time())}
+            )
+            assert (status, body["valid"]) == (200, False), body
+        status, headers, body = answer(server.base, {**key, "action": "verify", "code": "123456"})
+    # Then the fourth is a 429 without Retry-After whose message names unlock, and the banner said what was set
+    assert (status, body["error"], "Retry-After" in headers) == (429, "too_many_attempts", False), body
+    assert "(action unlock)" in body["message"]
+    said = (
+        "Template parameters: MaxConsecutiveFailures=3 LockoutWindowSeconds=60 (the others at template.yaml's defaults)"
+    )
+    assert said in server.banner
