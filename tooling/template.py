@@ -267,3 +267,15 @@ def resolve(value: Any, names: dict[str, Any], conditions: dict[str, bool] | Non
     if isinstance(value, dict):
         raise ValueError(f"cannot resolve {value} locally")
     return str(value)
+
+
+def gateway_responses(iam: bool, path: Path = ROOT / "template.yaml") -> dict[str, bytes]:
+    """The bodies template.yaml gives API Gateway's own answers (its GatewayResponses' application/json templates:
+    MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY), with ApiAuth=iam (`iam`) or not: the local server answers
+    them as the deployed API does."""
+    responses = raw_document(path)["Resources"]["Api"]["Properties"]["GatewayResponses"]
+    return {
+        name: resolve(spec["ResponseTemplates"]["application/json"], {}, {"UseIam": iam}).encode()
+        for name, spec in responses.items()
+        if "application/json" in spec.get("ResponseTemplates", {})
+    }
