@@ -15,7 +15,7 @@ SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 .PHONY: help venv dev invoke openapi lint format zbar chromium jq test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction build-EventsFunction
 
 help:
-	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker; PORT=, VERBOSE=1)"
+	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker; PORT=, VERBOSE=1, PARAMETERS=)"
 	@echo "make test    lint, validate the template, run every test"
 	@echo "make unit    the pure-function tests only, in seconds"
 	@echo "make lint    ruff, mypy, cfn-lint and checkov only"
@@ -51,9 +51,10 @@ $(VENV_SCAN)/.installed: requirements-scan.txt scripts/find-python313
 
 venv: $(VENV)/.installed
 
-# PORT (default 3000) and VERBOSE=1 (the functions' logs and metrics in full) as the server's own options.
+# PORT (default 3000) and VERBOSE=1 (the functions' logs and metrics in full) as the server's own options;
+# PARAMETERS='Name=Value ...' sets template parameters, as sam deploy --parameter-overrides does.
 dev: $(VENV)/.installed-local
-	@$(PY) -m devserver $(if $(filter-out 0 false no,$(VERBOSE)),--verbose)
+	@$(PY) -m devserver $(if $(filter-out 0 false no,$(VERBOSE)),--verbose) $(if $(PARAMETERS),--parameters "$(PARAMETERS)")
 
 FUNCTION ?= OtpFunction
 EVENT ?= events/otp-generate.json

@@ -1,5 +1,7 @@
 """`make dev`: serve every route of template.yaml on http://127.0.0.1:3000 (PORT or --port overrides; --verbose, or
-`make dev VERBOSE=1`, shows the functions' logs and metrics in full)."""
+`make dev VERBOSE=1`, shows the functions' logs and metrics in full; --parameters, or `make dev
+PARAMETERS='MaxConsecutiveFailures=3 LockoutWindowSeconds=60'`, sets template parameters as `sam deploy
+--parameter-overrides` does)."""
 
 import argparse
 import os
@@ -13,6 +15,7 @@ from devserver.server import CannotListen, serve
 from devserver.sigv4 import REGION, curl_options
 from devserver.stack import LocalCloud, eprint
 from tooling.sigv4 import SERVICE, KeyPair
+from tooling.template import ParameterError, parameter_overrides
 
 # The key pair that signs requests when OTP_API_AUTH=iam: local only, like moto's own fake credentials.
 LOCAL_KEY_PAIR = KeyPair("AKIDLOCALOTPAPI", "local-otp-api-secret-key")
@@ -53,15 +56,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devserver", description=__doc__)
     parser.add_argument("--port", default=os.environ.get("PORT") or "3000", help="the port (PORT; 0: any free port)")
     parser.add_argument("--verbose", action="store_true", help="the functions' logs and metrics in full")
+    parser.add_argument(
+        "--parameters",
+        default=os.environ.get("PARAMETERS", ""),
+        help="template parameters, as sam deploy --parameter-overrides spells them (PARAMETERS): 'Name=Value ...'",
+    )
     args = parser.parse_args()
     port = _port(args.port)
+    try:
+        parameters = parameter_overrides(args.parameters)
+        stack = LocalCloud(verbose=args.verbose, parameters=parameters)  # the template read, the values checked
+    except ParameterError as exc:
+        raise SystemExit(f"PARAMETERS: {exc}") from None
     api_key = os.environ.get("OTP_API_KEY") or None
     signed_by = LOCAL_KEY_PAIR if os.environ.get("OTP_API_AUTH") == "iam" else None
     # Ctrl-C and SIGTERM both stop cleanly, even when started from a shell that ignores SIGINT in the background,
     # and even while starting.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    stack = LocalCloud(verbose=args.verbose)
     try:
         server = serve(stack, "127.0.0.1", port, api_key, signed_by)  # the port first: nothing started if taken
     except CannotListen as exc:
@@ -89,6 +101,9 @@ def banner(base: str, stack: LocalCloud, api_key: str | None, signed_by: KeyPair
     eprint(f"otp-api is running on {base} (S3, DynamoDB, KMS and EventBridge from moto at {stack.endpoint})\n{routes}")
     eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger")
     eprint("  Security events: one line each below, as the events function puts them on the bus (docs/events.md)\n")
+    if stack.parameters:
+        given = " ".join(f"{name}={value}" for name, value in stack.parameters.items())
+        eprint(f"Template parameters: {given} (the others at template.yaml's defaults)")
     eprint("API key: required (OTP_API_KEY)" if api_key else "API key: none (set OTP_API_KEY to require one)")
     if signed_by:
         eprint(f"SigV4: required (OTP_API_AUTH=iam), for {SERVICE} in {REGION}, signed with the local key pair")

@@ -32,16 +32,19 @@ from devserver import gateway, sigv4
 from devserver.functions import FunctionError
 from devserver.stack import LocalCloud, eprint
 from tooling.sigv4 import KeyPair
-from tooling.template import ROOT
+from tooling.template import ROOT, gateway_responses
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 REQUEST_TIMEOUT = 30  # seconds a client may take to send its request
 DEMO_PAGE = Path(__file__).with_name("demo.html")
 EVENTS_PATH = "/local/events"  # a local page of the server's own: no such route exists deployed
 SWAGGER_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>otp-api: Swagger UI</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>otp-api: Swagger UI</title>
 <link rel="icon" type="image/png" href="/swagger-ui/favicon-32x32.png">
-<link rel="stylesheet" href="/swagger-ui/swagger-ui.css"></head>
+<link rel="stylesheet" href="/swagger-ui/swagger-ui.css">
+<style>/* a phone's width: Swagger UI's responses table has a "Links" column (empty here) that would push it wider */
+@media (max-width: 600px) { .swagger-ui .response-col_links { display: none; } }</style></head>
 <body><div id="ui"></div><script src="/swagger-ui/swagger-ui-bundle.js"></script>
 <script>
 const key = /*API_KEY*/null;  // the local server's own key (OTP_API_KEY): authorised once the document is in
@@ -53,9 +56,8 @@ KEY_SLOT = "/*API_KEY*/null"  # in a page's script: the local key (OTP_API_KEY) 
 SIGV4_SLOT = "/*SIGV4*/null"  # in the demo's script: with OTP_API_AUTH=iam, curl's options that sign
 SWAGGER_FILES = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"})
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".png": "image/png"}
-# API Gateway's own answers, byte for byte, where no function runs.
-NO_ROUTE = b'{"message":"Missing Authentication Token"}'  # an unknown path, or a method the path has not
-FORBIDDEN = b'{"message":"Forbidden"}'  # a missing or wrong API key
+# API Gateway's own answers, byte for byte, where no function runs. An unknown path or a method the path has not
+# (and, with IAM, no signature), and a missing or wrong API key: template.yaml's GatewayResponses (LocalApi).
 TOO_LARGE = b'{"message":"Request Too Long"}'
 BAD_REQUEST = b'{"message":"Bad Request"}'
 FUNCTION_FAILED = b'{"message": "Internal server error"}'  # (sic: API Gateway's spacing)
@@ -100,6 +102,8 @@ class LocalApi:
 
     def __init__(self, stack: LocalCloud, port: int, api_key: str | None, signed_by: KeyPair | None) -> None:
         self.stack, self.port, self.api_key, self.key_pair = stack, port, api_key, signed_by
+        answers = gateway_responses(iam=signed_by is not None)
+        self.no_route, self.forbidden = answers["MISSING_AUTHENTICATION_TOKEN"], answers["INVALID_API_KEY"]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -152,18 +156,18 @@ class LocalApi:
     def _api(self, request: Request, body: bytes) -> Response:
         function = self.stack.route(request.method, request.path)
         if function is None:
-            return _json(403, NO_ROUTE)
+            return _json(403, self.no_route)
         if (
             self.api_key
             and request.method != "OPTIONS"
             and not hmac.compare_digest(request.headers.get("x-api-key", "").encode(), self.api_key.encode())
         ):
-            return _json(403, FORBIDDEN)
+            return _json(403, self.forbidden)
         if self.key_pair and request.method != "OPTIONS":
             url = f"http://{request.host}{request.environ.get('REQUEST_URI', request.path)}"  # as sent
             lowered = {name.lower(): value for name, value in request.headers.items()}
             if refused := sigv4.refusal(self.key_pair, request.method, url, lowered, body):
-                return _json(403, refused)
+                return _json(403, self.no_route if refused == sigv4.MISSING else refused)
         query = request.query_string.decode("latin-1")
         event = gateway.to_event(
             request.method, request.path, request.path, query, list(request.headers.items()), body,

@@ -19,6 +19,7 @@ from tooling import template
 EVENTS_KEPT = 200  # the latest events, for the demo page (GET /local/events)
 EVENTS_POLL_SECONDS = 0.3
 EVENTS_QUEUE = "otp-api-local-events"
+MOTO_SERVER = Path(__file__).with_name("moto_server.py")
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
@@ -34,12 +35,15 @@ class LocalCloud:
         built: bool = False,
         runtime_paths: tuple[Path, ...] = (),
         verbose: bool = False,
+        parameters: dict[str, str] | None = None,
     ):
         """`built`: run a `sam build` output (layers under python/) in isolated interpreters that see only the
         function, its layers and `runtime_paths` (what the Lambda runtime itself provides, such as boto3).
         `verbose`: the functions' output as CloudWatch would get it (JSON logs, metrics); otherwise one short line
-        per log record, metrics left out (worker.py)."""
-        self.template = template.load(template_path)
+        per log record, metrics left out (worker.py). `parameters`: template parameters other than their defaults,
+        as `sam deploy --parameter-overrides` would set them (checked by the template's rules: ParameterError)."""
+        self.template = template.load(template_path, parameters)
+        self.parameters = dict(parameters or {})
         self.verbose = verbose
         self.extra_env = extra_env or {}
         self.built = built
@@ -89,7 +93,8 @@ class LocalCloud:
                 if self._moto is not None and self._moto.poll() is not None:
                     code = self._moto.returncode
                     eprint(
-                        f"moto's server exited (code {code}): starting S3, DynamoDB and KMS again (their data is gone)"
+                        f"moto's server exited (code {code}): starting S3, DynamoDB and KMS again (their data is "
+                        "gone; the sealing key is the same)"
                     )
                     self.stop()
                     self.start()
@@ -144,12 +149,13 @@ class LocalCloud:
         )
 
     def _start_moto(self) -> None:
-        """moto's server in a process of its own: its state stays apart from any in-process mock."""
+        """moto's server in a process of its own: its state stays apart from any in-process mock. Its KMS key is
+        the same at every start (moto_server.py): tokens sealed before a restart still open."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        self._moto = subprocess.Popen(  # noqa: S603 - moto's own server module
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        self._moto = subprocess.Popen(  # noqa: S603 - moto's own server, run by our module
+            [sys.executable, str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -25,7 +25,16 @@ API_KEY_SCHEME = {
 # The RFC test secret ("12345678901234567890": RFC 4226's HOTP vectors, RFC 6238's TOTP): examples that need no
 # earlier answer, so that Swagger UI's "Execute" works on a fresh `make dev`. An app would send sealed_secret.
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # noqa: S105 - published test vectors
-PLACEHOLDER_CODES = "r1.AQICAHhExampleSealedCodes"  # (a shape only: no stack sealed it)
+# A set of recovery codes for `user-7f3a` sealed by `make dev`, whose KMS key is the same at every start
+# (devserver/moto_server.py): the examples verify and unlock on a fresh local server as given. A deployed stack's
+# key did not seal it: there, a 400 until the generate example's answer is pasted in.
+LOCAL_SEALED_CODES = (
+    "r1.MGNhYjFlMDAtMDdhMC00MDAwLTgwMDAtMDAwMDAwMDBjMGRlvGpHY4eEypaczqhZJdDbxg7tg2lXl_xyvAj5JlzkHhgmKfKuZ"
+    "k9RtyrBUOoXyJEwzaTk3ssmgIA2dyUhRw3jigYPbkHhmH3VSobQV6f-abL_MBtiPInUjDdgeCvldxvbM0gRc5Y2CP0ouY9V7jUE2"
+    "5RcoS6Eak3Hp9URzjjd5KF_mqnP-9mlSTiEujo_NAJMe8jNQqzextlZExoABFrK1HpJ0tlUNgosGJ26-3Y13i7_Yaq6X4PPHtfiI"
+    "0s3Gy9-O_4x_wZO04Kao9G6ma8"
+)
+LOCAL_RECOVERY_CODE = "6V1P-1B7S-NE"  # the set's first code
 
 
 class Example(NamedTuple):
@@ -63,7 +72,9 @@ EXAMPLES_OF = {
         ),
         "totp verify a code": Example(
             {"type": "time_based", "action": "verify", "secret": RFC_SECRET, "code": "123456"},
-            "Put a code from the listing (or `oathtool --totp -b " + RFC_SECRET + "`) in `code`: valid once, then "
+            "Put a code from the listing (or from `.venv/bin/python -c \"import pyotp; print(pyotp.TOTP('"
+            + RFC_SECRET
+            + "').now())\"`) in `code`: valid once, then "
             "`already_used`. As given, most likely `no_match`; 5 failures lock the key (the unlock example lifts "
             "it). An app sends `sealed_secret` and `subject` instead of `secret`.",
         ),
@@ -124,19 +135,23 @@ EXAMPLES_OF = {
             {
                 "type": "recovery_codes",
                 "action": "verify",
-                "sealed_codes": PLACEHOLDER_CODES,
-                "code": "K7QM-2XW9-HF",
+                "sealed_codes": LOCAL_SEALED_CODES,
+                "code": LOCAL_RECOVERY_CODE,
                 "subject": "user-7f3a",
             },
-            "Paste the `sealed_codes` and one of the `codes` that the generate example answered: valid once. As "
-            "given, a 400 (`sealed_codes` is not one of this stack's).",
-            400,
+            "A set `make dev` sealed (its key is the same at every start) and its first code: valid once, then "
+            "`already_used` until the server restarts. Against a deployed stack, paste the `sealed_codes` and one "
+            "of the `codes` that the generate example answered (as given, a 400: another key sealed it).",
         ),
         "recovery codes unlock": Example(
-            {"type": "recovery_codes", "action": "unlock", "sealed_codes": PLACEHOLDER_CODES, "subject": "user-7f3a"},
-            "Paste the `sealed_codes` that the generate example answered. As given, a 400 (`sealed_codes` is not "
-            "one of this stack's).",
-            400,
+            {
+                "type": "recovery_codes",
+                "action": "unlock",
+                "sealed_codes": LOCAL_SEALED_CODES,
+                "subject": "user-7f3a",
+            },
+            "Lifts the set's lockout (`unlocked: false` when it was not locked). Against a deployed stack, paste "
+            "the `sealed_codes` that the generate example answered.",
         ),
     },
     "/barcodes": {
@@ -236,11 +251,29 @@ def build() -> dict[str, Any]:
 
 
 # Answers that API Gateway makes itself (no function runs), and the redirect's parts.
-GATEWAY_MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
-GATEWAY_REFUSALS = {
-    "no API key, or a wrong one": {"message": "Forbidden"},
-    "no such route; or, with ApiAuth=iam, a request not signed with SigV4": {"message": "Missing Authentication Token"},
+GATEWAY_MESSAGE = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+    "additionalProperties": False,  # API Gateway's own shape, never an ErrorResponse (which this makes a oneOf)
 }
+
+
+def _gateway_refusals() -> dict[str, Any]:
+    """API Gateway's 403s: template.yaml's own bodies for a wrong route and a wrong key (its GatewayResponses, in
+    the API's error shape), and API Gateway's message for a wrong signature."""
+    from devserver.sigv4 import MISMATCH
+    from tooling.template import gateway_responses
+
+    plain, iam = gateway_responses(iam=False), gateway_responses(iam=True)
+    return {
+        "no such route, or a method the route has not": json.loads(plain["MISSING_AUTHENTICATION_TOKEN"]),
+        "no API key, or a wrong one (ApiAuth=api_key)": json.loads(plain["INVALID_API_KEY"]),
+        "no such route, or no SigV4 signature (ApiAuth=iam)": json.loads(iam["MISSING_AUTHENTICATION_TOKEN"]),
+        "a wrong SigV4 signature (ApiAuth=iam)": json.loads(MISMATCH),
+    }
+
+
 RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
 LOCATION = {"description": "The presigned URL of the image", "schema": {"type": "string", "format": "uri"}}
 REDIRECT_BODY = {"type": "object", "properties": {"url": {"type": "string", "format": "uri"}}, "required": ["url"]}
@@ -333,8 +366,9 @@ def _describe_responses(method: str, responses: dict[str, Any], refusals: dict[i
             examples = {name: {"summary": name, "value": value} for name, value in refusals[code].items()}
             response["content"]["application/json"]["examples"] = examples
         if code == 403:
-            examples = {name: {"summary": name, "value": value} for name, value in GATEWAY_REFUSALS.items()}
-            response["content"] = {"application/json": {"schema": GATEWAY_MESSAGE, "examples": examples}}
+            examples = {name: {"summary": name, "value": value} for name, value in _gateway_refusals().items()}
+            schema = {"oneOf": [{"$ref": REF.format(name="ErrorResponse")}, GATEWAY_MESSAGE]}
+            response["content"] = {"application/json": {"schema": schema, "examples": examples}}
         if 300 <= code < 400:
             response["headers"] = {"Location": LOCATION}
             response["content"] = {"application/json": {"schema": REDIRECT_BODY}}

@@ -71,10 +71,83 @@ def raw_document(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def load(path: Path = ROOT / "template.yaml") -> Template:
+class ParameterError(ValueError):
+    """A parameter override the template would refuse: the message is one line that says why."""
+
+
+# Parameters the local server cannot take, and why: it has no AWS account's resources, and its own settings say how
+# callers authenticate.
+NOT_LOCAL = {
+    "SealingKeyArn": "it adopts a resource of an AWS account: the local server has none",
+    "VerifyStateTableName": "it adopts a resource of an AWS account: the local server has none",
+    "VerifyStateStreamArn": "it adopts a resource of an AWS account: the local server has none",
+    "ApiAuth": "make dev's own settings say it: OTP_API_KEY=<key> (api_key) or OTP_API_AUTH=iam",
+}
+
+
+def parameter_overrides(text: str) -> dict[str, str]:
+    """`Key=Value Key2=Value2`, as `sam deploy --parameter-overrides` spells them (shell quoting for a value with
+    spaces; `ParameterKey=Key,ParameterValue=Value` too)."""
+    import shlex
+
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:  # an unclosed quote
+        raise ParameterError(f"cannot read {text!r}: {exc}") from None
+    overrides: dict[str, str] = {}
+    for word in words:
+        if word.startswith("ParameterKey=") and ",ParameterValue=" in word:
+            name, _, value = word.removeprefix("ParameterKey=").partition(",ParameterValue=")
+        else:
+            name, equals, value = word.partition("=")
+            if not equals or not name:
+                raise ParameterError(f"{word!r} is not Name=Value (as sam deploy --parameter-overrides spells them)")
+        overrides[name] = value
+    return overrides
+
+
+def check_overrides(overrides: dict[str, str], specs: dict[str, Any]) -> None:
+    """Refuse what CloudFormation would refuse (the template's AllowedValues, MinValue, MaxValue, MinLength,
+    MaxLength, AllowedPattern, and numbers for a Number), and what names an AWS account's resources."""
+    import difflib
+    import re
+
+    for name, value in overrides.items():
+        if name not in specs:
+            close = difflib.get_close_matches(name, list(specs), n=1)
+            hint = f"did you mean {close[0]}?" if close else f"its parameters: {', '.join(specs)}"
+            raise ParameterError(f"{name} is not a parameter of template.yaml ({hint})")
+        if name in NOT_LOCAL:
+            raise ParameterError(f"{name} is not for the local server: {NOT_LOCAL[name]}")
+        spec, rule = specs[name], ""
+        allowed = [str(choice) for choice in spec.get("AllowedValues", [])]
+        if allowed and value not in allowed:
+            rule = f"must be one of {', '.join(allowed)}"
+        elif spec.get("Type") == "Number":
+            if not re.fullmatch(r"-?[0-9]+", value):
+                rule = "must be a whole number"
+            elif "MinValue" in spec and int(value) < spec["MinValue"]:
+                rule = f"must be at least {spec['MinValue']} (MinValue)"
+            elif "MaxValue" in spec and int(value) > spec["MaxValue"]:
+                rule = f"must be at most {spec['MaxValue']} (MaxValue)"
+        elif "MaxLength" in spec and len(value) > spec["MaxLength"]:
+            rule = f"must be at most {spec['MaxLength']} characters (MaxLength)"
+        elif "MinLength" in spec and len(value) < spec["MinLength"]:
+            rule = f"must be at least {spec['MinLength']} characters (MinLength)"
+        elif "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+            rule = f"must match {spec['AllowedPattern']} (AllowedPattern)"
+        if rule:
+            raise ParameterError(f"{name}={value}: {name} {rule}, as template.yaml says")
+
+
+def load(path: Path = ROOT / "template.yaml", overrides: dict[str, str] | None = None) -> Template:
+    """The template with its parameters at their defaults, or at `overrides` (checked by the template's rules:
+    ParameterError)."""
     doc = raw_document(path)
     resources: dict[str, Any] = doc.get("Resources", {})
+    check_overrides(overrides or {}, doc.get("Parameters", {}))
     parameters = {name: spec.get("Default", "") for name, spec in doc.get("Parameters", {}).items()}
+    parameters.update(overrides or {})
     for name, spec in doc.get("Parameters", {}).items():
         if spec.get("Type") == "CommaDelimitedList":
             parameters[name] = [item for item in str(parameters[name]).split(",") if item]
@@ -123,7 +196,7 @@ def _stream_mapping(props: dict[str, Any], conditions: dict[str, bool]) -> Strea
 
 
 def _evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any]) -> Any:
-    """A condition's value, with the parameters at their defaults (as `make dev` runs them)."""
+    """A condition's value, with the parameters as `make dev` runs them (their defaults, or its PARAMETERS)."""
 
     def value(node: Any) -> Any:
         if isinstance(node, list):
@@ -194,3 +267,15 @@ def resolve(value: Any, names: dict[str, Any], conditions: dict[str, bool] | Non
     if isinstance(value, dict):
         raise ValueError(f"cannot resolve {value} locally")
     return str(value)
+
+
+def gateway_responses(iam: bool, path: Path = ROOT / "template.yaml") -> dict[str, bytes]:
+    """The bodies template.yaml gives API Gateway's own answers (its GatewayResponses' application/json templates:
+    MISSING_AUTHENTICATION_TOKEN, INVALID_API_KEY), with ApiAuth=iam (`iam`) or not: the local server answers
+    them as the deployed API does."""
+    responses = raw_document(path)["Resources"]["Api"]["Properties"]["GatewayResponses"]
+    return {
+        name: resolve(spec["ResponseTemplates"]["application/json"], {}, {"UseIam": iam}).encode()
+        for name, spec in responses.items()
+        if "application/json" in spec.get("ResponseTemplates", {})
+    }

@@ -9,10 +9,11 @@ in one block, `$SECRET` in a later one). `http://127.0.0.1:3000`, where `make de
 - it exits 0 within BLOCK_SECONDS;
 - every HTTP answer curl got was 2xx or 3xx, but where an expected answer names its status (`# => 400 {...}`);
 - each expected answer matches: a `# => ...` line checks the output of the commands since the previous one, a
-  ```json block right after the shell block the output since its last `# =>`. A JSON expectation is a subset: every
-  key shown must be in the answer with that value, where a string with `...` matches any text in its place (a list
-  ending in "..." any further elements); keys not shown are not checked. Other text: each expected line must be a
-  line of the output (`...` again any text).
+  ```json block right after the shell block the output since its last `# =>`. A JSON expectation is whole: every
+  key of the answer is shown, with its value, where a string with `...` matches any text in its place (a list
+  ending in "..." any further elements). A doc that means to show part of an answer says so with jq (`jq '{type,
+  valid}'`), in the command the reader runs. Other text: each expected line must be a line of the output (`...`
+  again any text).
 Blocks tagged `aws` or `setup` are checked with `bash -n` only.
 """
 
@@ -115,11 +116,15 @@ def _pattern(text: str) -> re.Pattern[str]:
 
 
 def differences(expected: Any, actual: Any, where: str = "") -> list[str]:
-    """How `actual` differs from the doc's `expected` (a subset: see the module's docstring)."""
+    """How `actual` differs from the doc's `expected` (whole: see the module's docstring)."""
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return [f"{where or 'the answer'}: expected an object, got {actual!r}"]
-        found = []
+        found = [
+            f"{where}{key}: in the answer ({actual[key]!r}), not shown in the doc"
+            for key in actual
+            if key not in expected
+        ]
         for key, value in expected.items():
             if key not in actual:
                 found.append(f"{where}{key}: missing (the answer has {sorted(actual)})")

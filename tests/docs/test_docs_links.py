@@ -2,6 +2,7 @@
 rules), every repository path they name in code exists, the README maps every page of docs/, and stays one screen
 and a quickstart long."""
 
+import re
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -39,7 +40,7 @@ def test_every_relative_link_and_anchor_resolves(path):
 
 @pytest.mark.parametrize("path", DOCS, ids=_name)
 def test_every_repository_path_named_in_code_exists(path):
-    # `tests/unit/test_golden_writes.py`, `layers/common/otp_api/` and the like, where they start at the top of the
+    # `tests/handler/test_golden_writes.py`, `layers/common/otp_api/` and the like, where they start at the top of the
     # repository; paths within the package (`kinds/time_based.py`) and URL paths (`/otp`) are not checked.
     missing = [
         f"line {line}: {span}"
@@ -63,3 +64,47 @@ def test_the_readme_maps_every_page_of_docs():
 def test_the_readme_is_a_first_screen_not_a_manual():
     lines = len((ROOT / "README.md").read_text().splitlines())
     assert lines <= README_MOST_LINES, f"README.md has {lines} lines: at most {README_MOST_LINES}, the rest in docs/"
+
+
+# --- paths named in the code, and the test files the docs place in a folder -------------------------------------
+
+PACKAGE = ROOT / "layers" / "common" / "otp_api"
+TRACKED = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+CODE = [name for name in TRACKED if name.endswith((".py", ".yaml", ".toml", ".html")) or name == "Makefile"]
+_TOP = "|".join(map(re.escape, sorted(TOP_LEVEL)))
+_REPO_PATH = re.compile(rf"(?<![\w./-])((?:{_TOP})/[\w./-]*[\w/])")
+_TEST_FILE = re.compile(r"\btest_\w+\.py\b")
+
+
+def test_every_repository_path_named_in_the_code_exists():
+    # A comment or docstring that sends a reader to `tests/handler/test_golden_writes.py` or `docs/api.md`: the
+    # file must be there. A path within the package that happens to start like a top-level folder (`events/bus.py`,
+    # the package's events/) counts if the package has it.
+    missing = [
+        f"{name}:{number}: {path}"
+        for name in CODE
+        for number, line in enumerate((ROOT / name).read_text(errors="replace").splitlines(), 1)
+        for path in (match.rstrip(".") for match in _REPO_PATH.findall(line))
+        if not any(char in path for char in "*<>{}") and not (ROOT / path).exists() and not (PACKAGE / path).exists()
+    ]
+    assert not missing, "paths named in the code that do not exist:\n" + "\n".join(missing)
+
+
+def test_every_test_file_the_docs_name_is_where_they_place_it():
+    # development.md lists the tests by folder (a bullet `tests/handler/` and its lines): a file named under a
+    # folder's bullet is in that folder; a test file named anywhere else in the docs exists in some folder of tests/.
+    tests = {path.relative_to(ROOT / "tests").as_posix() for path in (ROOT / "tests").rglob("test_*.py")}
+    misplaced = []
+    for path in DOCS:
+        folder = None
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if heading := re.match(r"- \*\*`tests/(\w+)/`\*\*", line):
+                folder = heading.group(1)
+            elif not line.startswith(" "):
+                folder = None
+            for name in _TEST_FILE.findall(line):
+                where = {test.rpartition("/")[0] for test in tests if test.rpartition("/")[2] == name}
+                if not where or (folder is not None and folder not in where):
+                    where_said = f"not in tests/{folder}" if folder else "in no folder of tests/"
+                    misplaced.append(f"{_name(path)}:{number}: {name} ({where_said})")
+    assert not misplaced, "test files the docs name where they are not:\n" + "\n".join(misplaced)

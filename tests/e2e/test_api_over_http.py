@@ -11,6 +11,7 @@ from e2e.conftest import authorised
 from support import decode_image, independent_code
 
 SYMBOLOGIES = ["qr_code", "aztec_code", "data_matrix"]
+NO_ROUTE = {False: "no_such_route", True: "no_such_route_or_unsigned"}  # template.yaml, by ApiAuth=iam or not
 
 
 def generate(api, label: str = "e2e"):
@@ -221,9 +222,13 @@ def test_requests_without_the_key_are_refused(target, http):
     if not target.api_key:
         pytest.skip("this API requires no key (ApiAuth is not api_key)")
     body = {"type": "time_based", "action": "generate", "label": "no key"}
-    assert http("POST", f"{target.url}/otp", body).status == 403
-    assert http("POST", f"{target.url}/otp", body, {"x-api-key": "not-the-key"}).status == 403
-    assert http("GET", f"{target.url}/barcodes?type=qr_code&data=no%20key").status == 403
+    # template.yaml's INVALID_API_KEY gateway response: the API's error shape, naming x-api-key
+    for reply in (
+        http("POST", f"{target.url}/otp", body),
+        http("POST", f"{target.url}/otp", body, {"x-api-key": "not-the-key"}),
+        http("GET", f"{target.url}/barcodes?type=qr_code&data=no%20key"),
+    ):
+        assert (reply.status, reply.json()["error"], reply.json()["parameter"]) == (403, "invalid_api_key", "x-api-key")
 
 
 def test_unsigned_and_wrongly_signed_requests_are_refused(target, http):
@@ -233,7 +238,8 @@ def test_unsigned_and_wrongly_signed_requests_are_refused(target, http):
 
     body = {"type": "time_based", "action": "generate", "label": "unsigned"}
     unsigned = http("POST", f"{target.url}/otp", body)
-    assert (unsigned.status, unsigned.json()["message"]) == (403, "Missing Authentication Token")
+    assert (unsigned.status, unsigned.json()["error"]) == (403, "no_such_route_or_unsigned")
+    assert "not signed with SigV4" in unsigned.json()["message"]
     wrong = replace(target, key_pair=replace(target.key_pair, secret_key="not-the-secret"))
     forged = http("POST", f"{target.url}/otp", body, authorised(wrong, "POST", "/otp", body))
     assert forged.status == 403 and "signature" in forged.json()["message"]
@@ -248,7 +254,7 @@ def test_cors_preflight_as_configured(target, http):
     assert stranger.headers.get("Access-Control-Allow-Origin") is None, stranger
     if not target.cors_origins:
         # CORS off: no preflight route at all, so nothing runs without a key
-        assert (stranger.status, stranger.body) == (403, b'{"message":"Missing Authentication Token"}')
+        assert (stranger.status, stranger.json()["error"]) == (403, NO_ROUTE[bool(target.key_pair)])
         return
     origin = target.cors_origins[0]
     allowed = http("OPTIONS", f"{target.url}/otp", headers={"Origin": origin, **preflight})
@@ -257,12 +263,17 @@ def test_cors_preflight_as_configured(target, http):
     assert "x-api-key" in allowed.headers["Access-Control-Allow-Headers"].lower()
 
 
-def test_routes_and_methods_the_api_does_not_have(api):
-    # API Gateway's own answer, byte for byte (the local server gives the same)
-    for method, path in (("GET", "/nothing-here"), ("GET", "/otp"), ("DELETE", "/barcodes")):
+def test_routes_and_methods_the_api_does_not_have(api, target):
+    # template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response, byte for byte (the local server gives the same):
+    # the API's error shape, naming the routes it has
+    from tooling.template import gateway_responses
+
+    expected = gateway_responses(iam=bool(target.key_pair))["MISSING_AUTHENTICATION_TOKEN"]
+    for method, path in (("GET", "/nothing-here"), ("GET", "/otp"), ("PUT", "/otp"), ("DELETE", "/barcodes")):
         reply = api(method, path)
-        assert (reply.status, reply.body) == (403, b'{"message":"Missing Authentication Token"}'), (method, path)
-        assert reply.headers["Cache-Control"] == "no-store", (method, path)  # GatewayResponses: DEFAULT_4XX
+        assert (reply.status, reply.body) == (403, expected), (method, path)
+        assert reply.headers["Cache-Control"] == "no-store", (method, path)  # the gateway response's own header
+        assert "POST /otp" in reply.json()["message"]
 
 
 def test_a_malformed_request_gets_a_json_error(api):

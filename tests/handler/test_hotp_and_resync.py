@@ -39,6 +39,8 @@ def test_an_hotp_enrolment_holds_its_uri_in_its_qr_code_and_starts_at_its_counte
     secret = parse_qs(urlsplit(made["otp_url"]).query)["secret"][0]
     assert hotp(independent_hotp(secret, 4), otp_url=made["otp_url"])[2]["valid"] is False  # before its start
     assert hotp(independent_hotp(secret, 5), otp_url=made["otp_url"])[2] == {
+        "algorithm": "SHA1",
+        "digits": 6,
         "type": "hotp",
         "valid": True,
         "counter": 5,
@@ -60,7 +62,10 @@ def test_resync_with_two_consecutive_codes_moves_the_counter_past_them():
     assert hotp(independent_hotp(SECRET, 0), **key)[2]["valid"] is True
     assert hotp_resync(independent_hotp(SECRET, 60), independent_hotp(SECRET, 62), **key)[2]["valid"] is False
     status, _, body = hotp_resync(independent_hotp(SECRET, 60), independent_hotp(SECRET, 61), NOW + 1, **key)
-    assert (status, body) == (200, {"type": "hotp", "valid": True, "counter": 61, "reason": None})
+    assert (status, body) == (
+        200,
+        {"algorithm": "SHA1", "digits": 6, "type": "hotp", "valid": True, "counter": 61, "reason": None},
+    )
     assert hotp(independent_hotp(SECRET, 62), NOW + 2, **key)[2]["counter"] == 62
     assert hotp(independent_hotp(SECRET, 61), NOW + 3, **key)[2]["valid"] is False
 
@@ -123,7 +128,10 @@ def totp_resync(code: str, next_code: str, moment: float = NOW):
 def test_a_device_eight_steps_fast_resyncs_and_then_verifies():
     assert verify_at(NOW, secret=SECRET, code=fast(NOW, 8))[2]["valid"] is False
     status, _, body = totp_resync(fast(NOW, 8), fast(NOW, 9), NOW + 1)
-    assert (status, body) == (200, {"type": "totp", "valid": True, "drift": 9, "reason": None})
+    assert (status, body) == (
+        200,
+        {"algorithm": "SHA1", "digits": 6, "period": 30, "type": "totp", "valid": True, "drift": 9, "reason": None},
+    )
     assert verify_at(NOW + 30, secret=SECRET, code=fast(NOW + 30, 9))[2]["valid"] is True  # its next code (+10)
     # the drift stays learnt, and follows the device (RFC 6238 6): a code one step off it is accepted
     assert verify_at(NOW + 60, secret=SECRET, code=fast(NOW + 60, 10))[2]["valid"] is True
@@ -189,3 +197,53 @@ def test_spellings_other_generators_write_verify(uri):
 def test_what_is_ambiguous_or_unsafe_is_refused(uri):
     status, _, body = verify_at(NOW, otp_url=uri.format(s=SECRET), code="123456")
     assert (status, body["parameter"]) == (400, "otp_url")
+
+
+# --- HOTP seal: import a hardware token's secret --------------------------------------------------------------
+
+
+def hotp_seal(**params):
+    return otp(type="hotp", action="seal", **params)
+
+
+def test_an_hotp_secret_is_sealed_at_the_tokens_counter_and_shares_its_state(s3):
+    # Given a token's secret a team holds, at counter 7, sealed (without a subject: the key's own state, which the
+    # plain secret names too; with one, the state is the person's)
+    status, _, body = hotp_seal(secret=SECRET, counter=7)
+    assert status == 200, body
+    assert body == {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "counter": 7,
+        "sealed_secret": body["sealed_secret"],
+        "type": "hotp",
+    }
+    assert body["sealed_secret"].startswith("s1.") and SECRET not in str(body)
+    sealed = {"sealed_secret": body["sealed_secret"]}
+    # Then the token verifies from its counter on, as generate's sealed secret would
+    assert hotp(independent_hotp(SECRET, 6), **sealed)[2]["valid"] is False
+    assert hotp(independent_hotp(SECRET, 7), **sealed)[2]["counter"] == 7
+    # and shares its state with the plain secret: counter 7 is used for both
+    assert hotp(independent_hotp(SECRET, 7), secret=SECRET, counter=7)[2]["reason"] == "already_used"
+
+
+def test_an_hotp_uri_is_sealed_with_its_counter_and_parameters():
+    url = f"otpauth://hotp/Example:fob?secret={SECRET}&counter=3&digits=8&algorithm=SHA256"
+    status, _, body = hotp_seal(otp_url=url)
+    assert (status, body["counter"], body["digits"], body["algorithm"]) == (200, 3, 8, "SHA256"), body
+    code = independent_hotp(SECRET, 3, digits=8, algorithm="SHA256")
+    assert hotp(code, sealed_secret=body["sealed_secret"])[2]["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"otp_url": f"otpauth://totp/Example:a?secret={SECRET}"}, "otp_url"),  # a TOTP key for an HOTP seal
+        ({"secret": SECRET, "period": 30}, "period"),  # HOTP keys have no period
+        ({}, "secret"),
+        ({"secret": SECRET, "counter": -1}, "counter"),
+    ],
+)
+def test_an_hotp_seal_refuses_what_is_no_hotp_key(params, named):
+    status, _, body = hotp_seal(**params)
+    assert (status, body["parameter"]) == (400, named), body

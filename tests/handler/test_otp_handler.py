@@ -194,11 +194,12 @@ def test_code_with_spaces_and_pasted_secret_forms():
     assert body["valid"] is True
 
 
-def test_code_of_wrong_length_is_simply_not_valid():
-    body = verify(independent_code(SECRET, NOW)[:5], NOW)
-    assert body["valid"] is False
-    body = verify(independent_code(SECRET, NOW, digits=8), NOW)  # an 8-digit code for a 6-digit verify
-    assert body["valid"] is False
+def test_code_of_wrong_length_is_refused_naming_the_keys_digits():
+    # (test_code_length.py: every kind and spelling, and that such codes never count towards a lockout)
+    for code in (independent_code(SECRET, NOW)[:5], independent_code(SECRET, NOW, digits=8)):
+        status, _, body = verify_at(NOW, secret=SECRET, code=code)
+        assert (status, body["parameter"]) == (400, "code"), body
+        assert body["message"] == "code must be 6 digits: this key's codes have 6"
 
 
 def test_eight_digit_sha512_codes_with_custom_period():

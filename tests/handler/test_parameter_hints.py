@@ -1,5 +1,6 @@
-"""A mistyped parameter name gets the closest name the request defines ("did you mean `label`?"), and a far one no
-hint. Either way the answer and the log carry the API's own names, never the caller's text (only its hash)."""
+"""A mistyped parameter name gets the closest name the request defines ("did you mean `label`?"), and a far one
+(`colour`) the list of the names the request takes. Either way the answer and the log carry the API's own names,
+never the caller's text (only its hash)."""
 
 import io
 import json
@@ -62,7 +63,9 @@ def test_only_a_close_name_gets_a_hint(log, capsys):
     for name, hint in [("colour", None), ("lbl", None), ("lable", "label"), ("x", None), ("digit", "digits")]:
         body = refused("otp", "otp-generate", {**GEN, name: "1"})
         if hint is None:
-            assert body["message"] == "unknown parameter: only the documented parameters are accepted", name
+            # the names a time_based generate takes, listed: the API's text, never the caller's
+            takes = "action, algorithm, digits, issuer, label, period, qrcode, seal, subject, type"
+            assert body["message"] == f"unknown parameter: this request takes only {takes}", name
         else:
             assert body["message"].startswith(f"unknown parameter: did you mean `{hint}`?"), name
     written = log.getvalue() + capsys.readouterr().out
@@ -100,3 +103,24 @@ def test_a_repeated_mistyped_query_parameter_gets_the_hint_too():
     status, _, body = invoke("otp", event)
     assert (status, body["parameter"]) == (400, None) and "did you mean `label`?" in body["message"], body
     assert "lable" not in json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("params", "takes"),
+    [
+        (
+            {**VER, "colour": "red"},
+            "action, algorithm, code, digits, otp_url, period, sealed_secret, secret, subject, type",
+        ),
+        (
+            {"type": "hotp", "action": "verify", "secret": VER["secret"], "colour": "red"},
+            "action, algorithm, code, counter, digits, otp_url, sealed_secret, secret, subject, type",
+        ),
+    ],
+)
+def test_a_far_name_gets_the_names_of_the_action_it_was_sent_to(params, takes):
+    # Given a verify with a parameter no name is close to
+    body = refused("otp", "otp-verify", params)
+    # Then the answer lists what that verify takes, and never quotes `colour`
+    assert body["message"] == f"unknown parameter: this request takes only {takes}", body
+    assert "colour" not in json.dumps(body)

@@ -177,6 +177,43 @@ def test_sealing_off_refuses_seal_and_sealed_secrets(monkeypatch):
         get_settings.cache_clear()
 
 
+def test_a_token_of_a_key_kms_will_not_let_us_use_is_not_ours_never_a_503(aws):
+    # Given tokens whose key moto's KMS answers AccessDeniedException for: another key it holds (another stack's),
+    # and a key it no longer holds (a token from an earlier `make dev`, whose moto made a new key)
+    made = generate(seal=True, qrcode="none")
+    blob = token_blob(made["sealed_secret"])
+    payload = aws["kms"].decrypt(CiphertextBlob=blob, EncryptionContext=CONTEXT)["Plaintext"]
+    other_key = aws["kms"].create_key()["KeyMetadata"]["KeyId"]
+    other_stack = aws["kms"].encrypt(KeyId=other_key, Plaintext=payload, EncryptionContext=CONTEXT)["CiphertextBlob"]
+    forgotten_key = b"00000000-0000-4000-8000-000000000000" + blob[36:]  # moto's blob: the key id, then the rest
+    for token in (as_token(other_stack), as_token(forgotten_key)):
+        # When it is verified: the one 400 of a token that is not ours, without Retry-After (no retry helps)
+        status, headers, body = verify(sealed_secret=token, code="123456")
+        assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", REFUSED), body
+        assert "Retry-After" not in headers
+    assert aws["dynamodb"].scan(TableName=TABLE)["Items"] == []  # nothing counted
+
+
+@pytest.mark.parametrize(("our_key", "expected"), [("works", 400), ("denied", 503)])
+def test_access_denied_is_ours_only_when_our_own_key_is_denied(aws, our_key, expected):
+    # AWS answers a Decrypt with AccessDeniedException when the function may not use the stack's key (a changed key
+    # policy: ours, a 503), and for a ciphertext of a key it may not use (not ours, a 400). One Encrypt under our
+    # key tells them apart.
+    from botocore.stub import Stubber
+
+    token = generate(seal=True, qrcode="none")["sealed_secret"]
+    with Stubber(otp_kms._client()) as stubber:
+        stubber.add_client_error("decrypt", service_error_code="AccessDeniedException", http_status_code=400)
+        if our_key == "works":
+            stubber.add_response("encrypt", {"CiphertextBlob": b"x", "KeyId": "k"})
+        else:
+            stubber.add_client_error("encrypt", service_error_code="AccessDeniedException", http_status_code=400)
+        status, _, body = verify(sealed_secret=token, code="123456")
+        stubber.assert_no_pending_responses()
+    assert status == expected, body
+    assert body["error"] == ("invalid_parameter" if expected == 400 else "sealing_unavailable")
+
+
 # --- KMS failing ------------------------------------------------------------------------------------------------
 
 

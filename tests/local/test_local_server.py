@@ -2,6 +2,7 @@
 a refused body never read as the next request, slow and vanishing clients, a function past its Timeout, and a
 killed worker or AWS stand-in that comes back without restarting `make dev`."""
 
+import json
 import re
 import socket
 import threading
@@ -256,11 +257,17 @@ def test_every_answer_the_server_makes_itself_is_json_and_never_stored(running, 
     stack, port = running
     keyed, signed = guarded
     generate = f"POST /otp HTTP/1.1\nHost: 127.0.0.1:{{port}}\nContent-Length: {len(GENERATE)}\n"
-    missing = b'{"message":"Missing Authentication Token"}'
+    # A wrong route or method, a wrong key, no signature: template.yaml's gateway responses, in the API's error shape
+    from tooling.template import gateway_responses
+
+    answers, signing = gateway_responses(iam=False), gateway_responses(iam=True)
+    missing = answers["MISSING_AUTHENTICATION_TOKEN"]
+    assert json.loads(missing)["error"] == "no_such_route" and "POST /otp" in json.loads(missing)["message"]
     assert_own_answer(request(port, "GET /nothing HTTP/1.1\nHost: 127.0.0.1:{port}\n"), 403, missing)
     assert_own_answer(request(port, "DELETE /otp HTTP/1.1\nHost: 127.0.0.1:{port}\n"), 403, missing)
-    assert_own_answer(request(keyed, generate + "x-api-key: not-it\n", GENERATE), 403, b'{"message":"Forbidden"}')
-    assert_own_answer(request(signed, generate, GENERATE), 403, missing)
+    assert_own_answer(request(keyed, generate + "x-api-key: not-it\n", GENERATE), 403, answers["INVALID_API_KEY"])
+    assert_own_answer(request(keyed, generate, GENERATE), 403, answers["INVALID_API_KEY"])  # no key at all
+    assert_own_answer(request(signed, generate, GENERATE), 403, signing["MISSING_AUTHENTICATION_TOKEN"])
     misdirected = request(port, "GET / HTTP/1.1\nHost: evil.example:{port}\n")
     assert_own_answer(misdirected, 421, local_server.MISDIRECTED)
     bad_length = request(port, "POST /otp HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Length: x\n", GENERATE)

@@ -165,3 +165,79 @@ def test_make_dev_verbose_1_is_the_verbose_option():
 
     assert dry_run("VERBOSE=1").endswith("-m devserver --verbose")
     assert dry_run().endswith("-m devserver") and dry_run("VERBOSE=0").endswith("-m devserver")
+
+
+def answer(base: str, body: dict) -> tuple[int, dict, dict]:
+    url = urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("POST", "/otp", json.dumps(body), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_token_sealed_before_a_restart_still_opens_and_the_state_starts_afresh():
+    # Given a sealed secret from one `make dev`, and its code accepted there
+    from support import independent_code
+
+    made = {"type": "time_based", "action": "generate", "seal": True, "qrcode": "none", "subject": "user-1"}
+    with DevServer() as server:
+        status, _, enrolled = answer(server.base, made)
+        assert status == 200, enrolled
+        check = {"type": "totp", "action": "verify", "sealed_secret": enrolled["sealed_secret"], "subject": "user-1"}
+        code = independent_code(enrolled["secret"], time.time())
+        assert answer(server.base, {**check, "code": code})[2]["valid"] is True
+    # When the server is started again: the same sealing key (moto_server.py), and none of the state
+    with DevServer() as server:
+        status, headers, verdict = answer(
+            server.base, {**check, "code": independent_code(enrolled["secret"], time.time())}
+        )
+    # Then the token opens (never a 503 with Retry-After), and its code is accepted again: local state is lost
+    assert (status, verdict["valid"]) == (200, True), verdict
+    assert "Retry-After" not in headers
+
+
+@pytest.mark.parametrize(
+    ("parameters", "line"),
+    [
+        ("MaxConsecutiveFailures=0", "MaxConsecutiveFailures=0: MaxConsecutiveFailures must be at least 1 (MinValue)"),
+        ("LockoutWindowSeconds=86401", "LockoutWindowSeconds=86401: LockoutWindowSeconds must be at most 86400"),
+        ("HotpLookAhead=ten", "HotpLookAhead=ten: HotpLookAhead must be a whole number"),
+        ("ReplayProtection=yes", "ReplayProtection=yes: ReplayProtection must be one of true, false"),
+        ("DefaultIssuer=a:b", "DefaultIssuer=a:b: DefaultIssuer must match ^[^:]*$ (AllowedPattern)"),
+        ("MaxConsecutiveFailure=3", "MaxConsecutiveFailure is not a parameter of template.yaml (did you mean"),
+        ("MaxConsecutiveFailures", "'MaxConsecutiveFailures' is not Name=Value"),
+        ("SealingKeyArn=arn:aws:kms:eu-west-1:123456789012:key/k", "SealingKeyArn is not for the local server"),
+    ],
+)
+def test_a_parameter_the_template_refuses_is_one_line_and_exit_1(parameters, line):
+    # Given make dev PARAMETERS='...' with a value template.yaml's own rules refuse
+    result, left = run({"PARAMETERS": parameters})
+    # Then one line says which and why, nothing started, nothing left behind
+    assert result.returncode == 1 and not left, (result.stderr, left)
+    (said,) = result.stderr.splitlines()
+    assert said.startswith(f"PARAMETERS: {line}"), said
+
+
+def test_parameters_reach_the_functions_as_sam_deploy_would_set_them():
+    # Given make dev PARAMETERS='MaxConsecutiveFailures=3 LockoutWindowSeconds=60', as the docs spell it
+    key = {"type": "time_based", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}
+    with DevServer({"PARAMETERS": "MaxConsecutiveFailures=3 LockoutWindowSeconds=60"}) as server:
+        # When three wrong codes are sent: the third locks the key until it is unlocked
+        from support import wrong_code
+
+        for _ in range(3):
+            status, _, body = answer(
+                server.base, {**key, "action": "verify", "code": wrong_code(key["secret"], time.time())}
+            )
+            assert (status, body["valid"]) == (200, False), body
+        status, headers, body = answer(server.base, {**key, "action": "verify", "code": "123456"})
+    # Then the fourth is a 429 without Retry-After whose message names unlock, and the banner said what was set
+    assert (status, body["error"], "Retry-After" in headers) == (429, "too_many_attempts", False), body
+    assert "(action unlock)" in body["message"]
+    said = (
+        "Template parameters: MaxConsecutiveFailures=3 LockoutWindowSeconds=60 (the others at template.yaml's defaults)"
+    )
+    assert said in server.banner

@@ -191,7 +191,7 @@ def test_api_gateways_own_answers_are_never_cached(cors):
     resources = transformed({"CorsAllowedOrigins": cors} if cors else {})["Resources"]
     (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
     responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
-    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN", "INVALID_API_KEY"}
     for response in responses.values():
         headers = {
             name.removeprefix("gatewayresponse.header."): value
@@ -202,6 +202,50 @@ def test_api_gateways_own_answers_are_never_cached(cors):
         # (x-amazon-apigateway-gateway-responses.responseParameters maps method.request.header.* in AWS's docs).
         expected = {"Access-Control-Allow-Origin": "method.request.header.Origin", "Vary": "'Origin'"} if cors else {}
         assert {name: value for name, value in headers.items() if name != "Cache-Control"} == expected
+
+
+@pytest.mark.parametrize("auth", ["api_key", "iam", "none"])
+def test_a_wrong_route_or_key_is_answered_in_the_apis_error_shape_naming_what_to_send(auth):
+    # API Gateway answers a resource or method the API does not have, and (ApiAuth=iam) a request not signed, with
+    # its MISSING_AUTHENTICATION_TOKEN gateway response, and a missing or wrong key with INVALID_API_KEY, both 403
+    # ("Gateway response types for API Gateway":
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html; "Choose an
+    # API key source": a key that matches none of the usage plan's is refused 403,
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html). A response
+    # type's own gateway response replaces DEFAULT_4XX for it, so each carries no-store too (checked above). Its
+    # template is the body ("Gateway responses for REST APIs in API Gateway":
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/customize-gateway-responses.html).
+    import json
+
+    from tooling.template import gateway_responses
+
+    resources = transformed({"ApiAuth": auth})["Resources"]
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    routes = sorted(
+        (method.upper(), path)
+        for path, methods in api["Properties"]["Body"]["paths"].items()
+        for method in methods
+        if method != "options"
+    )
+    no_route = json.loads(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"])
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "403"
+    assert set(no_route) == {"error", "parameter", "message"} and no_route["parameter"] is None  # ErrorResponse
+    # the message names every route the API has, and nothing else
+    named = re.findall(r"\b(GET|POST|PUT|DELETE|PATCH) (/\w+)", no_route["message"])
+    assert sorted(named) == routes, no_route
+    assert ("SigV4" in no_route["message"]) == (auth == "iam")
+    key = json.loads(responses["INVALID_API_KEY"]["responseTemplates"]["application/json"])
+    assert (responses["INVALID_API_KEY"]["statusCode"], key["error"], key["parameter"]) == (
+        "403",
+        "invalid_api_key",
+        "x-api-key",
+    )
+    assert "x-api-key header" in key["message"]
+    # the local server answers these very bodies (tooling/template.py reads them from template.yaml)
+    local = gateway_responses(iam=auth == "iam")
+    assert json.loads(local["MISSING_AUTHENTICATION_TOKEN"]) == no_route
+    assert json.loads(local["INVALID_API_KEY"]) == key
 
 
 # --- the sealing key -----------------------------------------------------------------------------------------------

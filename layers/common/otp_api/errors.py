@@ -33,7 +33,7 @@ class UnknownParameter(ApiError):
     """A parameter this request does not take. A name the route defines (`defined`: for another action or kind) is
     named; any other, another route's included, is the caller's text (a secret pasted as a key, say): never
     answered, only a hash of it logged. When one of the request's own names (`known`) is close to it (`lable`),
-    that name is offered: it is the API's text, not the caller's."""
+    that name is offered; when none is (`colour`), the request's names are listed: the API's text either way."""
 
     code = "unknown_parameter"
 
@@ -45,7 +45,8 @@ class UnknownParameter(ApiError):
 
         digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         logged = {"name_sha256": digest}
-        message = "unknown parameter: only the documented parameters are accepted"
+        known = sorted(known)
+        message = "unknown parameter: this request takes only " + ", ".join(known)
         if suggestion := closest_name(name, known):
             message = f"unknown parameter: did you mean `{suggestion}`? Only the documented parameters are accepted"
             logged["suggested"] = suggestion

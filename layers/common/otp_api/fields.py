@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from otp_api import oath
-from otp_api.oath import Algorithm, Digits
+from otp_api.errors import InvalidParameter
+from otp_api.oath import Algorithm, Digits, OtpKey
 from otp_api.spellings import SEALED_SECRET
 
 MAX_NAME_LENGTH = 64
@@ -113,3 +114,12 @@ class Enrols(Struct, forbid_unknown_fields=True, tag_field="action", kw_only=Tru
     def __post_init__(self) -> None:
         self.label = self.label.strip()
         self.issuer = self.issuer.strip() if self.issuer is not None else None
+
+
+def require_digits(key: OtpKey, **codes: str) -> None:
+    """Each code (by its parameter's name) has the key's number of digits, spaces aside: a code of another length is
+    no code of this key, and is refused before any state is read or written (it neither counts as a failure nor is
+    compared). The key's digits are no secret: its enrolment URI and its codes show them."""
+    for name, code in codes.items():
+        if len(oath.normalised_code(code)) != key.digits:
+            raise InvalidParameter(f"{name} must be {key.digits} digits: this key's codes have {key.digits}", name)

@@ -27,8 +27,15 @@ from otp_api.settings import get_settings
 # of the context, so that no form opens as another.
 CONTEXT = {"purpose": "otp-api/sealed-secret", "version": "1"}
 # Codes of KMS errors that mean "this token is not one of ours" (KMS API Reference, Decrypt, Errors): the caller
-# sent something wrong. Anything else (throttling, KMS unavailable, a disabled key, missing permissions) is ours.
+# sent something wrong, and no retry changes that: a 400, never a 503 with Retry-After. Anything else (throttling,
+# KMS unavailable, a disabled key, missing permissions on our key) is ours.
 NOT_OURS = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
+# AccessDeniedException from a Decrypt is either: KMS denies us our own key (a key policy or grant changed: ours), or
+# the ciphertext's key is one we may not use ("The ciphertext refers to a customer master key that does not exist,
+# does not exist in this region, or you are not allowed to access": moto's answer for a token of another key, such
+# as an earlier `make dev`'s, and KMS's for a ciphertext of a key elsewhere). Told apart by one Encrypt under our
+# key, on this path only: if it works, the token is not ours.
+MAYBE_NOT_OURS = "AccessDeniedException"
 
 
 @cache
@@ -85,8 +92,19 @@ def _kms(operation: str, form: SealedForm, parameter: str, subject: str | None, 
     except ClientError:  # one of NOT_OURS
         raise InvalidParameter(form.refused, form.parameter) from None
     except aws.AwsFailure as failure:
+        if operation == "decrypt" and failure.code == MAYBE_NOT_OURS and _our_key_works():
+            raise InvalidParameter(form.refused, form.parameter) from None
         logger.warning("KMS failed", extra={"error_code": failure.code})
         raise SealingUnavailable("the key service is unavailable; try again") from None
+
+
+def _our_key_works() -> bool:
+    """Whether the stack's key seals for us now (the warm-up's Encrypt, which nothing will ever unseal)."""
+    try:
+        aws.call(connect())
+    except aws.AwsFailure:
+        return False
+    return True
 
 
 def seal(plaintext: bytes, form: SealedForm, subject: str | None, off_parameter: str) -> str:

@@ -1,5 +1,6 @@
 """HOTP, `type: "counter_based"` (synonym `hotp`, RFC 4226), for hardware and counter devices: its requests and
-answers, when a code is accepted, what an accepted code moves, and its actions (generate, verify, resync, unlock).
+answers, when a code is accepted, what an accepted code moves, and its actions (generate, seal, verify, resync,
+unlock, revoke).
 
 - State (state/rules.py) is kept per key, in this kind's domain: `next_counter`, the counter the server expects next
   (the device's first counter until a code is accepted: the request's `counter`, or the sealed secret's or URI's).
@@ -23,12 +24,12 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from otp_api import oath, spellings
+from otp_api import fields, oath, spellings
 from otp_api.fields import Code, Counter, Enrols, NamesAKey
 from otp_api.kinds import actions, enrolment
 from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
-from otp_api.oath import OtpKey
+from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
 from otp_api.settings import VerifySettings, get_verify_settings
 from otp_api.state import rules, table
@@ -49,6 +50,19 @@ class HotpGenerateRequest(Enrols, tag="generate", kw_only=True):
 
     type: CounterBased
     counter: Counter = 0
+
+
+class HotpSealRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="seal", kw_only=True):
+    """Import an HOTP secret an app already holds (a hardware token's): its sealed form, as generate with seal would
+    give it, with the token's current counter (`counter`, default 0) as its first."""
+
+    type: CounterBased
+    secret: fields.SecretText | UnsetType = UNSET
+    otp_url: fields.OtpUrlText | UnsetType = UNSET
+    digits: fields.Digits | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
+    counter: Counter | UnsetType = UNSET
+    subject: fields.Subject | UnsetType = UNSET
 
 
 class _HotpKey(NamesAKey, kw_only=True):
@@ -82,9 +96,22 @@ class HotpGenerateResponse(enrolment.Enrolled, kw_only=True):
     type: Literal["hotp"]
 
 
-class HotpVerifyResponse(Struct):
-    """The verdict on an HOTP code (or, for resync, on two): never the secret, never codes."""
+class HotpSealResponse(Struct):
+    """An imported HOTP secret, sealed with its first counter: never the secret itself."""
 
+    algorithm: Algorithm
+    digits: int
+    counter: int
+    sealed_secret: str
+    type: Literal["hotp"]
+
+
+class HotpVerifyResponse(Struct):
+    """The verdict on an HOTP code (or, for resync, on two), with the key's parameters: never the secret, never
+    codes."""
+
+    algorithm: Algorithm
+    digits: int
     type: Literal["hotp"]
     valid: bool
     counter: Annotated[int | None, Meta(description="The counter of the code accepted (resync: of next_code).")]
@@ -151,8 +178,20 @@ def generate(request: HotpGenerateRequest) -> HotpGenerateResponse:
     return enrolment.enrol(request, key, HotpGenerateResponse, counter=request.counter, type="hotp")
 
 
+def seal(request: HotpSealRequest) -> HotpSealResponse:
+    """Import an HOTP secret an app already holds (`secret` with `counter`, or an otpauth://hotp `otp_url`): its
+    sealed form, which carries the first counter, as generate with seal gives it. Never answers the secret."""
+    key = spellings.key_of(request, "hotp", to_seal=True)
+    sealed = spellings.seal(key, spellings.subject_of(request))
+    count_outcome("OtpSealed", algorithm=key.algorithm)
+    return HotpSealResponse(
+        algorithm=key.algorithm, digits=key.digits, counter=key.counter or 0, sealed_secret=sealed, type="hotp"
+    )
+
+
 def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
+    fields.require_digits(key, code=request.code)
     subject = spellings.subject_of(request)
     at = place(key, subject)
     expected = _where_it_stands(at, key, settings, now)
@@ -165,11 +204,19 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
         if oath.matches(request.code, key, behind):
             reason = "already_used"
     count_outcome("OtpVerified", result="valid" if valid else str(reason))
-    return HotpVerifyResponse(type="hotp", valid=valid, counter=counter if valid else None, reason=reason)
+    return HotpVerifyResponse(
+        algorithm=key.algorithm,
+        digits=key.digits,
+        type="hotp",
+        valid=valid,
+        counter=counter if valid else None,
+        reason=reason,
+    )
 
 
 def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
+    fields.require_digits(key, code=request.code, next_code=request.next_code)
     subject = spellings.subject_of(request)
     at = place(key, subject)
     expected = _where_it_stands(at, key, settings, now)
@@ -180,7 +227,12 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     valid, reason = verdict.valid, verdict.reason
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
-        type="hotp", valid=valid, counter=counter + 1 if valid and counter is not None else None, reason=reason
+        algorithm=key.algorithm,
+        digits=key.digits,
+        type="hotp",
+        valid=valid,
+        counter=counter + 1 if valid and counter is not None else None,
+        reason=reason,
     )
 
 
@@ -206,12 +258,20 @@ KIND = Kind(
     synonyms=("hotp",),
     actions={
         HotpGenerateRequest: generate,
+        HotpSealRequest: seal,
         HotpVerifyRequest: verify,
         HotpResyncRequest: resync,
         HotpUnlockRequest: unlock,
         HotpRevokeRequest: revoke,
         HotpStatusRequest: status,
     },
-    responses=(HotpGenerateResponse, HotpVerifyResponse, UnlockResponse, RevokeResponse, StatusResponse),
+    responses=(
+        HotpGenerateResponse,
+        HotpSealResponse,
+        HotpVerifyResponse,
+        UnlockResponse,
+        RevokeResponse,
+        StatusResponse,
+    ),
     rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
 )

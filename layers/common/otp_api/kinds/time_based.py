@@ -127,6 +127,11 @@ class VerifyResponse(Struct):
 
 
 class ResyncResponse(Struct):
+    """The verdict on two consecutive codes, with the key's parameters as verify gives them."""
+
+    algorithm: Algorithm
+    digits: int
+    period: int
     type: Literal["totp"]
     valid: bool
     drift: Annotated[int | None, Meta(description="The device's clock offset learnt, in steps, when valid.")]
@@ -253,6 +258,7 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     now = time.time()
     if request.code is UNSET:
         return _list_codes(key, settings, now)
+    fields.require_digits(key, code=request.code)
     step = oath.step_at(now, key.period)
     offsets = _offsets(settings)
     offset = _nearest(oath.matches(request.code, key, range(step + offsets.start, step + offsets.stop)), step)
@@ -277,6 +283,7 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     settings = get_verify_settings()
     rules.require_state(settings, "resync", "action")
     key = spellings.key_of(request, "totp")
+    fields.require_digits(key, code=request.code, next_code=request.next_code)
     now = time.time()
     step, window = oath.step_at(now, key.period), settings.totp_resync_window
     first = _nearest(oath.pair_matches(request.code, request.next_code, key, range(step - window, step + window)), step)
@@ -286,7 +293,13 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     valid, reason = verdict.valid, verdict.reason
     count_outcome("OtpResynced", result="valid" if valid else str(reason))
     return ResyncResponse(
-        type="totp", valid=valid, drift=first + 1 if valid and first is not None else None, reason=reason
+        algorithm=key.algorithm,
+        digits=key.digits,
+        period=key.period,
+        type="totp",
+        valid=valid,
+        drift=first + 1 if valid and first is not None else None,
+        reason=reason,
     )
 
 
