@@ -33,7 +33,7 @@ def layer_pin(package: str) -> str:
 
 def newest_botocore() -> str:
     """The newest botocore the package index serves (`pip index versions`), for a runtime that has moved on."""
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-m", "pip", "index", "versions", "botocore"], capture_output=True, text=True, check=True
     )
     first = result.stdout.splitlines()[0]  # "botocore (1.44.18)"
