@@ -195,6 +195,39 @@ COLD_CASES = [
 ]
 
 
+# The Lambda runtime's botocore moves every few weeks: the same cases again with the newest the registry serves
+# (the layer's own botocore runs either way; the baselines use the runtime's).
+NEWEST = "runtime botocore {version}"
+NEWEST_TARGETS = ("otp", "barcodes", "careful_baseline_otp", "baseline_barcodes")
+NEWEST_CASES = (
+    "otp init",
+    "otp + verify (code, replay/lockout)",
+    "otp + verify (sealed secret)",
+    "otp + generate",
+    "barcodes + qr_code",
+    BASE_INIT,
+    BASE_VERIFY,
+    BASE_GENERATE,
+    "baseline barcodes + qr_code",
+)
+
+
+def newest_cases(version: str) -> list[Cold]:
+    """NEWEST_CASES on the newest runtime botocore: targets `<name>@newest`, names suffixed, against the baseline on
+    the same runtime."""
+    suffix = f" [{NEWEST.format(version=version)}]"
+    return [
+        Cold(
+            case.name + suffix,
+            case.target + "@newest",
+            case.first,
+            case.baseline + suffix if case.baseline else None,
+        )
+        for case in COLD_CASES
+        if case.name in NEWEST_CASES
+    ]
+
+
 def run_child(target: dict, mode: str, work: Path, **extra) -> tuple[float, dict]:
     spec_path, result_path = work / "spec.marshal", work / "result.marshal"
     spec = {
@@ -224,7 +257,7 @@ def python_pass() -> float:
     return time.perf_counter() - start
 
 
-def prepare() -> Path:
+def prepare() -> tuple[Path, Path, str]:
     print("building the package (sam build + bytecode) ...", file=sys.stderr)
     packaging.build(BUILD, packaging.host_architecture())
     if not (BASELINE_SITE / "segno").exists():
@@ -238,7 +271,8 @@ def prepare() -> Path:
         shutil.copytree(ROOT / "bench" / "baseline" / "otp", BASELINE_PYC / "otp")
         compile_all = [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
         subprocess.run([*compile_all, str(BASELINE_PYC)], check=True)
-    return packaging.runtime_site()
+    newest = packaging.newest_botocore()
+    return packaging.runtime_site(), packaging.runtime_site(newest), newest
 
 
 def main() -> None:
@@ -246,26 +280,29 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="cold starts per case (median)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
     args = parser.parse_args()
-    runtime = prepare()
+    runtime, newest_runtime, newest = prepare()
     from bench import standin
 
     stand_in = standin.start(tls=True)
     ENV["AWS_ENDPOINT_URL"], ENV["AWS_CA_BUNDLE"] = stand_in.url, stand_in.ca_bundle
     all_targets = targets(runtime)
+    newest_targets = targets(newest_runtime)
+    cold_targets = {**all_targets, **{f"{name}@newest": newest_targets[name] for name in NEWEST_TARGETS}}
+    cold_cases = COLD_CASES + (newest_cases(newest) if newest != packaging.layer_pin("botocore") else [])
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        samples: dict[str, list[float]] = {case.name: [] for case in COLD_CASES}
-        inits: dict[str, list[float]] = {case.name: [] for case in COLD_CASES}
+        samples: dict[str, list[float]] = {case.name: [] for case in cold_cases}
+        inits: dict[str, list[float]] = {case.name: [] for case in cold_cases}
         parts: dict[str, dict[str, list[float]]] = {
-            part: {case.name: [] for case in COLD_CASES} for part in ("imports", "clients", "warm_up")
+            part: {case.name: [] for case in cold_cases} for part in ("imports", "clients", "warm_up")
         }
-        first_requests: dict[str, list[float]] = {case.name: [] for case in COLD_CASES if case.first}
+        first_requests: dict[str, list[float]] = {case.name: [] for case in cold_cases if case.first}
         samples["python -c pass"] = []
         print(f"cold starts: {args.runs} rounds of {len(samples)} cases ...", file=sys.stderr)
         for _ in range(args.runs):  # round-robin, so drift in machine load spreads over every case
             samples["python -c pass"].append(python_pass() * 1000)
-            for case in COLD_CASES:
-                elapsed, result = run_child(all_targets[case.target], "cold", work, first=case.first)
+            for case in cold_cases:
+                elapsed, result = run_child(cold_targets[case.target], "cold", work, first=case.first)
                 samples[case.name].append(elapsed * 1000)
                 inits[case.name].append(result["init_ms"])
                 parts["clients"][case.name].append(result["clients_ms"])
@@ -297,8 +334,10 @@ def main() -> None:
         "init_ms": init_ms,
         "init_parts_ms": init_parts_ms,
         "first_request_ms": first_ms,
-        "cold_baseline_of": {case.name: case.baseline for case in COLD_CASES if case.baseline},
-        "cold_request_of": {case.name: [case.target, case.first] for case in COLD_CASES if case.first},
+        "cold_baseline_of": {case.name: case.baseline for case in cold_cases if case.baseline},
+        # (the warm request of the same kind: the same code on either runtime, measured on the pinned one)
+        "cold_request_of": {case.name: [case.target.split("@")[0], case.first] for case in cold_cases if case.first},
+        "runtime_botocore": {"pin": packaging.layer_pin("botocore"), "newest": newest},
         "warm_ms": warm,
         "peak_rss_mb": rss,
         "zipped_mb": sizes,

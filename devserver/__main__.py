@@ -52,6 +52,17 @@ def try_commands(base: str, api_key: str | None, signed_by: KeyPair | None) -> l
     return commands
 
 
+def http_api_type(value: str, api_key: str | None) -> bool:
+    """OTP_API_TYPE: `rest` (the default, ApiType=REST) or `http` (ApiType=HTTP: payload 2.0, and no API keys)."""
+    if value.lower() not in ("rest", "http"):
+        raise SystemExit(f"OTP_API_TYPE must be rest or http, not {value!r}")
+    if value.lower() == "http" and api_key:
+        raise SystemExit(
+            "an HTTP API has no API keys: OTP_API_TYPE=http with OTP_API_AUTH=iam or no auth, no OTP_API_KEY"
+        )
+    return value.lower() == "http"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devserver", description=__doc__)
     parser.add_argument("--port", default=os.environ.get("PORT") or "3000", help="the port (PORT; 0: any free port)")
@@ -70,12 +81,13 @@ def main() -> None:
         raise SystemExit(f"PARAMETERS: {exc}") from None
     api_key = os.environ.get("OTP_API_KEY") or None
     signed_by = LOCAL_KEY_PAIR if os.environ.get("OTP_API_AUTH") == "iam" else None
+    http_api = http_api_type(os.environ.get("OTP_API_TYPE", "rest"), api_key)
     # Ctrl-C and SIGTERM both stop cleanly, even when started from a shell that ignores SIGINT in the background,
     # and even while starting.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        server = serve(stack, "127.0.0.1", port, api_key, signed_by)  # the port first: nothing started if taken
+        server = serve(stack, "127.0.0.1", port, api_key, signed_by, http_api)  # the port first: none started if taken
     except CannotListen as exc:
         hint = f" (another make dev?): stop it, or choose another port: PORT={port + 1} make dev" if exc.in_use else ""
         raise SystemExit(f"{exc}{hint}") from None
@@ -83,6 +95,8 @@ def main() -> None:
         stack.start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
         banner(base, stack, api_key, signed_by)
+        if http_api:
+            eprint("API type: HTTP (OTP_API_TYPE=http): the functions get payload 2.0 events, as ApiType=HTTP\n")
         server.serve_forever()
     except KeyboardInterrupt:
         pass

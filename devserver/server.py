@@ -98,12 +98,16 @@ def _message(status: int) -> bytes:
 class LocalApi:
     """The WSGI application: a local page, or API Gateway's part (routing, auth, the event) and the function's
     answer. `api_key` (requests must carry it in x-api-key, as with ApiAuth=api_key) or `signed_by` (requests must
-    be signed with that key pair, as with ApiAuth=iam) make it refuse requests without them."""
+    be signed with that key pair, as with ApiAuth=iam) make it refuse requests without them. `http_api`: the
+    functions get an HTTP API's payload 2.0 events (ApiType=HTTP), not a REST API's."""
 
-    def __init__(self, stack: LocalCloud, port: int, api_key: str | None, signed_by: KeyPair | None) -> None:
+    def __init__(
+        self, stack: LocalCloud, port: int, api_key: str | None, signed_by: KeyPair | None, http_api: bool = False
+    ) -> None:
         self.stack, self.port, self.api_key, self.key_pair = stack, port, api_key, signed_by
         answers = gateway_responses(iam=signed_by is not None)
         self.no_route, self.forbidden = answers["MISSING_AUTHENTICATION_TOKEN"], answers["INVALID_API_KEY"]
+        self.http_api = http_api
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -155,8 +159,8 @@ class LocalApi:
 
     def _api(self, request: Request, body: bytes) -> Response:
         function = self.stack.route(request.method, request.path)
-        if function is None:
-            return _json(403, self.no_route)
+        if function is None:  # an HTTP API has no gateway responses: its own 404 (docs/operations.md)
+            return _json(404, _message(404)) if self.http_api else _json(403, self.no_route)
         if (
             self.api_key
             and request.method != "OPTIONS"
@@ -169,7 +173,7 @@ class LocalApi:
             if refused := sigv4.refusal(self.key_pair, request.method, url, lowered, body):
                 return _json(403, self.no_route if refused == sigv4.MISSING else refused)
         query = request.query_string.decode("latin-1")
-        event = gateway.to_event(
+        event = (gateway.to_event_v2 if self.http_api else gateway.to_event)(
             request.method, request.path, request.path, query, list(request.headers.items()), body,
             request.remote_addr or "127.0.0.1",
         )  # fmt: skip
@@ -277,11 +281,16 @@ class _Server(ThreadedWSGIServer):  # its threads are daemons: Ctrl-C waits for 
 
 
 def serve(
-    stack: LocalCloud, host: str, port: int, api_key: str | None = None, signed_by: KeyPair | None = None
+    stack: LocalCloud,
+    host: str,
+    port: int,
+    api_key: str | None = None,
+    signed_by: KeyPair | None = None,
+    http_api: bool = False,
 ) -> BaseWSGIServer:
     """The local API, threaded (`serve_forever`, `shutdown`, `server_close`, `server_address` as http.server's),
-    listening as soon as this returns. CannotListen if the port is taken."""
-    application = LocalApi(stack, port, api_key, signed_by)
+    listening as soon as this returns. CannotListen if the port is taken. `http_api`: as ApiType=HTTP."""
+    application = LocalApi(stack, port, api_key, signed_by, http_api)
     server = _Server(host, port, application, handler=_Handler)
     application.port = server.server_address[1]
     return server

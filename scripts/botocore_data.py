@@ -1,6 +1,6 @@
 """Cut botocore's data to the operations the functions call, for the layer (the Makefile's build-CommonLayer).
 
-    python3.13 scripts/botocore_data.py OUTPUT [--operations PATH]
+    python3.13 scripts/botocore_data.py OUTPUT [--operations PATH] [--expect-botocore-in FOLDER]
 
 writes OUTPUT/<botocore version>/, from the botocore this Python imports:
 - for each service of `aws_operations.OPERATIONS`, its latest API version's model holding only the listed
@@ -10,8 +10,10 @@ writes OUTPUT/<botocore version>/, from the botocore this Python imports:
   sdk-default-configuration.json as they are.
 
 The folder is named after the botocore version because it is valid for that botocore only: aws.py uses it when the
-running botocore is the same, and botocore's own full data otherwise. An operation that the service's model does
-not have fails the build.
+running botocore is the same, and botocore's own full data otherwise. The layer ships the botocore it cuts from
+(`--expect-botocore-in`: the build fails unless the botocore imported is the one in that folder), so in Lambda the
+two always match, whatever botocore the runtime has. An operation that the service's model does not have fails the
+build.
 """
 
 import argparse
@@ -135,7 +137,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path)
     parser.add_argument("--operations", type=Path, default=OPERATIONS_FILE)
+    parser.add_argument("--expect-botocore-in", type=Path, help="fail unless botocore is imported from here")
     args = parser.parse_args()
+    if args.expect_botocore_in:
+        import botocore
+
+        imported = Path(botocore.__file__).resolve().parent.parent
+        if imported != args.expect_botocore_in.resolve():
+            raise SystemExit(f"botocore_data.py cut from {imported}, not from {args.expect_botocore_in}")
     folder = generate(args.output, read_operations(args.operations))
     size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     print(f"botocore data cut to {folder} ({size / 1000:.0f} kB)", file=sys.stderr)

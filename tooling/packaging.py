@@ -15,8 +15,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
-RUNTIME_SITE = ROOT / ".venv" / "lambda-runtime"  # boto3 as the Lambda runtime provides it, never in the package
-RUNTIME_BOTO3 = ["boto3==1.44.5", "botocore==1.44.8"]
+LAYER_REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
+# boto3 as the Lambda runtime provides it (the layer's own botocore comes first on sys.path): one folder per botocore
+# version, at the layer's pin (what the runtime shipped when it was chosen) or another (the bench's newest)
+RUNTIME_SITES = ROOT / ".aws-sam" / "lambda-runtime"
+RUNTIME_BOTO3_AT_PIN = "1.44.5"  # the boto3 the runtime shipped beside botocore 1.44.8
+
+
+def layer_pin(package: str) -> str:
+    """The version layers/common/requirements.txt pins `package` to."""
+    for line in LAYER_REQUIREMENTS.read_text().splitlines():
+        name, _, version = line.partition("==")
+        if name.strip().lower() == package:
+            return version.strip()
+    raise LookupError(f"{package} is not pinned in {LAYER_REQUIREMENTS}")
+
+
+def newest_botocore() -> str:
+    """The newest botocore the package index serves (`pip index versions`), for a runtime that has moved on."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "botocore"], capture_output=True, text=True, check=True
+    )
+    first = result.stdout.splitlines()[0]  # "botocore (1.44.18)"
+    return first.split("(", 1)[1].rstrip(")")
 
 
 def host_architecture() -> str:
@@ -49,14 +70,16 @@ def build(build_dir: Path, architecture: str = "arm64") -> Path:
     return build_dir
 
 
-def runtime_site() -> Path:
-    """A folder with the boto3 the Lambda runtime ships, for running the package outside Lambda."""
-    if not (RUNTIME_SITE / "boto3").exists():
-        subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(RUNTIME_SITE), *RUNTIME_BOTO3],
-            check=True,
-        )
-    return RUNTIME_SITE
+def runtime_site(botocore_version: str | None = None) -> Path:
+    """A folder with the boto3 and botocore the Lambda runtime ships, for running the package outside Lambda: at the
+    layer's pin by default, or at `botocore_version` (with the newest boto3 that goes with it)."""
+    version = botocore_version or layer_pin("botocore")  # (pip compiles its bytecode, as the runtime has it)
+    folder = RUNTIME_SITES / version
+    if not (folder / "botocore").exists():
+        boto3 = f"boto3=={RUNTIME_BOTO3_AT_PIN}" if version == layer_pin("botocore") else "boto3"
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(folder)]
+        subprocess.run([*pip, boto3, f"botocore=={version}"], check=True)  # noqa: S603
+    return folder
 
 
 def zipped_size(folder: Path) -> int:

@@ -241,10 +241,10 @@ def _function(
         memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
     )
     for event in props.get("Events", {}).values():
-        if "Fn::If" in event:  # an event that only some parameter values create (the CORS preflights)
-            when, if_true, if_false = event["Fn::If"]
+        while "Fn::If" in event:  # an event that only some parameter values create (the CORS preflights), or the
+            when, if_true, if_false = event["Fn::If"]  # HTTP API's event instead of the REST API's (ApiType)
             event = if_true if holds(when) else if_false
-        if event.get("Type") == "Api":
+        if event.get("Type") in ("Api", "HttpApi"):
             fn.routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
     return fn
 

@@ -39,6 +39,9 @@ def barcode_json():
     return json_response(200, barcodes.create(_request()))
 
 
+at_init.first_use(app, [BarcodeRequest])
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @aws.within_remaining_time

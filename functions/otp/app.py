@@ -34,6 +34,9 @@ def otp():  # no return annotation: Powertools would try to document `Response` 
     return json_response(200, kinds.answer(parse(model, params, rules)))
 
 
+at_init.first_use(app, kinds.request_models())
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @aws.within_remaining_time

@@ -6,6 +6,8 @@
 - E2E_STACK: a deployed stack by name; its URL, key and settings come from CloudFormation and API Gateway (boto3,
   with your usual AWS credentials and region); with ApiAuth=iam, requests are signed with those credentials;
 - E2E_LOCAL_AUTH=iam: the local server requires SigV4 (as `OTP_API_AUTH=iam make dev`), and the suite signs.
+- E2E_LOCAL_API_TYPE=http: the local server gives the functions an HTTP API's payload 2.0 events (as
+  `OTP_API_TYPE=http make dev`, ApiType=HTTP), with no API key (an HTTP API has none).
 
 Nothing here prints a secret: replies show their status and their JSON with secrets, codes and URLs masked.
 """
@@ -39,10 +41,11 @@ def target() -> Iterator[Target]:
         from devserver.stack import LocalCloud
 
         signed = os.environ.get("E2E_LOCAL_AUTH") == "iam"
-        key = None if signed else secrets.token_urlsafe(16)
+        http_api = os.environ.get("E2E_LOCAL_API_TYPE", "rest").lower() == "http"
+        key = None if signed or http_api else secrets.token_urlsafe(16)
         key_pair = LOCAL_KEY_PAIR if signed else None
         with LocalCloud() as stack:
-            server = serve(stack, "127.0.0.1", 0, api_key=key, signed_by=key_pair)
+            server = serve(stack, "127.0.0.1", 0, api_key=key, signed_by=key_pair, http_api=http_api)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             try:
                 url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -555,6 +555,9 @@ PARAMETER_SETS = [
     {"EventBusName": "security-events"},
     {"EnableSnapStart": "true", "ApiTracing": "true", "AlarmEmail": "ops@example.com", "QuotaLimit": "1000"},
     {"ApiGatewayLogsRole": "existing", "ReplayProtection": "false", "MaxFailedAttempts": "0"},
+    {"ApiType": "HTTP", "ApiAuth": "iam"},
+    {"ApiType": "HTTP", "ApiAuth": "none", "CorsAllowedOrigins": "https://a.example", "PublicBarcodes": "true"},
+    {"ApiType": "HTTP", "ApiAuth": "jwt", "JwtIssuer": "https://issuer.example", "JwtAudience": "app"},
 ]
 
 
@@ -635,7 +638,7 @@ def test_a_stack_that_adopts_the_sealing_key_adopts_its_state_too(parameters, re
     # whose RuleCondition holds and one of whose Assertions is false fails the change set). The transform must keep
     # them, and the one rule must refuse exactly the adopted key without its table.
     template = transformed(parameters)
-    (rule,) = template["Rules"].values()
+    rule = template["Rules"]["AdoptedKeyKeepsItsState"]
     given = {name: str(spec.get("Default", "")) for name, spec in raw_document()["Parameters"].items()} | parameters
     applies = _holds(rule["RuleCondition"], given)
     failed = applies and not all(_holds(assertion["Assert"], given) for assertion in rule["Assertions"])

@@ -154,3 +154,60 @@ def test_every_alarm_on_the_apis_own_metrics_watches_one_the_code_counts_for_ala
     }
     assert watched.keys() == counted == {"OtpLockout", "OtpLockedUntilUnlock"}
     assert all(dimensions == [{"Name": "service", "Value": "otp-api"}] for dimensions in watched.values())
+
+
+# --- ApiType=HTTP ------------------------------------------------------------------------------------------------
+
+
+def http_routes(resources: dict) -> dict[str, dict[str, object]]:
+    """path -> method -> its security (None: the API's default), from the HTTP API's OpenAPI body."""
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    return {
+        path: {method: spec.get("security") for method, spec in methods.items()}
+        for path, methods in api["Properties"]["Body"]["paths"].items()
+    }
+
+
+JWT = {"ApiType": "HTTP", "ApiAuth": "jwt", "JwtIssuer": "https://issuer.example", "JwtAudience": "app,cli"}
+
+
+def test_an_http_api_has_the_rest_apis_routes_and_no_rest_api():
+    resources = live(transformed({"ApiType": "HTTP", "ApiAuth": "iam"}))
+    assert not of_type(resources, "AWS::ApiGateway::RestApi") and not of_type(resources, "AWS::ApiGateway::UsagePlan")
+    routes = http_routes(resources)
+    assert {path: set(methods) for path, methods in routes.items()} == {"/otp": {"post"}, "/barcodes": {"get", "post"}}
+    assert all(security == [{"AWS_IAM": []}] for methods in routes.values() for security in methods.values())
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    for methods in api["Properties"]["Body"]["paths"].values():
+        for spec in methods.values():  # the functions read payload 2.0
+            assert spec["x-amazon-apigateway-integration"]["payloadFormatVersion"] == "2.0"
+
+
+def test_an_http_api_with_jwt_guards_every_route_but_preflights_and_public_barcodes():
+    resources = live(transformed({**JWT, "CorsAllowedOrigins": "https://a.example", "PublicBarcodes": "true"}))
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    scheme = api["Properties"]["Body"]["components"]["securitySchemes"]["Jwt"]["x-amazon-apigateway-authorizer"]
+    assert scheme["type"] == "jwt" and scheme["identitySource"] == "$request.header.Authorization"
+    assert scheme["jwtConfiguration"] == {"issuer": "https://issuer.example", "audience": ["app", "cli"]}
+    routes = http_routes(resources)
+    assert routes["/otp"] == {"post": [{"Jwt": []}], "options": [{"NONE": []}]}
+    assert routes["/barcodes"] == {"get": [{"NONE": []}], "post": [{"Jwt": []}], "options": [{"NONE": []}]}
+
+
+def test_an_http_apis_stage_throttles_and_logs_as_the_rest_apis():
+    resources = live(transformed({"ApiType": "HTTP", "ApiAuth": "none"}))
+    (stage,) = of_type(resources, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (50, 100)
+    fields = json.loads(stage["Properties"]["AccessLogSettings"]["Format"])
+    variables = set(fields.values())
+    assert "$context.routeKey" in variables and not [value for value in variables if "path" in value.lower()]
+    alarm = resources["Api5xxAlarm"]["Properties"]
+    assert alarm["MetricName"] == "5xx" and {"Name": "Stage", "Value": "$default"} in alarm["Dimensions"]
+
+
+def live(template: dict) -> dict:
+    """Resources whose condition holds for the parameters transformed (LanguageExtensions leaves conditions)."""
+    from test_stack_life import live as stack_live
+
+    return stack_live(template)

@@ -1,5 +1,5 @@
 """The layer's cut of botocore's data (scripts/botocore_data.py) against botocore's full data, with the botocore
-the functions run (the Lambda runtime's, pinned in tooling/packaging.py): every request the code makes is the
+the functions run (the layer's own, pinned in layers/common/requirements.txt): every request the code makes is the
 same request, byte for byte, signature included (time frozen), and endpoints resolve the same in every partition,
 FIPS and dual-stack included. No network: a `before-send` hook answers as AWS would and records what was sent."""
 
@@ -31,9 +31,10 @@ def cut(tmp_path_factory) -> str:
 
 
 def test_the_cut_is_for_the_botocore_lambda_runs():
-    from tooling.packaging import RUNTIME_BOTO3
+    # the tests run the botocore the layer ships (requirements-local.txt takes the layer's pins)
+    from tooling.packaging import layer_pin
 
-    assert f"botocore=={botocore.__version__}" in RUNTIME_BOTO3
+    assert botocore.__version__ == layer_pin("botocore")
 
 
 def test_the_cut_holds_the_listed_operations_and_no_documentation(cut):
@@ -200,12 +201,13 @@ def _every_call(cut_folder: str | None, monkeypatch) -> tuple[list[tuple[str, ..
 def test_every_request_the_code_makes_is_the_same_with_the_cut(cut, monkeypatch, fresh_state):
     full_sent, full_answers = _every_call(None, monkeypatch)
     cut_sent, cut_answers = _every_call(cut, monkeypatch)
-    # (the two warm-up calls run concurrently: their order may differ)
+    # (the two services' warm-up calls run concurrently: their order may differ)
     assert sorted(cut_sent) == sorted(full_sent)
     assert cut_answers == full_answers  # presigned URLs included
     sent_operations = {request[0] for request in full_sent}
     assert sent_operations == {"GetItem", "UpdateItem", "Encrypt", "Decrypt", "PutObject", "HeadObject"}
-    assert sum(1 for request in full_sent if b"warm-up".hex() in request[4]) == 2  # GetItem, Encrypt at init
+    # at init: GetItem and a refused UpdateItem, Encrypt and a refused Decrypt (each operation's first call)
+    assert sum(1 for request in full_sent if b"warm-up".hex() in request[4]) == 4
     operations = [request[0] for request in full_sent]
     assert operations.count("HeadObject") == 2 and operations.count("PutObject") == 2  # generate; one image missing
 

@@ -8,12 +8,20 @@ stack's configuration says, and nothing of AWS otherwise:
   recommended verify is sealed). Not S3: only enrolment with a stored image uses it, and its client would add about
   22 ms to every init (measured beside the others, docs/performance.md) for a request made once per user;
 - the barcodes function: S3, which every request uses.
-Where the environment is not restored from a snapshot, init also makes one cheap call on each client it made
-(`aws.warm_up`), so that the first request finds its TCP and TLS connection open: a GetItem of a key no item has,
-an Encrypt that nothing will unseal, both within the role's permissions.
+Where the environment is not restored from a snapshot, init also makes cheap calls on each client it made
+(`aws.warm_up`), so that the first request finds its TCP and TLS connection open and botocore has made its first
+call of each operation the common requests make (about 2 ms each, otherwise on the first request): a GetItem of a
+key no item has and an UpdateItem whose condition can never hold (nothing written), an Encrypt that nothing will
+unseal and a Decrypt of a blob that is no ciphertext; all within the role's permissions.
+`first_use` then resolves one request with the function's own resolver and has msgspec build its request models'
+decoders: what a first request would otherwise pay for Powertools' and msgspec's first use.
 With SnapStart (`warm_up_at_init`), the snapshot is taken once per version: there everything is made, S3 and a
 first render included. Secrets come from os.urandom after a restore too, so nothing predictable is captured.
 """
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
 
 from otp_api.settings import get_settings, get_verify_settings
 
@@ -23,9 +31,7 @@ def otp_function() -> list[str]:
     would not survive its restore); the services made, for the test that checks them."""
     made, warm_ups = [], []
     if get_verify_settings().stateful:
-        from otp_api.state import table
-
-        warm_ups.append(table.connect())
+        warm_ups.append(_state_table_calls())
         made.append("dynamodb")
     if get_settings().kms_key_id:
         from otp_api import kms
@@ -58,3 +64,40 @@ def barcodes_function() -> list[str]:
         for symbology in ("qr_code", "aztec_code", "data_matrix"):
             render("warm-up", symbology)
     return ["s3"]
+
+
+def _state_table_calls() -> Any:
+    """The verify-state table's client, and its warm-up: the GetItem `table.connect` makes, then an UpdateItem of the
+    same missing item whose condition contradicts itself, so DynamoDB refuses it and writes nothing."""
+    from botocore.exceptions import ClientError
+
+    from otp_api.state import table
+
+    get_item = table.connect()
+
+    def calls() -> None:
+        get_item()
+        with contextlib.suppress(ClientError):  # ConditionalCheckFailedException, as meant
+            table._client().update_item(
+                TableName=get_verify_settings().table,
+                Key=table.WARM_UP_KEY,
+                UpdateExpression="SET #w = :w",
+                ConditionExpression="attribute_exists(#w) AND attribute_not_exists(#w)",
+                ExpressionAttributeNames={"#w": "warm_up"},
+                ExpressionAttributeValues={":w": {"N": "0"}},
+            )
+
+    return calls
+
+
+def first_use(app: Any, models: Iterable[Any]) -> None:
+    """Pay at init for what the first request would: Powertools' resolver on its first request (a GET of a path
+    no route has: route matching, the middleware and a JSON answer, nothing logged or counted), and msgspec's
+    decoder of each request model (built on first use; an empty object is refused once)."""
+    import msgspec
+
+    event = {"httpMethod": "GET", "path": "/", "headers": {}, "requestContext": {"stage": "Prod", "path": "/Prod/"}}
+    app.resolve(event, None)
+    for model in models:
+        with contextlib.suppress(msgspec.ValidationError):
+            msgspec.convert({}, model, strict=False)

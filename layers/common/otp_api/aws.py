@@ -13,8 +13,8 @@ time, the worst (sealed generate with a stored image, a replayed sealed verify) 
 The models. The layer holds botocore's data cut to the operations the functions call (aws_operations.py), and the
 session loads models from there alone: making the DynamoDB and KMS clients then reads 14 kB of models instead of
 listing ~900 service folders and decoding the whole DynamoDB and KMS models and the 1.25 MB endpoints.json. The cut
-is used only by the botocore it was cut from (and tested with); any other botocore, and the code run from source
-(tests, the local server), loads botocore's own full data.
+is used only by the botocore it was cut from, which the layer ships (so in Lambda it always is, whatever botocore
+the runtime has); the code run from source (tests, the local server) loads botocore's own full data.
 """
 
 import os

@@ -10,7 +10,7 @@ from msgspec import Struct
 from otp_api.errors import ApiError, InvalidParameter, MissingParameter, UnknownParameter
 from otp_api.observability import logger
 from otp_api.params import MAX_BODY_BYTES, typed_fields
-from otp_api.powertools import APIGatewayRestResolver, CORSConfig, Response
+from otp_api.powertools import APIGatewayHttpResolver, APIGatewayRestResolver, CORSConfig, ProxyEventType, Response
 
 NO_STORE = "no-store"
 
@@ -157,7 +157,24 @@ def _cors() -> Any:
     )
 
 
-def create_app(rules: dict[str, str]) -> APIGatewayRestResolver:
+class ApiResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver that also answers an HTTP API's payload 2.0 (ApiType=HTTP), as its HTTP resolver
+    would: the event's `version` (2.0; a REST API's events have none, payload 1.0 says 1.0) picks the event class,
+    and with it the answer's shape (2.0: `headers` and `cookies`, no multi-value headers). One dictionary lookup per
+    request, and nothing more imported: the module holds both."""
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        v2 = event.get("version") == "2.0"
+        self._proxy_type = ProxyEventType.APIGatewayProxyEventV2 if v2 else ProxyEventType.APIGatewayProxyEvent
+        return super().resolve(event, context)
+
+    def _get_base_path(self) -> str:
+        if self._proxy_type is ProxyEventType.APIGatewayProxyEventV2:
+            return APIGatewayHttpResolver._get_base_path(self)  # type: ignore[arg-type]
+        return super()._get_base_path()
+
+
+def create_app(rules: dict[str, str]) -> ApiResolver:
     """A resolver whose every answer, errors included, is a JSON body with `Cache-Control: no-store`. `rules`: the
     parameters its routes define (any other name in an error is the caller's text, never answered).
 
@@ -165,9 +182,9 @@ def create_app(rules: dict[str, str]) -> APIGatewayRestResolver:
     msgspec validates in `parse`) nor `enable_swagger` (its page loads Swagger UI from a CDN; the deployed API
     answers JSON only, and the local server serves Swagger UI offline)."""
     cors = _cors()
-    app = APIGatewayRestResolver(cors=cors)
+    app = ApiResolver(cors=cors)
 
-    def _never_stored(app: APIGatewayRestResolver, next_middleware: Any) -> Response:
+    def _never_stored(app: ApiResolver, next_middleware: Any) -> Response:
         # Every answer, Powertools' own CORS preflight included. With CORS on, an answer depends on the Origin it
         # was asked from: a shared cache must not hand one origin's answer to another.
         response: Response = next_middleware(app)

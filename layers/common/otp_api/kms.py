@@ -13,9 +13,10 @@ The KMS client is made on first use (or at init, at_init.py): the plain-secret p
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 from otp_api import aws
@@ -44,15 +45,21 @@ def _client() -> Any:
 
 
 def connect() -> Callable[[], Any]:
-    """Create the client now (at init) rather than on the first request; answer a cheap call that opens its
-    connection: one byte sealed under the key policy's purpose and a version no token has, which nothing will ever
-    unseal."""
-    encrypt = {
-        "KeyId": get_settings().kms_key_id,
-        "Plaintext": b"\0",
-        "EncryptionContext": {**CONTEXT, "version": "warm-up"},
-    }
-    return partial(_client().encrypt, **encrypt)
+    """Create the client now (at init) rather than on the first request; answer cheap calls that open its
+    connection and make botocore's first call of each operation (about 2 ms more than the next): one byte sealed
+    under the key policy's purpose and a version no token has, which nothing will ever unseal, then a Decrypt of a
+    blob that is no ciphertext (KMS refuses it: InvalidCiphertextException)."""
+    from botocore.exceptions import ClientError
+
+    context, key = {**CONTEXT, "version": "warm-up"}, get_settings().kms_key_id
+    _client()
+
+    def calls() -> None:
+        _client().encrypt(KeyId=key, Plaintext=b"\0", EncryptionContext=context)
+        with contextlib.suppress(ClientError):  # InvalidCiphertextException, as meant
+            _client().decrypt(KeyId=key, CiphertextBlob=b"\0" * 16, EncryptionContext=context)
+
+    return calls
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,13 @@ def _header(event: APIGatewayProxyEvent, name: str) -> str:
 
 
 def _query(event: APIGatewayProxyEvent, known: Mapping[str, str]) -> dict[str, Any]:
-    multi = event.multi_value_query_string_parameters or {}
-    single = event.query_string_parameters or {}
+    if event.get("version") == "2.0":  # an HTTP API's payload 2.0: repeated values joined by commas; read the raw one
+        from urllib.parse import parse_qs
+
+        multi, single = parse_qs(event.get("rawQueryString") or "", keep_blank_values=True), {}
+    else:
+        multi = event.multi_value_query_string_parameters or {}
+        single = event.query_string_parameters or {}
     merged: dict[str, Any] = {}
     for name in {*multi, *single}:
         values = set(multi.get(name) or [single[name]])

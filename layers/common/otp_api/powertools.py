@@ -28,5 +28,7 @@ for _name in FROM_API_GATEWAY:
     setattr(sys.modules[PACKAGE], _name, getattr(api_gateway, _name))
 
 APIGatewayRestResolver = api_gateway.APIGatewayRestResolver
+APIGatewayHttpResolver = api_gateway.APIGatewayHttpResolver
+ProxyEventType = api_gateway.ProxyEventType
 CORSConfig = api_gateway.CORSConfig
 Response = api_gateway.Response
