@@ -24,7 +24,7 @@ from otp_api.state import rules, table
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 4226's "12345678901234567890"
 OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
-NOW = 1_790_208_000.0  # 00:00 UTC, and the first second of a 30-day period (Unix time / 2,592,000 = 691)
+NOW = 1_790_208_000.0  # 00:00 UTC, a third of the way into a 30-day period (Unix time / 2,592,000 = 690)
 DAY = 86_400
 BUDGET = 100  # MaxFailuresInThirtyDays, its default
 CAP = 100  # MaxConsecutiveFailures, its default
@@ -316,7 +316,7 @@ def test_an_unlock_before_a_key_is_adopted_is_not_undone_by_its_adoption(aws):
 # --- what each decision costs ------------------------------------------------------------------------------------
 
 
-def test_a_decision_is_one_write_once_the_key_is_seen(monkeypatch):
+def test_a_code_is_one_write_once_the_key_is_seen_and_a_miss_two(monkeypatch):
     key = sealed(SECRET, "lou")
     otp(NOW, action="verify", code=independent_code(SECRET, NOW), **key)  # the first: adopts the key
     otp(NOW + 1, action="verify", code="000000", **key)  # the first failure: starts the 30-day period
@@ -327,7 +327,7 @@ def test_a_decision_is_one_write_once_the_key_is_seen(monkeypatch):
         monkeypatch.setattr(
             client, name, lambda original=original, name=name, **kw: calls.append(name) or original(**kw)
         )
-    for moment, code in ((NOW + 30, independent_code(SECRET, NOW + 30)), (NOW + 31, "000000")):
+    for moment, code, writes in ((NOW + 30, independent_code(SECRET, NOW + 30), 1), (NOW + 31, "000000", 2)):
         calls.clear()
         otp(moment, action="verify", code=code, **key)
-        assert calls == ["update_item"], code
+        assert calls == ["update_item"] * writes, code  # a miss: a refused accept, as a far match, then the failure

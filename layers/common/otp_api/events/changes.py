@@ -122,7 +122,8 @@ def events_of(record: dict[str, Any], settings: EventSettings) -> list[Event]:
     decision = new.get(DECIDED_BY.name, "")
 
     def tell(kind: type[Detail], decided: Any, where: str = "", **fields: Any) -> None:
-        event_id = _hex_id(EVENT_ID_DOMAIN, pk + where, str(decided), kind.detail_type)
+        # a person's group is part of the id: one unlock lifts both groups' locks, two events
+        event_id = _hex_id(EVENT_ID_DOMAIN, pk + where + fields.get("factors", ""), str(decided), kind.detail_type)
         detail = kind(event_id=event_id, state_id=state_id(pk + where), **common, **fields)
         found.append(Event(detail, datetime.fromtimestamp(at, UTC)))
 

@@ -205,6 +205,13 @@ def resync_progress(step: int, first: int, period: int) -> rules.Progress:
     return rules.resynced(rules.Progress(unused=_unused(), sets=sets, values=values))
 
 
+# A code that matched no step is written as a match this far from now, which no stored drift allows (it never
+# exceeds the widest resync window): refused as `no_match`, then counted. So a miss costs what a code of a step
+# outside the stored drift costs (a refused accept, then the failure), and no answer tells them apart by its time:
+# a far match told apart would flag a future step's code, to be played when its step comes.
+DECOY = SETTINGS["totp_resync_window"].bounds[1] + SKEW + 2  # type: ignore[index]
+
+
 def lifetime(settings: VerifySettings) -> int:
     """How long the state of a key outlives its last accepted code (failures and revocations never expire).
 
@@ -263,6 +270,8 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     offsets = _offsets(settings)
     offset = _nearest(oath.matches(request.code, key, range(step + offsets.start, step + offsets.stop)), step)
     moved = None if offset is None else progress((step + offset) * key.period, settings, offset)
+    if offset is None and settings.replay_protection:  # a miss, written as a far match is (DECOY)
+        moved = progress((step + DECOY) * key.period, settings, DECOY)
     subject = spellings.subject_of(request)
     verdict = _settle(key, moved, settings, now, subject)
     valid, reason = verdict.valid, verdict.reason

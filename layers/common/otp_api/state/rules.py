@@ -197,12 +197,14 @@ class Lockout:
     def slots(self) -> tuple[Attr, ...]:
         return tuple(Attr(f"{self.group}f{i}") for i in range(1, self.limit + 1))
 
-    def values(self, now: float) -> Values:
+    def values(self, now: float, period: int | None = None) -> Values:
+        """The placeholders' values at `now`; `period`: a 30-day period the item already holds that is later than
+        now's (another instance's clock a little ahead at the boundary): periods only move forwards."""
         values: Values = {":now": math.floor(now)}
         if self.cap:
             values[":cap"] = self.cap
         if self.total:
-            period = math.floor(now) // TOTAL_PERIOD
+            period = max(math.floor(now) // TOTAL_PERIOD, period or 0)
             values |= {":total": self.total, ":period": period, ":previous": period - 1}
         return values
 
@@ -436,17 +438,17 @@ def failure_write(
     if slots:
         sets[slots[-1].name] = Value(":leaves")
     sets |= {lockout.attr(LAST_FAILURE).name: NOW, DECIDED_BY.name: DECISION}
-    values: Values = {":decision": decision, ":zero": 0, ":one": 1, **lockout.values(now), **place.values}
+    number, this, both = (lockout.attr(a) for a in (PERIOD_NUMBER, PERIOD_FAILURES, TOTAL_FAILURES))
+    was = moved_from.get(number.name) if moved_from is not None else None
+    values: Values = {":decision": decision, ":zero": 0, ":one": 1, **lockout.values(now, was), **place.values}
     values[":leaves"] = math.ceil(now) + lockout.window
     adds = {lockout.attr(FAILURES).name: ONE}
     where: list[Cond] = []
     if lockout.total:
-        number, this, both = (lockout.attr(a) for a in (PERIOD_NUMBER, PERIOD_FAILURES, TOTAL_FAILURES))
-        if moved_from is None:
+        if moved_from is None or was == values[":period"]:  # the item's period is this one: count in it
             where.append(Compare(number, "=", PERIOD))
             adds |= {this.name: ONE, both.name: ONE}
-        else:
-            was = moved_from.get(number.name)
+        else:  # an earlier period, or none: move it on (never back), this period's failures becoming the last's
             carried = int(moved_from.get(this.name, 0)) if was == values[":previous"] else 0
             sets |= {number.name: PERIOD, this.name: ONE, both.name: Value(":both")}
             values |= {":both": carried + 1, ":was": was}
@@ -460,7 +462,7 @@ def failure_write(
     )
 
 
-def adopt_write(place: Place, item: Item, owned: list[Item], lockout: Lockout, now: float) -> Write:
+def adopt_write(place: Place, item: Item, owned: list[Item], lockout: Lockout, now: float, own_cap: int = 0) -> Write:
     """A key's first decision in its person's item: what its own items hold (written by a release that kept state
     per key) is carried over, so that a used code stays used, a counter never moves back, a revocation holds and
     failures still count. Numbers are taken at their largest and number sets joined (HOTP may have two items)."""
@@ -475,6 +477,8 @@ def adopt_write(place: Place, item: Item, owned: list[Item], lockout: Lockout, n
     if lockout.on and owned:
         failures, newest = lockout.attr(FAILURES), lockout.attr(LAST_FAILURE)
         carried = max(int(own.get(FAILURES.name, 0)) for own in owned)
+        if own_cap and carried >= own_cap:  # locked until unlock in its own item: so in the group, whatever its cap
+            carried = max(carried, lockout.cap)
         if carried > int(item.get(failures.name, 0)):
             sets[failures.name] = Value(":own_failures")
             values[":own_failures"] = carried
@@ -538,16 +542,23 @@ def after_failure(written: Written, lockout: Lockout, decision: str, now: float,
     """What this failure did: counted, began a lock (for a window or the 30 days, or until unlock at the cap), or
     found the key revoked, not yet adopted, or its 30-day period past. Raises TooManyAttempts if it was locked."""
     if written.applied or written.item.get(DECIDED_BY.name) == decision:
-        until = lockout.until(written.item, now)
+        until = lockout.until(written.item, _judged_at(lockout, written.item, now))
         return "capped" if until < 0 else "locked" if until else "counted"
     if place.personal and place.attr(SEEN).name not in written.item:
         return "unseen"
     if place.is_revoked(written.item):
         return "revoked"
-    lockout.check(written.item, now)  # a failure is refused only by a revocation or a lock (or itself, above)
-    if lockout.total and written.item.get(lockout.attr(PERIOD_NUMBER).name) != lockout.values(now)[":period"]:
-        return "moved"
-    return "counted"  # pragma: no cover
+    lockout.check(written.item, _judged_at(lockout, written.item, now))
+    # Refused for its 30-day period alone (the item's was another, or another request moved it on meanwhile): the
+    # failure is written again as the item now stands. Never "counted" unwritten.
+    return "moved"
+
+
+def _judged_at(lockout: Lockout, item: Item, now: float) -> float:
+    """When to judge an item's lock: now, or the start of its 30-day period where another instance, its clock a
+    little ahead at the boundary, moved it on already (periods only move forwards)."""
+    period = item.get(lockout.attr(PERIOD_NUMBER).name)
+    return max(now, period * TOTAL_PERIOD) if lockout.total and isinstance(period, int) else now
 
 
 def unlock_write(
@@ -640,7 +651,8 @@ def adopt(place: Place, item: Item, settings: VerifySettings, now: float, store:
     """Carry a key's own items into its person's (adopt_write); a refusal means another request did it first, or
     the group's failures moved meanwhile (the next decision then tries again)."""
     owned = [own for own in (store.read(pk) for pk in place.own) if own]
-    store.write(place.pk, adopt_write(place, item, owned, lockout_of(settings, place.group), now))
+    lockout, own_cap = lockout_of(settings, place.group), lockout_of(settings).cap
+    store.write(place.pk, adopt_write(place, item, owned, lockout, now, own_cap))
 
 
 def state_of(place: Place, settings: VerifySettings, now: float, store: Store) -> Item:
@@ -780,7 +792,7 @@ def _decide(
         return Verdict(False, reason)
     counted: Counted = "moved"
     refused: Item | None = None
-    for _ in range(ATTEMPTS):  # again only when the 30-day period moved on (once, or once more if raced)
+    for _ in range(ATTEMPTS + 1):  # again when refused for its 30-day period: moved on, then counted in it
         failure = failure_write(lockout, now, decision, lifetime, place, refused)
         failed = store.write(place.pk, naming(failure, subject))
         counted, refused = after_failure(failed, lockout, decision, now, place), failed.item
