@@ -199,24 +199,42 @@ def test_the_demo_offers_unlock_after_a_lockout(page, base_url):
     assert "Lockout Began: until" in shown and "failures 5" in shown and "Lockout Lifted: lock window" in shown
 
 
-def test_the_recovery_codes_locked_panel_goes_after_an_unlock(page, base_url):
+def test_a_locked_user_signs_in_with_a_recovery_code_and_support_reads_the_status(page, base_url):
     page.goto(base_url + "/")
     page.click("#generate")
     page.locator("#recovery-codes li").first.wait_for()
-    # Given wrong recovery codes until the set is locked out
-    for _ in range(8):
-        page.fill("#recovery-code", "0000-0000-00")
-        page.evaluate("document.getElementById('recovery-result').textContent = ''")
-        page.click("#use-recovery")
-        page.wait_for_function("document.getElementById('recovery-result').textContent !== ''")
-        if page.locator("#recovery-result").inner_text().startswith("Locked out"):
+    secret, first_code = page.locator("#secret").inner_text(), page.locator("#recovery-codes li").first.inner_text()
+    # Given two wrong codes: the page says how many attempts are left, from the user's status
+    for expected in ("4 attempts left", "3 attempts left"):
+        page.fill("#code", "000000" if independent_code(secret, time.time()) != "000000" else "111111")
+        page.evaluate("document.getElementById('attempts').textContent = ''")
+        page.click("#verify")
+        page.wait_for_function(f"document.getElementById('attempts').textContent.startsWith('{expected}')")
+    # And more, until the user's codes are locked (the 5th failure locks; the next code is refused)
+    for _ in range(6):
+        page.fill("#code", "000000" if independent_code(secret, time.time()) != "000000" else "111111")
+        page.evaluate("document.getElementById('result').textContent = ''")
+        page.click("#verify")
+        page.wait_for_function("document.getElementById('result').textContent !== ''")
+        if page.locator("#result").inner_text().startswith("Locked out"):
             break
-    assert page.locator("#recovery-unlock-step").is_visible(), page.locator("#recovery-result").inner_text()
-    # When it is unlocked, the locked panel goes, and the unlock's request stays on show
-    page.click("#recovery-unlock")
-    page.wait_for_function("document.getElementById('recovery-result').textContent.startsWith('Unlocked')")
-    assert page.locator("#recovery-unlock-step").is_hidden()
-    assert '"action":"unlock"' in page.locator("#recovery-unlock-request").inner_text()
+    assert page.locator("#result").inner_text().startswith("Locked out"), page.locator("#result").inner_text()
+    # Then a recovery code still works: the way back stays open
+    page.fill("#recovery-code", first_code)
+    page.click("#use-recovery")
+    page.wait_for_function("document.getElementById('recovery-result').textContent.startsWith('Valid')")
+    # And support reads the user's status: locked, the failures, no secret
+    page.click("#status")
+    page.wait_for_function("document.getElementById('status-answer').textContent.includes('locked_until')")
+    status = json.loads(page.locator("#status-answer").inner_text())
+    assert status["codes"]["locked"] is True and status["codes"]["failures"] == 5
+    assert secret not in page.locator("#status-answer").inner_text()
+    assert '"action":"status"' in page.locator("#status-request").inner_text()
+    # When the app unlocks the user, the locked panel goes
+    page.click("#unlock")
+    page.wait_for_function("document.getElementById('result').textContent.startsWith('Unlocked')")
+    assert page.locator("#unlock-step").is_hidden()
+    assert '"action":"unlock","subject":"user-7f3a"' in page.locator("#unlock-request").inner_text()
 
 
 def test_the_no_phone_hint_offers_pyotp_whose_code_verifies(page, base_url):

@@ -51,15 +51,23 @@ def connect() -> Callable[[], Any]:
     blob that is no ciphertext (KMS refuses it: InvalidCiphertextException)."""
     from botocore.exceptions import ClientError
 
-    context, key = {**CONTEXT, "version": "warm-up"}, get_settings().kms_key_id
+    context, key = WARM_UP_CONTEXT, get_settings().kms_key_id
     _client()
 
     def calls() -> None:
-        _client().encrypt(KeyId=key, Plaintext=b"\0", EncryptionContext=context)
+        _warm_up_encrypt()
         with contextlib.suppress(ClientError):  # InvalidCiphertextException, as meant
             _client().decrypt(KeyId=key, CiphertextBlob=b"\0" * 16, EncryptionContext=context)
 
     return calls
+
+
+WARM_UP_CONTEXT = {**CONTEXT, "version": "warm-up"}  # a version no token has: nothing sealed so ever unseals
+
+
+def _warm_up_encrypt() -> Any:
+    """One byte sealed under the stack's key and the warm-up context."""
+    return _client().encrypt(KeyId=get_settings().kms_key_id, Plaintext=b"\0", EncryptionContext=WARM_UP_CONTEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +116,7 @@ def _kms(operation: str, form: SealedForm, parameter: str, subject: str | None, 
 def _our_key_works() -> bool:
     """Whether the stack's key seals for us now (the warm-up's Encrypt, which nothing will ever unseal)."""
     try:
-        aws.call(connect())
+        aws.call(_warm_up_encrypt)
     except aws.AwsFailure:
         return False
     return True
