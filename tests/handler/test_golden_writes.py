@@ -168,15 +168,15 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
-                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, "
-                    "failures",
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure, failures",
                     "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
                     ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
-                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
-                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
-                    ":decision))",
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
                     "values": {
                         ":start": 1790000010,
                         ":drift": 0,
@@ -199,14 +199,15 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
-                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure, failures",
                     "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
                     ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
-                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
-                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
-                    ":decision))",
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
                     "values": {
                         ":start": 1790000010,
                         ":drift": 0,
@@ -224,15 +225,17 @@ TOTP = {
                 {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
-                    "last_failure = :now, decided_by = :decision ADD failures :one REMOVE expires_at",
-                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
-                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
-                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "last_failure = :now, decided_by = :decision ADD failures :one REMOVE "
+                    "expires_at",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
                     "values": {
                         ":decision": "d2",
-                        ":now": 1790000010,
                         ":zero": 0,
                         ":one": 1,
+                        ":now": 1790000010,
                         ":cap": 100,
                         ":leaves": 1790000911,
                     },
@@ -248,23 +251,48 @@ TOTP = {
             (
                 "update_item",
                 {
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure, failures",
+                    "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND ((drift > "
+                    ":drift_low) AND (drift < :drift_high))) AND "
+                    "(attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790001900,
+                        ":drift": 10,
+                        ":drift_low": 61,
+                        ":drift_high": 65,
+                        ":decision": "d3",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":ttl": 1790037871,
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
                     "update": "SET f1 = if_not_exists(f2, :zero), f2 = if_not_exists(f3, :zero), f3 = "
                     "if_not_exists(f4, :zero), f4 = if_not_exists(f5, :zero), f5 = :leaves, "
                     "last_failure = :now, decided_by = :decision ADD failures :one REMOVE "
                     "expires_at",
-                    "if": "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) "
-                    "AND (f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
-                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "if": "(attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
                     "values": {
                         ":decision": "d3",
-                        ":now": 1790000010,
                         ":zero": 0,
                         ":one": 1,
+                        ":now": 1790000010,
                         ":cap": 100,
                         ":leaves": 1790000911,
                     },
                 },
-            )
+            ),
         ],
     },
     "locked": {
@@ -273,14 +301,15 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
-                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure, failures",
                     "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
                     ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
-                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
-                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
-                    ":decision))",
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
                     "values": {
                         ":start": 1790000040,
                         ":drift": 1,
@@ -319,13 +348,14 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :used, drift = :drift, resynced_by = :decision, decided_by = "
-                    ":decision, accepted_by = :decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, "
-                    "last_failure, failures",
+                    "update": "SET last_used = :used, drift = :drift, resynced_by = :decision, "
+                    "decided_by = :decision, accepted_by = :decision, expires_at = :ttl REMOVE "
+                    "f1, f2, f3, f4, f5, last_failure, failures",
                     "if": "((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
-                    "(attribute_not_exists(revoked_at)) AND (NOT (((attribute_exists(last_failure)) AND "
-                    "(f1 > last_failure) AND (f5 > :now)) OR (failures >= :cap))) AND "
-                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "(attribute_not_exists(revoked_at)) AND (NOT "
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
                     "values": {
                         ":start": 1790000100,
                         ":used": 1790000130,
@@ -362,14 +392,15 @@ TOTP = {
             (
                 "update_item",
                 {
-                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, accepted_by = "
-                    ":decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, last_failure, failures",
+                    "update": "SET last_used = :start, drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, expires_at = :ttl REMOVE f1, f2, f3, f4, f5, "
+                    "last_failure, failures",
                     "if": "(((attribute_not_exists(last_used)) OR (last_used < :start)) AND "
                     "((attribute_not_exists(drift)) OR ((drift > :drift_low) AND (drift < "
                     ":drift_high)))) AND (attribute_not_exists(revoked_at)) AND (NOT "
-                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) OR "
-                    "(failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR (decided_by <> "
-                    ":decision))",
+                    "(((attribute_exists(last_failure)) AND (f1 > last_failure) AND (f5 > :now)) "
+                    "OR (failures >= :cap))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
                     "values": {
                         ":start": 1790000160,
                         ":drift": 0,
@@ -386,8 +417,8 @@ TOTP = {
                 "update_item",
                 {
                     "update": "SET tried_by = :decision ADD tries :one",
-                    "if": "(attribute_exists(revoked_at)) AND ((attribute_not_exists(tried_by)) OR (tried_by <> "
-                    ":decision))",
+                    "if": "(attribute_exists(revoked_at)) AND ((attribute_not_exists(tried_by)) OR "
+                    "(tried_by <> :decision))",
                     "values": {":decision": "d11", ":one": 1},
                 },
             ),
@@ -961,6 +992,41 @@ NAMED = {
             (
                 "update_item",
                 {
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, "
+                    "kba27aba9bf6e7c19bbb1_drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, otp_accepted_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND "
+                    "(kba27aba9bf6e7c19bbb1_drift < :drift_high))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790001900,
+                        ":drift": 10,
+                        ":drift_low": 61,
+                        ":drift_high": 65,
+                        ":decision": "d3",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-7",
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
                     "update": "SET otp_f1 = if_not_exists(otp_f2, :zero), otp_f2 = "
                     "if_not_exists(otp_f3, :zero), otp_f3 = if_not_exists(otp_f4, :zero), "
                     "otp_f4 = if_not_exists(otp_f5, :zero), otp_f5 = :leaves, "
@@ -988,7 +1054,7 @@ NAMED = {
                         ":subject": "user-7",
                     },
                 },
-            )
+            ),
         ],
     },
     "status": {"status": 200, "revoked": False, "calls": [("get_item", {"consistent": True})]},

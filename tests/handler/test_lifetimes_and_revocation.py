@@ -17,7 +17,7 @@ import time_machine
 from botocore.exceptions import ReadTimeoutError
 from support import TABLE, call, independent_code, independent_hotp
 
-from otp_api.kinds import counter_based
+from otp_api.kinds import counter_based, time_based
 from otp_api.state import table
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -273,14 +273,45 @@ def test_keys_hmac_pads_alike_share_replay_state_and_revocation(other):
     assert otp(NOW + 30, action="verify", code=independent_code(SECRET, NOW + 30), **key)[1]["reason"] == "revoked"
 
 
-def test_a_long_key_and_its_digest_share_their_state():
-    long_key = bytes(range(80))  # longer than SHA-1's 64-byte block: HMAC uses its SHA-1 digest
-    short = hashlib.sha1(long_key).digest()  # noqa: S324 - what HMAC-SHA1 does with a long key
-    first, second = ({"type": "time_based", "secret": spelled(raw)} for raw in (long_key, short))
-    right = independent_code(spelled(short), NOW)
-    assert independent_code(spelled(long_key), NOW) == right
-    assert otp(NOW, action="verify", code=right, **first)[1]["valid"] is True
-    assert otp(NOW, action="verify", code=right, **second)[1]["reason"] == "already_used"
+@pytest.mark.parametrize("kind", ["time_based", "counter_based"])
+def test_a_long_key_has_one_state_whatever_the_algorithm(kind):
+    # An 80-byte key: longer than SHA1's and SHA256's block (HMAC hashes it first, a digest per algorithm), shorter
+    # than SHA512's. Revoked under SHA1, it is revoked under every algorithm; its failures count once.
+    long_key = spelled(bytes(range(1, 81)))
+    keys = {a: {"type": kind, "secret": long_key, "algorithm": a} for a in ("SHA1", "SHA256", "SHA512")}
+
+    def code(algorithm: str, moment: float) -> str:
+        if kind == "time_based":
+            return independent_code(long_key, moment, algorithm=algorithm)
+        return independent_hotp(long_key, 0, algorithm=algorithm)
+
+    for i, algorithm in enumerate(("SHA1", "SHA256", "SHA512", "SHA1", "SHA256")):  # 5 failures, one lockout
+        otp(NOW + i, action="verify", code=wrong6(code(algorithm, NOW)), **keys[algorithm])
+    assert otp(NOW + 10, action="verify", code=code("SHA512", NOW + 10), **keys["SHA512"])[0] == 429
+    assert otp(NOW + 11, action="unlock", **keys["SHA256"]) == (200, {"unlocked": True})
+    assert otp(NOW + 12, action="revoke", **keys["SHA1"]) == (200, {"revoked": True})
+    for algorithm in ("SHA256", "SHA512"):
+        status, body = otp(NOW + 60, action="verify", code=code(algorithm, NOW + 60), **keys[algorithm])
+        assert (status, body["reason"]) == (200, "revoked"), algorithm
+
+
+def wrong6(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_a_long_key_revoked_where_it_was_kept_before_stays_revoked(aws):
+    # Before, a key longer than its hash's block was kept by the digest HMAC takes of it (per algorithm).
+    long_key = bytes(range(1, 81))
+    before = hashlib.sha256(time_based.DOMAIN + hashlib.sha1(long_key).digest()).hexdigest()  # noqa: S324
+    aws["dynamodb"].put_item(TableName=TABLE, Item={"pk": {"S": before}, "revoked_at": {"N": str(int(NOW) - 100)}})
+    key = {"type": "time_based", "secret": spelled(long_key), "algorithm": "SHA1"}
+    status, body = otp(NOW, action="verify", code=independent_code(spelled(long_key), NOW), **key)
+    assert (status, body["reason"]) == (200, "revoked")
+    sha512 = {**key, "algorithm": "SHA512"}  # and under every algorithm, now that it is kept by its bytes
+    status, body = otp(
+        NOW, action="verify", code=independent_code(spelled(long_key), NOW, algorithm="SHA512"), **sha512
+    )
+    assert (status, body["reason"]) == (200, "revoked")
 
 
 def test_an_hotp_counter_kept_before_keys_were_told_apart_as_hmac_uses_them_never_moves_back(aws):
@@ -332,3 +363,17 @@ def test_a_possibly_accepted_code_is_answered_with_advice_that_does_not_rest_on_
     assert (status, body["error"]) == (503, "state_unavailable")
     assert "next code" in body["message"] and "cannot tell" in body["message"]
     assert json.dumps(body).count("already_used") == 1  # named only as what cannot tell
+
+
+def test_a_revoked_key_stays_revoked_on_a_table_without_replay_protection_or_lockout(verify_settings):
+    # Revoked while the table kept state, then the stack changed to the reference's stateless verify: the table is
+    # still configured, and a revoked key is refused whatever the other settings (one write, which holds revocation).
+    key = {"type": "time_based", "secret": SECRET}
+    assert otp(NOW, action="revoke", **key) == (200, {"revoked": True})
+    verify_settings(REPLAY_PROTECTION="false", MAX_FAILED_ATTEMPTS="0")
+    status, body = otp(NOW + 30, action="verify", code=independent_code(SECRET, NOW + 30), **key)
+    assert (status, body["valid"], body["reason"]) == (200, False, "revoked")
+    other = {"type": "time_based", "secret": "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"}  # not revoked: accepted, twice
+    code = independent_code(other["secret"], NOW + 30)
+    assert otp(NOW + 30, action="verify", code=code, **other)[1]["valid"] is True
+    assert otp(NOW + 31, action="verify", code=code, **other)[1]["valid"] is True  # no replay protection asked for

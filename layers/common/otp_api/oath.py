@@ -123,9 +123,17 @@ def pair_matches(code: str, next_code: str, key: OtpKey, counters: range) -> lis
 
 def hmac_key(key: OtpKey) -> bytes:
     """The key as HMAC uses it (RFC 2104 §2), without the zero bytes HMAC pads it with: a key longer than its
-    hash's block is hashed first, and a shorter one padded, so that K, K followed by zero bytes and (for a long K)
-    its digest make the same codes. The state of a key is kept by this form."""
+    hash's block is hashed first, and a shorter one padded. How the state of a key was kept before it was kept by
+    `state_bytes` (read, for keys where the two differ, so that nothing kept is lost)."""
     raw = key.secret_bytes
     if len(raw) > HMAC_BLOCK_BYTES[key.algorithm]:
         raw = DIGESTS[key.algorithm](raw).digest()
     return raw.rstrip(b"\x00")
+
+
+def state_bytes(key: OtpKey) -> bytes:
+    """What the state of a key is kept by: its bytes without trailing zero bytes, whatever the algorithm. K and K
+    followed by zero bytes make the same codes (HMAC pads a short key with them) and share one state; so does one key
+    under SHA1, SHA256 and SHA512: a key revoked, locked or used under one algorithm is under every one. (A key
+    longer than its hash's block and that hash, which make the same codes under one algorithm, are two keys here.)"""
+    return key.secret_bytes.rstrip(b"\x00")

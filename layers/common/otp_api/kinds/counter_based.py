@@ -122,16 +122,16 @@ class HotpVerifyResponse(Struct):
 
 
 def state_pk(key: OtpKey) -> str:
-    """The state item of a key: a SHA-256 of the key as HMAC uses it (every key HMAC treats as this one shares
-    it)."""
-    return hashlib.sha256(DOMAIN + oath.hmac_key(key)).hexdigest()
+    """The state item of a key: a SHA-256 of its bytes whatever the algorithm (oath.state_bytes)."""
+    return hashlib.sha256(DOMAIN + oath.state_bytes(key)).hexdigest()
 
 
-def _legacy_pk(key: OtpKey) -> str | None:
-    """Where the state of a key that HMAC pads or hashes was kept before keys were told apart as HMAC uses them
-    (a key ending in a zero byte, or longer than its hash's block): read too, so that its counter never moves
-    back."""
-    return None if oath.hmac_key(key) == key.secret_bytes else hashlib.sha256(DOMAIN + key.secret_bytes).hexdigest()
+def _kept_before(key: OtpKey) -> tuple[str, ...]:
+    """Where the state of a key was kept before, where that differs: by its bytes as they are (a key ending in a zero
+    byte, before keys were told apart as HMAC uses them), and by the hash HMAC takes of a key longer than its hash's
+    block (before keys were kept whatever the algorithm). Read too, so that its counter never moves back."""
+    forms = {key.secret_bytes, oath.hmac_key(key)} - {oath.state_bytes(key)}
+    return tuple(hashlib.sha256(DOMAIN + form).hexdigest() for form in sorted(forms))
 
 
 def progress(counter: int, moved_to: int) -> rules.Progress:
@@ -152,16 +152,19 @@ def _settings() -> VerifySettings:
 def place(key: OtpKey, subject: str | None) -> rules.Place:
     """Where a key's state is: its own item (and the one of before, if any), or its person's (a subject), counted
     with their other codes."""
-    own = (state_pk(key),) if (legacy := _legacy_pk(key)) is None else (state_pk(key), legacy)
-    return rules.place(own, subject, rules.CODES, key.sealed_at)
+    at = rules.place((state_pk(key), *_kept_before(key)), subject, rules.CODES, key.sealed_at)
+    if len(at.own) > 1 and not at.personal:  # a revocation kept where the key was kept before holds here
+        rules.carry_revocation(at, time.time(), table.STORE)
+    return at
 
 
 def _where_it_stands(at: rules.Place, key: OtpKey, settings: VerifySettings, now: float) -> int:
     """The counter the server expects next, after refusing a locked key (the read a window needs)."""
     item = rules.state_of(at, settings, now, table.STORE)
     expected = int(item.get(NEXT.name, key.counter or 0))
-    if not at.personal and len(at.own) > 1:  # a person's item took the older item's counter in already
-        expected = max(expected, int(table.read(at.own[1]).get(NEXT.name, 0)))
+    if not at.personal:  # (a person's item takes the older items' counters in when it adopts the key)
+        for before in at.own[1:]:
+            expected = max(expected, int(table.read(before).get(NEXT.name, 0)))
     return expected
 
 

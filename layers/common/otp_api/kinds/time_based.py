@@ -163,9 +163,16 @@ class CodesResponse(Struct):
 
 
 def state_pk(key: OtpKey) -> str:
-    """The state item of a key: a SHA-256 of the key as HMAC uses it (every key HMAC treats as this one shares
-    it), from which the key cannot be recovered."""
-    return hashlib.sha256(DOMAIN + oath.hmac_key(key)).hexdigest()
+    """The state item of a key: a SHA-256 of its bytes whatever the algorithm (oath.state_bytes), from which the
+    key cannot be recovered."""
+    return hashlib.sha256(DOMAIN + oath.state_bytes(key)).hexdigest()
+
+
+def _kept_before(key: OtpKey) -> str | None:
+    """Where a key longer than its hash's block was kept before keys were kept by their bytes whatever the
+    algorithm (by the hash HMAC takes of it), if that differs."""
+    before = oath.hmac_key(key)
+    return None if before == oath.state_bytes(key) else hashlib.sha256(DOMAIN + before).hexdigest()
 
 
 def _unused() -> Cond:
@@ -313,8 +320,14 @@ def resync(request: ResyncRequest) -> ResyncResponse:
 
 
 def place(key: OtpKey, subject: str | None) -> rules.Place:
-    """Where a key's state is: its own item, or its person's (a subject), counted with their other codes."""
-    return rules.place((state_pk(key),), subject, rules.CODES, key.sealed_at)
+    """Where a key's state is: its own item, or its person's (a subject), counted with their other codes. A long
+    key's revocation kept where it was kept before is carried to its own item first (rules.carry_revocation)."""
+    before = _kept_before(key)
+    own = (state_pk(key),) if before is None else (state_pk(key), before)
+    at = rules.place(own, subject, rules.CODES, key.sealed_at)
+    if before is not None and not at.personal:
+        rules.carry_revocation(at, time.time(), table.STORE)
+    return at
 
 
 def _settle(

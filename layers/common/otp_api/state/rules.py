@@ -724,6 +724,17 @@ def revoke_person(subject: str, now: float, write: Callable[[str, Write], Writte
     return int(change.values[":now_ms"])
 
 
+def carry_revocation(place: Place, now: float, store: Store) -> None:
+    """A key's own item where it was kept before (`place.own[1:]`) revoked it: revoke its item now, once, so that
+    the revocation holds wherever the key's state is kept now."""
+    for before in place.own[1:]:
+        if REVOKED.name in store.read(before):
+            written = store.read(place.pk)
+            if REVOKED.name not in written:
+                store.write(place.pk, revoke_write(now, new_decision(), place))
+            return
+
+
 def _tried(place: Place, decision: str, subject: str | None, write: Callable[[str, Write], Written]) -> None:
     """Record a code presented for a revoked key (tried_write). Best effort: the answer is `revoked` whatever
     becomes of this write, which fails only when DynamoDB does (that try then goes unrecorded)."""
