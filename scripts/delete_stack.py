@@ -4,9 +4,10 @@
    the current template to it first.
 2. Empties the image bucket (CloudFormation cannot delete a bucket that holds objects, and images live a day).
 3. Runs `sam delete` (the stack, and the artifacts `sam deploy` uploaded for it).
-4. Prints what the stack retained on purpose: the verify-state table (used recovery codes, HOTP counters) and the
-   sealing key (every sealed secret), with how a new stack adopts both and how to delete them once nothing that
-   verified here is needed any more (docs/operations.md, Delete and redeploy).
+4. Prints what the stack retained on purpose: the verify-state table (used recovery codes, HOTP counters), the
+   claim of its stack name for that table, and the sealing key (every sealed secret), with how a new stack adopts
+   both and how to delete them once nothing that verified here is needed any more (docs/operations.md, Delete and
+   redeploy).
 
     python scripts/delete_stack.py STACK SAM_COMMAND...
 """
@@ -63,6 +64,12 @@ def main(stack: str, sam: list[str]) -> int:
 
     key = outputs.get("SealingKeyArn") or resources.get("SealingKey")
     print(_retained(table, key))
+    if claim := resources.get("VerifyStateTableClaim"):
+        print(
+            f"retained: the claim {claim} (SSM parameter): a stack named {stack} that creates a new table is refused"
+            f" while it exists; adopt {table} instead. Only to start on an empty table on purpose:\n"
+            f"    aws ssm delete-parameter --name {claim}"
+        )
     return 0
 
 

@@ -47,9 +47,11 @@ def test_dynamodb_unreachable_fails_closed(monkeypatch):
 
 
 def test_missing_table_fails_closed(aws):
+    # No table of that name (ResourceNotFoundException) is a configuration error, not an outage: no Retry-After
+    # (tests/handler/test_misconfigured_state.py).
     aws["dynamodb"].delete_table(TableName=TABLE)
-    status, _, body = verify(right_code())
-    assert (status, body["error"]) == (503, "state_unavailable")
+    status, headers, body = verify(right_code())
+    assert (status, body["error"]) == (500, "configuration_error") and "Retry-After" not in headers
 
 
 def test_after_an_outage_the_code_is_still_usable_once():

@@ -271,6 +271,7 @@ def test_a_putevents_call_that_fails_whole_reports_the_first_record():
 
     record = {
         "eventName": "MODIFY",
+        "eventSourceARN": f"arn:aws:dynamodb:eu-west-1:123456789012:table/{TABLE}/stream/2026-01-02T03:04:05.678",
         "dynamodb": {
             "ApproximateCreationDateTime": NOW,
             "SequenceNumber": "111",
@@ -313,11 +314,13 @@ def test_verify_makes_no_call_for_events(monkeypatch):
     assert made == ["dynamodb:UpdateItem"] * 3  # a replay: refused, then its failure counted
 
 
-def test_the_sample_stream_event_tells_a_lockout_and_its_lifting(events):
+def test_the_sample_stream_event_tells_a_lockout_and_its_lifting(events, verify_settings):
     # events/state-stream.json: a batch as Lambda hands it to the function (make invoke FUNCTION=EventsFunction
-    # EVENT=events/state-stream.json, or sam local invoke -e), a failure that locks and the unlock after it
+    # EVENT=events/state-stream.json, or sam local invoke -e), a failure that locks and the unlock after it, from the
+    # local server's table's stream (devserver/stack.py names it)
     from support import load_event
 
+    verify_settings(VERIFY_STATE_TABLE_NAME="otp-api-local-verifystatetable")
     assert events_function(load_event("state-stream")) == {"batchItemFailures": []}
     assert fields(told(events()), "subject", "until", "lock") == [
         ("Lockout Began", "user-7f3a", "2026-09-21T14:28:31Z", None),

@@ -118,6 +118,28 @@ def test_a_key_locked_until_unlock_reaches_alarm_email_and_nothing_else_may_publ
     }
 
 
+@pytest.mark.parametrize(
+    ("parameters", "table"),
+    [
+        ({}, {"Ref": "VerifyStateTable"}),
+        ({"VerifyStateTableName": ADOPTED_TABLE, "VerifyStateStreamArn": ADOPTED_STREAM}, ADOPTED_TABLE),
+    ],
+)
+def test_the_events_function_knows_whose_stream_it_reads_and_a_wrong_one_alarms(parameters, table):
+    # The function refuses records of another table's stream (tests/handler/test_misconfigured_state.py): it is told
+    # the OTP function's table, and the alarm on its refusals notifies AlarmEmail.
+    resources = live(transformed({"AlarmEmail": "ops@example.com", **parameters}))
+    variables = resources["EventsFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["VERIFY_STATE_TABLE_NAME"] == table
+    assert resources["OtpFunction"]["Properties"]["Environment"]["Variables"]["VERIFY_STATE_TABLE_NAME"] == table
+    alarm = resources["EventsStreamMisconfiguredAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("OtpApi", "EventsStreamMisconfigured")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    table_alarm = resources["StateTableMisconfiguredAlarm"]["Properties"]
+    assert (table_alarm["MetricName"], table_alarm["Threshold"]) == ("StateTableMisconfigured", 0)
+
+
 def test_an_adopted_table_publishes_events_only_with_its_stream_named():
     quiet = live(transformed({"VerifyStateTableName": ADOPTED_TABLE}))
     assert not [name for name in quiet if name.startswith("Events") or name == "SustainedAttackRule"]

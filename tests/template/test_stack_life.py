@@ -9,6 +9,7 @@ see them on an update. Conditions are evaluated as CloudFormation evaluates them
 """
 
 import fnmatch
+import json
 import re
 from typing import Any
 
@@ -623,23 +624,110 @@ def _holds(expression: Any, parameters: dict[str, str]) -> Any:
     return expression
 
 
+def _refused_by(parameters: dict[str, str]) -> set[str]:
+    """The Rules whose condition holds and one of whose assertions fails, for these parameters (as CloudFormation
+    evaluates them on the translator's output, the template's defaults filling in the rest)."""
+    template = transformed(parameters)
+    given = {name: str(spec.get("Default", "")) for name, spec in raw_document()["Parameters"].items()} | parameters
+    return {
+        name
+        for name, rule in template["Rules"].items()
+        if _holds(rule.get("RuleCondition", True), given)
+        and not all(_holds(assertion["Assert"], given) for assertion in rule["Assertions"])
+    }
+
+
+KEY = {"SealingKeyArn": ADOPTED}
+FRESH = {"FreshStateWithAdoptedKey": "true"}
+TABLE = {"VerifyStateTableName": ADOPTED_TABLE}
+
+
 @pytest.mark.parametrize(
     ("parameters", "refused"),
     [
-        ({}, False),
-        ({"SealingKeyArn": ADOPTED, "VerifyStateTableName": ADOPTED_TABLE}, False),  # both, as make delete says
-        ({"SealingKeyArn": ADOPTED}, True),  # the old key against an empty table: refused
-        ({"SealingKeyArn": ADOPTED, "FreshStateWithAdoptedKey": "true"}, False),  # a second region, said so
-        ({"VerifyStateTableName": ADOPTED_TABLE}, False),
+        ({}, set()),
+        ({**KEY, **TABLE}, set()),  # both, as make delete says
+        ({**KEY, **TABLE, "VerifyStateStreamArn": ADOPTED_STREAM}, set()),  # and the table's stream
+        (KEY, {"AdoptedKeyKeepsItsState"}),  # the old key against an empty table
+        ({**KEY, "SealedSecrets": "false"}, {"AdoptedKeyKeepsItsState"}),  # a key named is a key meant
+        ({**KEY, **FRESH}, set()),  # a second Region, said so
+        (TABLE, set()),
+        # FreshStateWithAdoptedKey lets through nothing but a second Region's stack on a replica key
+        (FRESH, {"FreshStateIsForASecondRegion"}),  # no key adopted: an empty table under a new key
+        ({**FRESH, "SealedSecrets": "false"}, {"FreshStateIsForASecondRegion"}),
+        ({**KEY, **FRESH, "SealedSecrets": "false"}, {"FreshStateIsForASecondRegion"}),
+        ({**KEY, **FRESH, **TABLE}, {"FreshStateIsForASecondRegion"}),  # fresh and adopted at once
+        # a stream is an adopted table's
+        ({"VerifyStateStreamArn": ADOPTED_STREAM}, {"StreamNeedsItsAdoptedTable"}),
     ],
 )
-def test_a_stack_that_adopts_the_sealing_key_adopts_its_state_too(parameters, refused):
-    # CloudFormation checks Rules when it makes a change set, before any resource (Template anatomy, Rules: a rule
-    # whose RuleCondition holds and one of whose Assertions is false fails the change set). The transform must keep
-    # them, and the one rule must refuse exactly the adopted key without its table.
-    template = transformed(parameters)
-    rule = template["Rules"]["AdoptedKeyKeepsItsState"]
-    given = {name: str(spec.get("Default", "")) for name, spec in raw_document()["Parameters"].items()} | parameters
-    applies = _holds(rule["RuleCondition"], given)
-    failed = applies and not all(_holds(assertion["Assert"], given) for assertion in rule["Assertions"])
-    assert failed is refused
+def test_the_rules_let_through_a_chosen_table_only(parameters, refused):
+    """AWS CloudFormation, "Rules syntax" and "Rule functions": CloudFormation checks each rule when it makes a
+    change set (or creates or updates a stack), before any resource: a rule whose RuleCondition holds and one of
+    whose Assertions is false fails the operation with its AssertDescription. Only Fn::And, Fn::Contains,
+    Fn::EachMemberEquals, Fn::EachMemberIn, Fn::Equals, Fn::Not, Fn::Or, Fn::RefAll, Fn::ValueOf and
+    Fn::ValueOfAll are allowed: whole values compared, no string taken apart (so the stream ARN's table part is
+    checked by the events function, tests/handler/test_misconfigured_state.py).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-rules.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html
+    The transform must keep them, and they must refuse exactly the parameter sets that leave an empty table where
+    a retained one was meant, and what FreshStateWithAdoptedKey would let through besides a second Region."""
+    assert parameters.keys() <= raw_document()["Parameters"].keys()
+    assert _refused_by(parameters) == refused
+    functions = json.dumps(transformed(parameters)["Rules"])
+    assert set(re.findall(r'"(Fn::\w+)"', functions)) <= {"Fn::And", "Fn::Not", "Fn::Equals", "Fn::Or", "Fn::Contains"}
+
+
+# --- a redeploy under the same name ---------------------------------------------------------------------------------
+
+
+def test_a_stack_that_creates_its_table_claims_its_name_so_a_redeploy_cannot_start_empty():
+    """What Rules cannot see (a table retained by a deleted stack of this name), a resource of a fixed name can:
+    CloudFormation's pre-deployment validation detects "resource name conflicts with existing resources" when a
+    change set is made, in FAIL mode ("Validate stack deployments"); without it, creating a resource whose name is
+    taken fails the stack's creation, which rolls back. `DeletionPolicy: Retain` keeps the claim when the stack is
+    deleted, as the table, and `DependsOn` creates it before the table, so a refused redeploy leaves no empty table
+    behind. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/validate-stack-deployments.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
+
+    Not a fixed TableName: AWS::DynamoDB::Table `TableName` is "Update requires: Replacement", so naming the table
+    of a deployed stack would move it to a new, empty table on its next update (the old one retained aside).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html"""
+    resources = live(transformed())
+    table = resources["VerifyStateTable"]
+    assert "TableName" not in table["Properties"]  # deployed stacks keep their table: no replacement
+    claims = of_type(resources, "AWS::SSM::Parameter")
+    assert list(claims) == ["VerifyStateTableClaim"] and table["DependsOn"] == "VerifyStateTableClaim"
+    claim = claims["VerifyStateTableClaim"]
+    assert claim["DeletionPolicy"] == claim["UpdateReplacePolicy"] == "Retain"
+    # A name of the stack's: SAM CLI's local LanguageExtensions (expand.py) leaves a Sub of AWS::StackName as its
+    # text, without the Sub, as it does the sealing key's alias; CloudFormation fills it in.
+    name = claim["Properties"]["Name"]
+    assert name in (
+        "/otp-api/${AWS::StackName}/verify-state-table",
+        {"Fn::Sub": "/otp-api/${AWS::StackName}/verify-state-table"},
+    )
+    # Every way of creating the table claims the name: with sealing off, a new key, or no replay protection alike
+    for parameters in ({"SealedSecrets": "false"}, {"ReplayProtection": "false", "MaxFailedAttempts": "0"}):
+        assert "VerifyStateTableClaim" in live(transformed(parameters)), parameters
+    # Adopting the retained table claims nothing, so the documented redeploy under the same name passes
+    for parameters in (TABLE, {**KEY, **TABLE}):
+        assert of_type(live(transformed(parameters)), "AWS::SSM::Parameter") == {}, parameters
+
+
+def test_the_claim_is_added_to_a_deployed_stack_without_touching_its_table():
+    # The update that brings the claim to a stack deployed before it changes nothing of the table's properties (a
+    # property change could replace it): the same table, the same logical ID, only a new resource and DependsOn.
+    resources = live(transformed())
+    properties = resources["VerifyStateTable"]["Properties"]
+    assert set(properties) == {
+        "DeletionProtectionEnabled",
+        "PointInTimeRecoverySpecification",
+        "BillingMode",
+        "AttributeDefinitions",
+        "KeySchema",
+        "TimeToLiveSpecification",
+        "SSESpecification",
+        "StreamSpecification",
+    }
+    assert of_type(resources, "AWS::DynamoDB::Table").keys() == {"VerifyStateTable"}

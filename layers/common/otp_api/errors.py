@@ -108,6 +108,14 @@ class StateUnavailable(ApiError):
     retry_after = 1
 
 
+class StateMisconfigured(ApiError):
+    """The verify-state table refused the request as not fitting it (a table of another key schema, or none of that
+    name): no retry will pass, so no Retry-After. Fails closed like StateUnavailable: nothing accepted."""
+
+    status = 500
+    code = "configuration_error"
+
+
 class SealingUnavailable(ApiError):
     """KMS could not seal or unseal (throttled, unavailable, or the key unusable): nothing was handed out or
     accepted."""

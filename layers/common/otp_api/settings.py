@@ -117,6 +117,7 @@ class EventSettings:
     lockout_seconds: int
     max_consecutive_failures: int
     max_failures_in_thirty_days: int
+    table: str = ""  # the verify-state table whose stream (NEW_AND_OLD_IMAGES) the records must come from
 
 
 def _read(names: tuple[str, ...]) -> dict[str, Any]:
@@ -133,7 +134,10 @@ def get_verify_settings() -> VerifySettings:
 
 @cache
 def get_event_settings() -> EventSettings:
-    return EventSettings(**_read(tuple(field.name for field in fields(EventSettings))))
+    settings = EventSettings(**_read(tuple(field.name for field in fields(EventSettings))))
+    if not settings.table:
+        raise SettingsError(f"{SETTINGS['table'].env} is not set: the events function checks its records' source")
+    return settings
 
 
 def cors_origins() -> list[str]:

@@ -7,6 +7,13 @@ bisecting and at most as often as the template's event source mapping says, then
 queue. PutEvents answers 200 even when some entries failed: `FailedEntryCount` says how many, and each failed
 entry of `Entries` carries an `ErrorCode` (Amazon EventBridge API Reference, PutEvents). An entry sent again is
 the same event with the same `event_id`: delivery is at least once, and consumers deduplicate by it.
+
+Each record must come from the verify-state table's own stream, of view type NEW_AND_OLD_IMAGES: the events are
+read from the item as it was and as it is (changes.py), so a NEW_IMAGE stream would lose some (Lockout Lifted) and
+invent others (TOTP Drift Changed), and another table's stream would tell of writes this API never made. Such a
+record is refused loudly (an error log line and the EventsStreamMisconfigured metric, which an alarm watches) and
+reported failed like an unreadable one: Lambda retries, then parks its place in the failure queue. Nothing is
+invented, nothing silently skipped.
 """
 
 import itertools
@@ -18,10 +25,11 @@ import msgspec
 from otp_api import aws
 from otp_api.events.catalogue import SOURCE
 from otp_api.events.changes import Event, events_of
-from otp_api.observability import logger
+from otp_api.observability import count_for_alarm, logger
 from otp_api.settings import get_event_settings
 
 MAX_ENTRIES = 10  # PutEvents takes at most ten entries a call
+VIEW_TYPE = "NEW_AND_OLD_IMAGES"  # template.yaml, VerifyStateTable's StreamSpecification
 
 
 @cache
@@ -63,6 +71,29 @@ def _first_undelivered(chunk: list[tuple[str, dict[str, Any]]]) -> str | None:
     return failed[0] if failed else chunk[0][0]
 
 
+def table_of(stream_arn: str) -> str:
+    """The table a stream belongs to, from the stream's ARN (arn:<partition>:dynamodb:<region>:<account>:table/<table
+    name>/stream/<label>: DynamoDB's resource type `stream`, Service Authorization Reference); "" if not one."""
+    resource = stream_arn.split(":", 5)[5] if stream_arn.count(":") >= 5 else ""
+    kind, _, rest = resource.partition("/")
+    table, _, stream = rest.partition("/stream/")
+    return table if kind == "table" and stream else ""
+
+
+def misread(record: dict[str, Any], table: str) -> dict[str, str] | None:
+    """Why a record is not one this function may read (another table's stream, or not NEW_AND_OLD_IMAGES), or None.
+    Lambda gives each DynamoDB record the stream's `StreamViewType`; a MODIFY without `OldImage` is a NEW_IMAGE
+    stream's record too, whatever it says."""
+    change = record.get("dynamodb", {})
+    source = table_of(str(record.get("eventSourceARN", "")))
+    if source != table:
+        return {"reason": "another table's stream", "expected_table": table, "source_table": source}
+    view = change.get("StreamViewType", VIEW_TYPE)
+    if view != VIEW_TYPE or (record.get("eventName") == "MODIFY" and "OldImage" not in change):
+        return {"reason": f"a stream of view type {view} without old images", "expected_view_type": VIEW_TYPE}
+    return None
+
+
 def publish(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
     """Put the events of `records` (a Lambda DynamoDB stream batch) on the bus; Lambda's partial batch response."""
     settings = get_event_settings()
@@ -70,6 +101,11 @@ def publish(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
     unreadable = None
     for record in records:
         sequence = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
+        if (why := misread(record, settings.table)) is not None:  # a misconfiguration: refused, retried, parked
+            logger.error("stream record refused: not the verify-state table's NEW_AND_OLD_IMAGES stream", extra=why)
+            count_for_alarm("EventsStreamMisconfigured")
+            unreadable = sequence
+            break
         try:
             events = events_of(record, settings)
         except (KeyError, TypeError, ValueError) as exc:  # never seen: let Lambda retry, bisect, then park it

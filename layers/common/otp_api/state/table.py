@@ -12,12 +12,21 @@ from functools import cache, partial
 from typing import Any
 
 from otp_api import aws
-from otp_api.errors import StateUnavailable
+from otp_api.errors import ApiError, StateMisconfigured, StateUnavailable
+from otp_api.observability import count_for_alarm, logger
 from otp_api.settings import get_verify_settings
 from otp_api.state.conditions import Item, read_item
 from otp_api.state.rules import Store, Write, Written
 
 REFUSED = frozenset({"ConditionalCheckFailedException"})
+# Answers that say the table is not this API's (DynamoDB API Reference, UpdateItem and GetItem errors): a key schema
+# other than `pk`, a string (ValidationException, "The provided key element does not match the schema"), or no table
+# of that name (ResourceNotFoundException). No retry passes: a configuration error, not a 503 to try again.
+MISCONFIGURED = frozenset({"ValidationException", "ResourceNotFoundException"})
+MISCONFIGURED_MESSAGE = (
+    "the verify-state table is misconfigured: it refused this API's request (its key must be pk, a string; "
+    "VerifyStateTableName must name a table this API made); no code was accepted"
+)
 NOT_ACCEPTED = "verification state is unavailable; no code was accepted, try again"
 UNKNOWN = (
     "verification state did not answer in time; the code may have been accepted: treat it as refused and ask for "
@@ -39,8 +48,18 @@ def connect() -> Callable[[], Any]:
     return partial(_client().get_item, TableName=get_verify_settings().table, Key=WARM_UP_KEY)
 
 
-def _unavailable(failure: aws.AwsFailure) -> StateUnavailable:
+def _unavailable(failure: aws.AwsFailure) -> ApiError:
+    if failure.code in MISCONFIGURED:
+        return _misconfigured(failure)
     return StateUnavailable(UNKNOWN if failure.maybe_done else NOT_ACCEPTED)
+
+
+def _misconfigured(failure: aws.AwsFailure) -> StateMisconfigured:
+    """Say it where an operator looks: an error log line and the metric StateTableMisconfiguredAlarm watches."""
+    table = get_verify_settings().table
+    logger.error("the verify-state table is misconfigured", extra={"error_code": failure.code, "table": table})
+    count_for_alarm("StateTableMisconfigured")
+    return StateMisconfigured(MISCONFIGURED_MESSAGE)
 
 
 def _typed(value: Any) -> dict[str, Any]:
@@ -97,8 +116,8 @@ def read(pk: str) -> Item:
     }
     try:
         return read_item(aws.call(_client().get_item, **request).get("Item", {}))
-    except aws.AwsFailure:
-        raise StateUnavailable(NOT_ACCEPTED) from None
+    except aws.AwsFailure as failure:
+        raise _misconfigured(failure) if failure.code in MISCONFIGURED else StateUnavailable(NOT_ACCEPTED) from None
 
 
 STORE = Store(write=write, read=read)
