@@ -92,6 +92,7 @@ def main() -> None:
         hint = f" (another make dev?): stop it, or choose another port: PORT={port + 1} make dev" if exc.in_use else ""
         raise SystemExit(f"{exc}{hint}") from None
     try:
+        stack.serve_passkeys_at(server.server_address[1])
         stack.start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
         banner(base, stack, api_key, signed_by)
@@ -114,6 +115,8 @@ def banner(base: str, stack: LocalCloud, api_key: str | None, signed_by: KeyPair
     routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
     eprint(f"otp-api is running on {base} (S3, DynamoDB, KMS and EventBridge from moto at {stack.endpoint})\n{routes}")
     eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger")
+    if stack.extra_env.get("PASSKEY_RP_ID") == "localhost":
+        eprint(f"  Passkeys: open the demo as {base.replace('127.0.0.1', 'localhost')}/ (RP ID localhost)")
     eprint("  Security events: one line each below, as the events function puts them on the bus (docs/events.md)\n")
     if stack.parameters:
         given = " ".join(f"{name}={value}" for name, value in stack.parameters.items())

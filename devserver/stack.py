@@ -57,6 +57,14 @@ class LocalCloud:
         self._pump: threading.Thread | None = None
         self._stopping = threading.Event()
 
+    def serve_passkeys_at(self, port: int) -> None:
+        """Passkeys for the local pages: RP ID `localhost` and the origin http://localhost:`port` (browsers take
+        `localhost` as a secure context; an IP address is no RP ID), unless PARAMETERS set them. Before start."""
+        if "PasskeyRpId" not in self.parameters:
+            self.extra_env.setdefault("PASSKEY_RP_ID", "localhost")
+        if "PasskeyOrigins" not in self.parameters:
+            self.extra_env.setdefault("PASSKEY_ORIGINS", f"http://localhost:{port}")
+
     def start(self) -> "LocalCloud":
         try:
             self._start_moto()

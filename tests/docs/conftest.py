@@ -21,7 +21,8 @@ def doc_servers() -> Iterator[DocServers]:
     from devserver.server import serve
     from devserver.stack import LocalCloud
 
-    with LocalCloud() as stack:
+    # passkeys on, as make dev has them (the docs' passkey examples ask for options only: no authenticator here)
+    with LocalCloud(extra_env={"PASSKEY_RP_ID": "localhost", "PASSKEY_ORIGINS": "http://localhost:3000"}) as stack:
         servers = [serve(stack, "127.0.0.1", 0), serve(stack, "127.0.0.1", 0, signed_by=LOCAL_KEY_PAIR)]
         for server in servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -94,7 +94,7 @@ def test_totp_is_a_synonym_of_time_based():
 
 def test_each_route_states_its_own_types():
     _, _, otp = call("otp", {"type": "qr_code", "action": "generate"})
-    expected = "type must be time_based (or totp), counter_based (or hotp), or recovery_codes"
+    expected = "type must be time_based (or totp), counter_based (or hotp), recovery_codes, or passkey (or webauthn)"
     assert (otp["parameter"], otp["message"]) == ("type", expected)
     _, _, barcodes = call("barcodes", {"type": "totp", "data": "abcd"})
     assert "time_based" not in barcodes["message"] and "qr_code" in barcodes["message"]

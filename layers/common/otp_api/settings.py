@@ -70,6 +70,13 @@ SETTINGS: dict[str, Setting] = {
     "totp_resync_window": Setting("TotpResyncWindow", "10", (1, 60)),
     "hotp_look_ahead": Setting("HotpLookAhead", "10", (1, 100)),
     "hotp_resync_window": Setting("HotpResyncWindow", "100", (2, 1000)),
+    # passkeys (kinds/passkey.py): the relying party's id (a domain; empty: passkeys are off), the origins a
+    # ceremony may come from, and whether the authenticator must verify its user
+    "passkey_rp_id": Setting("PasskeyRpId", "", max_length=253, pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)*)?$"),
+    "passkey_origins": Setting("PasskeyOrigins", ""),
+    "passkey_user_verification": Setting(
+        "PasskeyUserVerification", "preferred", pattern="^(preferred|required|discouraged)$"
+    ),
     # the events function's (docs/events.md): an EventBridge bus name, never a pattern an IAM grant would widen
     "event_bus": Setting("EventBusName", "default", max_length=256, pattern=r"^[/.\-_A-Za-z0-9]+$"),
 }
@@ -138,6 +145,24 @@ def get_event_settings() -> EventSettings:
     if not settings.table:
         raise SettingsError(f"{SETTINGS['table'].env} is not set: the events function checks its records' source")
     return settings
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeySettings:
+    """The relying party passkeys are made for (kinds/passkey.py); an empty rp_id turns them off."""
+
+    rp_id: str
+    origins: tuple[str, ...]
+    user_verification: str  # preferred, required or discouraged
+
+
+@cache
+def get_passkey_settings() -> PasskeySettings:
+    values = _read(("passkey_rp_id", "passkey_origins", "passkey_user_verification"))
+    origins = tuple(origin.strip() for origin in values["passkey_origins"].split(",") if origin.strip())
+    if values["passkey_rp_id"] and not origins:
+        raise SettingsError(f"{SETTINGS['passkey_origins'].env} is not set, but {SETTINGS['passkey_rp_id'].env} is")
+    return PasskeySettings(values["passkey_rp_id"], origins, values["passkey_user_verification"])
 
 
 def cors_origins() -> list[str]:

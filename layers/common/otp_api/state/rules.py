@@ -92,6 +92,7 @@ Reason = Literal["no_match", "already_used", "revoked"]  # why a code was refuse
 PERSON_DOMAIN = b"otp-api/person/v1\x00"
 TOTAL_PERIOD = 30 * 86_400  # seconds: the period of MaxFailuresInThirtyDays
 CODES, RECOVERY = "otp_", "rc_"  # a person's groups of factors: the guessable codes, and the way back
+PASSKEYS = "pk_"  # a person's passkeys: nothing to guess, so never the codes' budget (kinds/passkey.py)
 # A person's recovery codes: no window lock (a few requests every quarter of an hour would keep them locked), and a
 # cap that costs an attacker 100 times what locking the codes does: 10,000 guesses at a set of 20 codes of 50 bits
 # succeed with a chance of 10,000 x 20 / 2^50, 1.8e-10 (docs/verification.md).
@@ -291,7 +292,7 @@ def lockout_of(settings: VerifySettings | EventSettings, group: str = "") -> Loc
     MaxFailedAttempts 0 nothing is counted."""
     if not settings.max_failed_attempts:
         return Lockout(0, settings.lockout_seconds, 0, group)
-    if group == RECOVERY:
+    if group in (RECOVERY, PASSKEYS):  # failures counted; a lock only at a cap no honest user reaches
         return Lockout(0, settings.lockout_seconds, RECOVERY_CAP, group)
     total = settings.max_failures_in_thirty_days if group == CODES else 0
     return Lockout(

@@ -1,0 +1,497 @@
+"""Passkeys, `type: "passkey"` (or `webauthn`): a phishing-resistant second factor beside the one-time passwords.
+WebAuthn is done by py_webauthn (the `webauthn` package), imported on this kind's path only: the OTP paths' cold
+start never loads it. Requests and answers use WebAuthn Level 3's JSON forms: `options` goes straight to
+`PublicKeyCredential.parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON`, and `credential` is what the
+browser's `credential.toJSON()` gives.
+
+- generate: creation options and a `challenge_token`; register: the browser's answer checked (challenge, origin, RP
+  ID, user presence and verification per PasskeyUserVerification, attestation `none`), answered with a
+  `sealed_credential` (the credential id, its COSE public key, the sign count it reported, when it was sealed),
+  KMS-sealed in a context of its own and bound to the subject, which every passkey request must name.
+- challenge: request options and a `challenge_token`; verify: the assertion checked against the sealed credential
+  whose id it carries, then decided in one conditional write.
+- A `challenge_token` is KMS-sealed too, in a context naming its ceremony (create or get) and the subject: it holds
+  the challenge bytes, when it was made and when it expires (CHALLENGE_SECONDS later). A token of another subject
+  or ceremony, or altered, is refused with a 400; an expired one is a failure (`expired`).
+- State (state/rules.py), in the person's item under the credential's prefix: `challenge_at`, when the last
+  challenge accepted for it was made (Unix milliseconds), and `sign_count`, the count it reported then. An accept's
+  condition is that this challenge is newer than the last one accepted (a challenge is used once; an older one is
+  refused once a newer one was used) and that the sign count grew (unless the credential always reports 0, as
+  synced passkeys do): a replay is `already_used`, a lower or equal count `cloned`.
+- Failures count in the person's item in a group of their own (`pk_`): nothing about a passkey can be guessed, so it
+  is never locked by the codes' budget, only at a cap no honest user reaches (docs/verification.md). Revocation (of
+  the credential, or of the person) is as for every factor.
+"""
+
+import base64
+import hashlib
+import math
+import re
+import secrets
+import struct
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, cast
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from otp_api import kms
+from otp_api.errors import InvalidParameter
+from otp_api.fields import Name, Subject
+from otp_api.kinds import actions
+from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
+from otp_api.kinds.registry import Kind
+from otp_api.observability import count_outcome
+from otp_api.settings import PasskeySettings, get_passkey_settings, get_settings, get_verify_settings
+from otp_api.state import rules, table
+from otp_api.state.conditions import AllOf, AnyOf, Attr, Compare, Missing, Value
+
+CHALLENGE_SECONDS = 300  # a challenge expires 5 minutes after it was made
+MAX_CREDENTIALS = 10  # sealed credentials one request may name
+DOMAIN = b"otp-api/passkey/v1\x00"
+USER_DOMAIN = b"otp-api/passkey-user/v1\x00"
+CREATE, GET = "create", "get"
+_CONTEXT = {**kms.CONTEXT, "kind": "passkey-challenge"}
+CHALLENGES = {
+    CREATE: kms.SealedForm(
+        "wc1.",
+        {**_CONTEXT, "ceremony": CREATE},
+        "challenge_token",
+        "challenge_token is not a registration challenge of this API for this subject",
+    ),
+    GET: kms.SealedForm(
+        "wg1.",
+        {**_CONTEXT, "ceremony": GET},
+        "challenge_token",
+        "challenge_token is not a sign-in challenge of this API for this subject",
+    ),
+}
+SEALED_CREDENTIAL = kms.SealedForm(
+    "pk1.",
+    {**kms.CONTEXT, "kind": "passkey"},
+    "sealed_credentials",
+    "sealed_credentials holds a token that is not a sealed passkey of this API for this subject",
+)
+_CHALLENGE = struct.Struct(">BBQQ32s")  # version, ceremony (0 create, 1 get), made at and expires at (ms), challenge
+_CREDENTIAL = struct.Struct(">BQIH")  # version, sealed at (ms), sign count at registration, id length; id, key
+CHALLENGE_AT, SIGN_COUNT = Attr("challenge_at"), Attr("sign_count")
+MADE, COUNT = Value(":challenge_at"), Value(":sign_count")
+FRESH = AnyOf((Missing(CHALLENGE_AT), Compare(CHALLENGE_AT, "<", MADE)))  # newer than the last challenge accepted
+Passkey = Literal["passkey", "webauthn"]
+Reason = Literal["not_verified", "expired", "already_used", "cloned", "revoked"]
+
+
+ChallengeToken = Annotated[
+    str,
+    Meta(
+        max_length=4096,
+        pattern=r"^w[cg]1\.[A-Za-z0-9_-]+$",
+        description="The challenge_token of generate (for register) or challenge (for verify).",
+    ),
+]
+SealedCredential = Annotated[
+    str,
+    Meta(
+        max_length=4096,
+        pattern=rf"^{re.escape(SEALED_CREDENTIAL.prefix)}[A-Za-z0-9_-]+$",
+        description="A sealed_credential of register.",
+    ),
+]
+SealedCredentials = Annotated[
+    list[SealedCredential], Meta(max_length=MAX_CREDENTIALS, description="The person's sealed credentials.")
+]
+Credential = Annotated[
+    dict[str, Any],
+    Meta(description="The browser's answer: `credential.toJSON()` of navigator.credentials.create() or get()."),
+]
+
+
+# --- requests and answers -----------------------------------------------------------------------------------------
+
+
+class PasskeyGenerateRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="generate"):
+    """Creation options for a new passkey of `subject`."""
+
+    type: Passkey
+    subject: Subject
+    label: Annotated[Name, Meta(description="The user's name as the authenticator shows it.")] = ""
+    sealed_credentials: SealedCredentials | UnsetType = UNSET  # those to exclude: the person has them
+
+
+class PasskeyRegisterRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="register"):
+    type: Passkey
+    subject: Subject
+    challenge_token: ChallengeToken
+    credential: Credential
+
+
+class PasskeyChallengeRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="challenge"):
+    """Request options to sign in with one of `sealed_credentials` (none: any passkey the browser offers)."""
+
+    type: Passkey
+    subject: Subject
+    sealed_credentials: SealedCredentials = []
+
+
+class PasskeyVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
+    type: Passkey
+    subject: Subject
+    challenge_token: ChallengeToken
+    sealed_credentials: Annotated[SealedCredentials, Meta(min_length=1)]
+    credential: Credential
+
+
+class PasskeyUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
+    type: Passkey
+    subject: Subject
+    sealed_credential: SealedCredential
+
+
+class PasskeyRevokeRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="revoke"):
+    """Retire one passkey for good: it never signs in again."""
+
+    type: Passkey
+    subject: Subject
+    sealed_credential: SealedCredential
+
+
+class PasskeyStatusRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="status"):
+    type: Passkey
+    subject: Subject
+    sealed_credential: SealedCredential
+
+
+class PasskeyOptionsResponse(Struct):
+    """Options for the browser (WebAuthn Level 3 JSON), and the token that carries their challenge back."""
+
+    type: Literal["passkey"]
+    options: Annotated[
+        dict[str, Any], Meta(description="PublicKeyCredentialCreationOptionsJSON or RequestOptionsJSON.")
+    ]
+    challenge_token: str
+
+
+class PasskeyRegisterResponse(Struct):
+    type: Literal["passkey"]
+    valid: bool
+    sealed_credential: Annotated[str | None, Meta(description="Store it with the user, when valid.")]
+    credential_id: Annotated[str | None, Meta(description="The credential's id (base64url), when valid.")]
+    reason: Reason | None
+
+
+class PasskeyVerifyResponse(Struct):
+    type: Literal["passkey"]
+    valid: bool
+    credential_id: Annotated[str | None, Meta(description="The credential that signed (base64url), when valid.")]
+    reason: Reason | None
+
+
+# --- sealed challenges and credentials ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    challenge: bytes
+    made_at: int  # Unix milliseconds
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    credential_id: bytes
+    public_key: bytes  # COSE
+    sign_count: int  # as registered
+    sealed_at: int  # Unix milliseconds
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _settings() -> PasskeySettings:
+    """The relying party; the sealing key and the verify state are needed too."""
+    passkeys = get_passkey_settings()
+    if not passkeys.rp_id:
+        raise InvalidParameter("passkeys are off on this stack (PasskeyRpId is empty)", "type")
+    kms.require_key("type")
+    rules.require_state(get_verify_settings(), "passkey", "type")
+    return passkeys
+
+
+def _seal_challenge(ceremony: str, subject: str) -> tuple[bytes, str]:
+    challenge, now = secrets.token_bytes(32), math.floor(time.time() * 1000)
+    plain = _CHALLENGE.pack(1, (CREATE, GET).index(ceremony), now, now + CHALLENGE_SECONDS * 1000, challenge)
+    return challenge, kms.seal(plain, CHALLENGES[ceremony], subject, "type")
+
+
+def _unsealed_challenge(token: str, ceremony: str, subject: str) -> Challenge:
+    form = CHALLENGES[ceremony]
+    if not token.startswith(form.prefix):
+        raise InvalidParameter(form.refused, form.parameter)
+    plain = kms.unseal(token, form, subject)
+    if len(plain) != _CHALLENGE.size:
+        raise InvalidParameter(form.refused, form.parameter)
+    version, which, made_at, expires_at, challenge = _CHALLENGE.unpack(plain)
+    if version != 1 or which != (CREATE, GET).index(ceremony):
+        raise InvalidParameter(form.refused, form.parameter)
+    return Challenge(challenge, made_at, expires_at)
+
+
+def _unsealed_credential(token: str, subject: str, parameter: str) -> Sealed:
+    refused = SEALED_CREDENTIAL.refused.replace("sealed_credentials holds", f"{parameter} holds")
+    plain = kms.unseal(token, SEALED_CREDENTIAL, subject)
+    if len(plain) < _CREDENTIAL.size:
+        raise InvalidParameter(refused, parameter)
+    version, sealed_at, sign_count, length = _CREDENTIAL.unpack_from(plain)
+    rest = plain[_CREDENTIAL.size :]
+    if version != 1 or not 0 < length < len(rest):
+        raise InvalidParameter(refused, parameter)
+    return Sealed(rest[:length], rest[length:], sign_count, sealed_at)
+
+
+def state_pk(credential_id: bytes) -> str:
+    return hashlib.sha256(DOMAIN + credential_id).hexdigest()
+
+
+def _place(sealed: Sealed, subject: str) -> rules.Place:
+    """A credential's state: under its prefix in its person's item, its failures in the passkeys' own group."""
+    return rules.place((state_pk(sealed.credential_id),), subject, rules.PASSKEYS, sealed.sealed_at)
+
+
+def progress(challenge: Challenge, sign_count: int, registered: int) -> rules.Progress | None:
+    """Accept this challenge if it is newer than the last accepted one, and the sign count if it grew (0 stays
+    fine for a credential that always reports 0). None: the count is no higher than it was at registration."""
+    if sign_count == 0 and registered == 0:
+        counted = AnyOf((Missing(SIGN_COUNT), Compare(SIGN_COUNT, "=", COUNT)))
+    elif sign_count > registered:
+        counted = AnyOf((Missing(SIGN_COUNT), Compare(SIGN_COUNT, "<", COUNT)))
+    else:
+        return None
+
+    def why_refused(item: dict[str, Any]) -> rules.Reason:
+        used = int(item.get(CHALLENGE_AT.name, 0)) >= challenge.made_at
+        return cast(rules.Reason, "already_used" if used else "cloned")  # this kind's own reasons
+
+    return rules.Progress(
+        unused=AllOf((FRESH, counted)),
+        sets={CHALLENGE_AT.name: MADE, SIGN_COUNT.name: COUNT},
+        values={MADE.placeholder: challenge.made_at, COUNT.placeholder: sign_count},
+        why_refused=why_refused,
+    )
+
+
+def registered(challenge: Challenge, sign_count: int) -> rules.Progress:
+    """A new credential's first state: its ceremony's challenge (so that the same registration is not taken twice)
+    and the count it reported."""
+    return rules.Progress(
+        unused=FRESH,
+        sets={CHALLENGE_AT.name: MADE, SIGN_COUNT.name: COUNT},
+        values={MADE.placeholder: challenge.made_at, COUNT.placeholder: sign_count},
+    )
+
+
+def _decide(place: rules.Place, moved: rules.Progress | None, subject: str) -> rules.Verdict:
+    return rules.settle(place, moved, get_verify_settings(), time.time(), None, table.STORE, subject)
+
+
+# --- actions ------------------------------------------------------------------------------------------------------
+
+
+def _descriptor(sealed: Sealed) -> Any:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+    return PublicKeyCredentialDescriptor(id=sealed.credential_id)
+
+
+def generate(request: PasskeyGenerateRequest) -> PasskeyOptionsResponse:
+    passkeys = _settings()
+    from webauthn import generate_registration_options
+    from webauthn.helpers import options_to_json_dict
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
+    subject = request.subject
+    having = request.sealed_credentials or []
+    excluded = [_descriptor(_unsealed_credential(token, subject, "sealed_credentials")) for token in having]
+    challenge, token = _seal_challenge(CREATE, subject)
+    options = generate_registration_options(
+        rp_id=passkeys.rp_id,
+        rp_name=get_settings().default_issuer or passkeys.rp_id,
+        user_id=hashlib.sha256(USER_DOMAIN + subject.encode("utf-8", "surrogatepass")).digest(),
+        user_name=request.label or subject,
+        user_display_name=request.label or subject,
+        challenge=challenge,
+        timeout=CHALLENGE_SECONDS * 1000,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED,
+            user_verification=UserVerificationRequirement(passkeys.user_verification),
+        ),
+        exclude_credentials=excluded,
+    )
+    count_outcome("PasskeyOptions", ceremony=CREATE)
+    return PasskeyOptionsResponse(type="passkey", options=options_to_json_dict(options), challenge_token=token)
+
+
+def register(request: PasskeyRegisterRequest) -> PasskeyRegisterResponse:
+    passkeys = _settings()
+    from webauthn import verify_registration_response
+
+    subject = request.subject
+    challenge = _unsealed_challenge(request.challenge_token, CREATE, subject)
+    if time.time() * 1000 >= challenge.expires_at:
+        return _not_registered("expired")
+    try:
+        made = verify_registration_response(
+            credential=request.credential,
+            expected_challenge=challenge.challenge,
+            expected_rp_id=passkeys.rp_id,
+            expected_origin=list(passkeys.origins),
+            require_user_verification=passkeys.user_verification == "required",
+        )
+    except Exception:  # the library's answer to any credential that does not verify, malformed ones included
+        return _not_registered("not_verified")
+    sealed = Sealed(made.credential_id, made.credential_public_key, made.sign_count, math.floor(time.time() * 1000))
+    verdict = _decide(_place(sealed, subject), registered(challenge, made.sign_count), subject)
+    if not verdict.valid:
+        return _not_registered(cast(Reason, verdict.reason))
+    header = _CREDENTIAL.pack(1, sealed.sealed_at, sealed.sign_count, len(sealed.credential_id))
+    token = kms.seal(header + sealed.credential_id + sealed.public_key, SEALED_CREDENTIAL, subject, "type")
+    count_outcome("PasskeyRegistered", result="valid")
+    return PasskeyRegisterResponse(
+        type="passkey",
+        valid=True,
+        sealed_credential=token,
+        credential_id=_b64url(sealed.credential_id),
+        reason=None,
+    )
+
+
+def _not_registered(reason: Reason) -> PasskeyRegisterResponse:
+    count_outcome("PasskeyRegistered", result=reason)
+    return PasskeyRegisterResponse(
+        type="passkey", valid=False, sealed_credential=None, credential_id=None, reason=reason
+    )
+
+
+def challenge(request: PasskeyChallengeRequest) -> PasskeyOptionsResponse:
+    passkeys = _settings()
+    from webauthn import generate_authentication_options
+    from webauthn.helpers import options_to_json_dict
+    from webauthn.helpers.structs import UserVerificationRequirement
+
+    allowed = [
+        _descriptor(_unsealed_credential(token, request.subject, "sealed_credentials"))
+        for token in request.sealed_credentials
+    ]
+    made, token = _seal_challenge(GET, request.subject)
+    options = generate_authentication_options(
+        rp_id=passkeys.rp_id,
+        challenge=made,
+        timeout=CHALLENGE_SECONDS * 1000,
+        allow_credentials=allowed,
+        user_verification=UserVerificationRequirement(passkeys.user_verification),
+    )
+    count_outcome("PasskeyOptions", ceremony=GET)
+    return PasskeyOptionsResponse(type="passkey", options=options_to_json_dict(options), challenge_token=token)
+
+
+def _signed_by(request: PasskeyVerifyRequest) -> Sealed:
+    """The sealed credential the assertion names (by its id); a 400 if none of them is it."""
+    named = request.credential.get("rawId", request.credential.get("id"))
+    for token in request.sealed_credentials:
+        sealed = _unsealed_credential(token, request.subject, "sealed_credentials")
+        if isinstance(named, str) and named.rstrip("=") == _b64url(sealed.credential_id):
+            return sealed
+    raise InvalidParameter("credential was not made by any of sealed_credentials", "credential")
+
+
+def verify(request: PasskeyVerifyRequest) -> PasskeyVerifyResponse:
+    passkeys = _settings()
+    from webauthn import verify_authentication_response
+
+    subject = request.subject
+    challenge = _unsealed_challenge(request.challenge_token, GET, subject)
+    sealed = _signed_by(request)
+    place = _place(sealed, subject)
+    reason: Reason | None = None
+    moved = None
+    if time.time() * 1000 >= challenge.expires_at:
+        reason = "expired"
+    else:
+        try:
+            checked = verify_authentication_response(
+                credential=request.credential,
+                expected_challenge=challenge.challenge,
+                expected_rp_id=passkeys.rp_id,
+                expected_origin=list(passkeys.origins),
+                credential_public_key=sealed.public_key,
+                credential_current_sign_count=0,  # the count is the state's to decide (progress)
+                require_user_verification=passkeys.user_verification == "required",
+            )
+        except Exception:  # the library's answer to any assertion that does not verify, malformed ones included
+            reason = "not_verified"
+        else:
+            moved = progress(challenge, checked.new_sign_count, sealed.sign_count)
+            reason = None if moved is not None else "cloned"
+    verdict = _decide(place, moved, subject)
+    if verdict.reason is not None and reason is None:
+        reason = cast(Reason, verdict.reason)
+    elif verdict.reason == "revoked":
+        reason = "revoked"
+    valid = verdict.valid and reason is None
+    count_outcome("PasskeyVerified", result="valid" if valid else str(reason))
+    return PasskeyVerifyResponse(
+        type="passkey", valid=valid, credential_id=_b64url(sealed.credential_id) if valid else None, reason=reason
+    )
+
+
+def _place_of(request: PasskeyUnlockRequest | PasskeyRevokeRequest | PasskeyStatusRequest) -> rules.Place:
+    _settings()
+    return _place(
+        _unsealed_credential(request.sealed_credential, request.subject, "sealed_credential"), request.subject
+    )
+
+
+def unlock(request: PasskeyUnlockRequest) -> UnlockResponse:
+    return actions.unlock(_place_of(request), "passkey", request.subject)
+
+
+def revoke(request: PasskeyRevokeRequest) -> RevokeResponse:
+    return actions.revoke(_place_of(request), "passkey", request.subject)
+
+
+def status(request: PasskeyStatusRequest) -> StatusResponse:
+    return actions.status(_place_of(request), "passkey")
+
+
+KIND = Kind(
+    type="passkey",
+    synonyms=("webauthn",),
+    actions={
+        PasskeyGenerateRequest: generate,
+        PasskeyRegisterRequest: register,
+        PasskeyChallengeRequest: challenge,
+        PasskeyVerifyRequest: verify,
+        PasskeyUnlockRequest: unlock,
+        PasskeyRevokeRequest: revoke,
+        PasskeyStatusRequest: status,
+    },
+    responses=(
+        PasskeyOptionsResponse,
+        PasskeyRegisterResponse,
+        PasskeyVerifyResponse,
+        UnlockResponse,
+        RevokeResponse,
+        StatusResponse,
+    ),
+    rules={
+        "challenge_token": "must be the challenge_token of generate (register) or challenge (verify)",
+        "credential": "must be the browser's credential.toJSON(), as a JSON object",
+        "sealed_credential": "is not a sealed passkey of this API",
+        "sealed_credentials": f"must be a list of at most {MAX_CREDENTIALS} sealed passkeys of this API",
+    },
+    body_only=frozenset({"challenge_token", "credential", "sealed_credential", "sealed_credentials"}),
+)
