@@ -314,6 +314,9 @@ def test_a_revoked_credential_never_signs_in_and_a_persons_revocation_covers_it(
     assert verify(sealed, asked, device.get(asked["options"]))[1]["reason"] == "revoked"
     assert passkey("status", subject="alice", sealed_credential=sealed)[1]["revoked"] is True
     assert passkey("unlock", subject="alice", sealed_credential=sealed)[1] == {"unlocked": False, "reason": "revoked"}
+    # another subject's request names the one parameter it sent
+    status, body = passkey("status", subject="mallory", sealed_credential=sealed)
+    assert (status, body["parameter"]) == (400, "sealed_credential")
     # a person revoked: every passkey sealed before
     other = Authenticator()
     sealed = registered(other, "carol")

@@ -30,7 +30,7 @@ import re
 import secrets
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, cast
 
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -238,8 +238,11 @@ def _unsealed_challenge(token: str, ceremony: str, subject: str) -> Challenge:
 
 
 def _unsealed_credential(token: str, subject: str, parameter: str) -> Sealed:
-    refused = SEALED_CREDENTIAL.refused.replace("sealed_credentials holds", f"{parameter} holds")
-    plain = kms.unseal(token, SEALED_CREDENTIAL, subject)
+    """What a sealed credential holds; any token this stack did not seal as one for `subject` is a 400 naming
+    `parameter` (sealed_credential, or sealed_credentials), with one message."""
+    refused = f"{parameter} holds a token that is not a sealed passkey of this API for this subject"
+    form = replace(SEALED_CREDENTIAL, parameter=parameter, refused=refused)  # the same context
+    plain = kms.unseal(token, form, subject)
     if len(plain) < _CREDENTIAL.size:
         raise InvalidParameter(refused, parameter)
     version, sealed_at, sign_count, length = _CREDENTIAL.unpack_from(plain)
