@@ -727,11 +727,11 @@ def revoke_person(subject: str, now: float, write: Callable[[str, Write], Writte
 def carry_revocation(place: Place, now: float, store: Store) -> None:
     """A key's own item where it was kept before (`place.own[1:]`) revoked it: revoke its item now, once, so that
     the revocation holds wherever the key's state is kept now."""
+    if REVOKED.name in store.read(place.pk):
+        return
     for before in place.own[1:]:
         if REVOKED.name in store.read(before):
-            written = store.read(place.pk)
-            if REVOKED.name not in written:
-                store.write(place.pk, revoke_write(now, new_decision(), place))
+            store.write(place.pk, revoke_write(now, new_decision(), place))
             return
 
 
