@@ -356,7 +356,7 @@ def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesRespo
     if not settings.list_codes:
         raise MissingParameter("code is required: this API checks codes and does not list them", "code")
     # wherever the stack keeps a table, a revoked key is not listed, whatever the other settings
-    if settings.table and rules.REVOKED.name in rules.read_unlocked(state_pk(key), settings, now, table.read):
+    if settings.table and rules.REVOKED.name in rules.state_of(rules.Place(state_pk(key)), settings, now, table.STORE):
         return VerifyResponse(key.algorithm, key.digits, key.period, "totp", False, None, "revoked")
     return CodesResponse(
         algorithm=key.algorithm,

@@ -673,15 +673,6 @@ def key_state(place: Place, item: Item, store: Store) -> Item:
     return place.view(item)
 
 
-def read_unlocked(pk: str, settings: VerifySettings, now: float, read: Callable[[str], Item]) -> Item:
-    """The state `pk` (an item of its own) as it is now; see `state_of`."""
-    return state_of(Place(pk), settings, now, Store(write=_no_write, read=read))
-
-
-def _no_write(_pk: str, _change: Write) -> Written:  # pragma: no cover
-    raise NotImplementedError
-
-
 def unlock(
     place: Place,
     settings: VerifySettings,
@@ -748,14 +739,13 @@ def settle(
     settings: VerifySettings,
     now: float,
     lifetime: int | None,
-    store: Store | Callable[[str, Write], Written],
+    store: Store,
     subject: str | None = None,
 ) -> Verdict:
     """The verdict on one code. `progress` is None when the code matched nothing; a progress with nothing to record
     and no lockout (time_based without replay protection) writes nothing but where a table is kept, which still
     refuses a revoked key. `subject`: the user the request named, if it did (written beside the state, for events)."""
     place = place if isinstance(place, Place) else Place(place)
-    store = store if isinstance(store, Store) else Store(write=store, read=_no_read)
     lockout, decision = lockout_of(settings, place.group), new_decision()
     lifetime = None if place.personal else lifetime
     moved = within(progress, place) if progress is not None else None
@@ -765,10 +755,6 @@ def settle(
             return verdict
         adopt(place, verdict, settings, now, store)  # the person's item as the refused write found it
     raise StateUnavailable(CHANGED)
-
-
-def _no_read(_pk: str) -> Item:  # pragma: no cover
-    raise NotImplementedError
 
 
 def _decide(
