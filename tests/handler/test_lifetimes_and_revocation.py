@@ -377,3 +377,29 @@ def test_a_revoked_key_stays_revoked_on_a_table_without_replay_protection_or_loc
     code = independent_code(other["secret"], NOW + 30)
     assert otp(NOW + 30, action="verify", code=code, **other)[1]["valid"] is True
     assert otp(NOW + 31, action="verify", code=code, **other)[1]["valid"] is True  # no replay protection asked for
+
+
+@pytest.mark.parametrize("kind", ["time_based", "counter_based"])
+@pytest.mark.parametrize("first", ["SHA256", "SHA512"])
+def test_a_long_key_revoked_under_sha1_before_is_revoked_whatever_algorithm_asks_first(aws, kind, first):
+    # Kept before by its SHA1 digest (a request of then named it SHA1); the first request now names another.
+    long_key = bytes(range(1, 81))
+    domain = time_based.DOMAIN if kind == "time_based" else counter_based.DOMAIN
+    before = hashlib.sha256(domain + hashlib.sha1(long_key).digest()).hexdigest()  # noqa: S324
+    aws["dynamodb"].put_item(TableName=TABLE, Item={"pk": {"S": before}, "revoked_at": {"N": str(int(NOW) - 100)}})
+    secret = spelled(long_key)
+    code = (
+        independent_code(secret, NOW, algorithm=first)
+        if kind == "time_based"
+        else independent_hotp(secret, 0, algorithm=first)
+    )
+    status, body = otp(NOW, action="verify", code=code, type=kind, secret=secret, algorithm=first)
+    assert (status, body["reason"]) == (200, "revoked")
+
+
+def test_a_revoked_key_is_not_listed_where_the_table_is_kept_without_replay_protection(verify_settings):
+    key = {"type": "time_based", "secret": SECRET}
+    assert otp(NOW, action="revoke", **key) == (200, {"revoked": True})
+    verify_settings(REPLAY_PROTECTION="false", MAX_FAILED_ATTEMPTS="0")
+    status, body = otp(NOW + 30, action="verify", **key)
+    assert (status, body["reason"]) == (200, "revoked") and "otp_codes" not in body and "secret" not in body

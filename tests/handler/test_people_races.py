@@ -7,7 +7,6 @@ import re
 import struct
 import threading
 
-import pytest
 import time_machine
 from handler.test_security_events import events  # noqa: F401 - the fixture
 from support import TABLE, call, concurrently, independent_code, independent_hotp
@@ -272,29 +271,12 @@ def test_every_expression_of_a_persons_writes_is_valid_in_dynamodb(aws, monkeypa
         if used != declared:
             problems.append(f"values used {sorted(used - declared)} undeclared, {sorted(declared - used)} unused")
     assert problems == [], problems
-    print(
-        max(len(k.get("UpdateExpression", "")) for k in sent), max(len(k.get("ConditionExpression", "")) for k in sent)
-    )
-
-
-@pytest.fixture
-def atomic_items(monkeypatch):
-    """DynamoDB applies each conditional write atomically (tests/handler/conftest.py's fixture)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    original = DynamoDBBackend.update_item
-
-    def update_item(self, *args, **kwargs):
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "update_item", update_item)
 
 
 def test_concurrent_guesses_after_an_unlock_are_all_counted(atomic_items, monkeypatch):
-    """The same race as test 1 with real threads (Lambda instances): a burst of wrong guesses as the person's
-    period starts (here: after an unlock, which removes it) is evaluated in full but counted once or a few times."""
+    """The same race with real threads (Lambda instances): a burst of wrong guesses as the person's period starts
+    (here: after an unlock, which removes it) is counted in full, each guess evaluated once counted once
+    (atomic_items, tests/handler/conftest.py: each conditional write atomic, as DynamoDB's)."""
     from otp_api.observability import metrics
 
     lock, flush = threading.Lock(), metrics.flush_metrics

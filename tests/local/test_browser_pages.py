@@ -168,12 +168,8 @@ def test_recovery_codes_have_their_own_path_and_every_request_is_shown_as_curl(p
     assert page.locator("#verify-request").is_hidden()  # the verify step sent nothing
 
 
-def test_the_demo_offers_unlock_after_a_lockout(page, base_url):
-    page.goto(base_url + "/")
-    page.click("#generate")
-    page.locator("#enrolment").wait_for()
-    secret = page.locator("#secret").inner_text()
-    # Given wrong codes until the key is locked out (5 failures by default)
+def wrong_codes_until_locked(page, secret: str) -> None:
+    """Wrong codes through the demo, each answered before the next, until the page says the user is locked out."""
     for _ in range(8):
         page.fill("#code", "000000" if independent_code(secret, time.time()) != "000000" else "111111")
         page.evaluate("document.getElementById('result').textContent = ''")
@@ -182,6 +178,15 @@ def test_the_demo_offers_unlock_after_a_lockout(page, base_url):
         if page.locator("#result").inner_text().startswith("Locked out"):
             break
     assert page.locator("#result").inner_text().startswith("Locked out"), page.locator("#result").inner_text()
+
+
+def test_the_demo_offers_unlock_after_a_lockout(page, base_url):
+    page.goto(base_url + "/")
+    page.click("#generate")
+    page.locator("#enrolment").wait_for()
+    secret = page.locator("#secret").inner_text()
+    # Given wrong codes until the key is locked out (5 failures by default)
+    wrong_codes_until_locked(page, secret)
     # When the page's unlock step is taken
     page.locator("#unlock").click()
     page.wait_for_function("document.getElementById('result').textContent.startsWith('Unlocked')")
@@ -211,14 +216,7 @@ def test_a_locked_user_signs_in_with_a_recovery_code_and_support_reads_the_statu
         page.click("#verify")
         page.wait_for_function(f"document.getElementById('attempts').textContent.startsWith('{expected}')")
     # And more, until the user's codes are locked (the 5th failure locks; the next code is refused)
-    for _ in range(6):
-        page.fill("#code", "000000" if independent_code(secret, time.time()) != "000000" else "111111")
-        page.evaluate("document.getElementById('result').textContent = ''")
-        page.click("#verify")
-        page.wait_for_function("document.getElementById('result').textContent !== ''")
-        if page.locator("#result").inner_text().startswith("Locked out"):
-            break
-    assert page.locator("#result").inner_text().startswith("Locked out"), page.locator("#result").inner_text()
+    wrong_codes_until_locked(page, secret)
     # Then a recovery code still works: the way back stays open
     page.fill("#recovery-code", first_code)
     page.click("#use-recovery")

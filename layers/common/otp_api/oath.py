@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pyotp
@@ -129,6 +129,12 @@ def hmac_key(key: OtpKey) -> bytes:
     if len(raw) > HMAC_BLOCK_BYTES[key.algorithm]:
         raw = DIGESTS[key.algorithm](raw).digest()
     return raw.rstrip(b"\x00")
+
+
+def hmac_keys(key: OtpKey) -> set[bytes]:
+    """The key as HMAC uses it under each algorithm (`hmac_key`): where the state of a key was kept before it was
+    kept by its bytes, whatever algorithm the requests of then named it with."""
+    return {hmac_key(replace(key, algorithm=algorithm)) for algorithm in ALGORITHMS}
 
 
 def state_bytes(key: OtpKey) -> bytes:

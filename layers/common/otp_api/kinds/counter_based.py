@@ -129,8 +129,9 @@ def state_pk(key: OtpKey) -> str:
 def _kept_before(key: OtpKey) -> tuple[str, ...]:
     """Where the state of a key was kept before, where that differs: by its bytes as they are (a key ending in a zero
     byte, before keys were told apart as HMAC uses them), and by the hash HMAC takes of a key longer than its hash's
-    block (before keys were kept whatever the algorithm). Read too, so that its counter never moves back."""
-    forms = {key.secret_bytes, oath.hmac_key(key)} - {oath.state_bytes(key)}
+    block under any algorithm (before keys were kept whatever the algorithm). Read too, so that its counter never
+    moves back."""
+    forms = {key.secret_bytes, *oath.hmac_keys(key)} - {oath.state_bytes(key)}
     return tuple(hashlib.sha256(DOMAIN + form).hexdigest() for form in sorted(forms))
 
 

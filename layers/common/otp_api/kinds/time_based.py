@@ -168,11 +168,11 @@ def state_pk(key: OtpKey) -> str:
     return hashlib.sha256(DOMAIN + oath.state_bytes(key)).hexdigest()
 
 
-def _kept_before(key: OtpKey) -> str | None:
-    """Where a key longer than its hash's block was kept before keys were kept by their bytes whatever the
-    algorithm (by the hash HMAC takes of it), if that differs."""
-    before = oath.hmac_key(key)
-    return None if before == oath.state_bytes(key) else hashlib.sha256(DOMAIN + before).hexdigest()
+def _kept_before(key: OtpKey) -> tuple[str, ...]:
+    """Where a key longer than a hash's block was kept before keys were kept by their bytes whatever the algorithm
+    (by the hash HMAC takes of it, under whichever algorithm requests named it with), where that differs."""
+    forms = oath.hmac_keys(key) - {oath.state_bytes(key)}
+    return tuple(hashlib.sha256(DOMAIN + form).hexdigest() for form in sorted(forms))
 
 
 def _unused() -> Cond:
@@ -323,9 +323,8 @@ def place(key: OtpKey, subject: str | None) -> rules.Place:
     """Where a key's state is: its own item, or its person's (a subject), counted with their other codes. A long
     key's revocation kept where it was kept before is carried to its own item first (rules.carry_revocation)."""
     before = _kept_before(key)
-    own = (state_pk(key),) if before is None else (state_pk(key), before)
-    at = rules.place(own, subject, rules.CODES, key.sealed_at)
-    if before is not None and not at.personal:
+    at = rules.place((state_pk(key), *before), subject, rules.CODES, key.sealed_at)
+    if before and not at.personal:
         rules.carry_revocation(at, time.time(), table.STORE)
     return at
 
@@ -356,7 +355,8 @@ def status(request: StatusRequest) -> StatusResponse:
 def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse | VerifyResponse:
     if not settings.list_codes:
         raise MissingParameter("code is required: this API checks codes and does not list them", "code")
-    if settings.stateful and rules.REVOKED.name in rules.read_unlocked(state_pk(key), settings, now, table.read):
+    # wherever the stack keeps a table, a revoked key is not listed, whatever the other settings
+    if settings.table and rules.REVOKED.name in rules.state_of(rules.Place(state_pk(key)), settings, now, table.STORE):
         return VerifyResponse(key.algorithm, key.digits, key.period, "totp", False, None, "revoked")
     return CodesResponse(
         algorithm=key.algorithm,

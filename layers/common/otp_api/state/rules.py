@@ -674,15 +674,6 @@ def key_state(place: Place, item: Item, store: Store) -> Item:
     return place.view(item)
 
 
-def read_unlocked(pk: str, settings: VerifySettings, now: float, read: Callable[[str], Item]) -> Item:
-    """The state `pk` (an item of its own) as it is now; see `state_of`."""
-    return state_of(Place(pk), settings, now, Store(write=_no_write, read=read))
-
-
-def _no_write(_pk: str, _change: Write) -> Written:  # pragma: no cover
-    raise NotImplementedError
-
-
 def unlock(
     place: Place,
     settings: VerifySettings,
@@ -728,11 +719,11 @@ def revoke_person(subject: str, now: float, write: Callable[[str, Write], Writte
 def carry_revocation(place: Place, now: float, store: Store) -> None:
     """A key's own item where it was kept before (`place.own[1:]`) revoked it: revoke its item now, once, so that
     the revocation holds wherever the key's state is kept now."""
+    if REVOKED.name in store.read(place.pk):
+        return
     for before in place.own[1:]:
         if REVOKED.name in store.read(before):
-            written = store.read(place.pk)
-            if REVOKED.name not in written:
-                store.write(place.pk, revoke_write(now, new_decision(), place))
+            store.write(place.pk, revoke_write(now, new_decision(), place))
             return
 
 
@@ -749,14 +740,13 @@ def settle(
     settings: VerifySettings,
     now: float,
     lifetime: int | None,
-    store: Store | Callable[[str, Write], Written],
+    store: Store,
     subject: str | None = None,
 ) -> Verdict:
     """The verdict on one code. `progress` is None when the code matched nothing; a progress with nothing to record
     and no lockout (time_based without replay protection) writes nothing but where a table is kept, which still
     refuses a revoked key. `subject`: the user the request named, if it did (written beside the state, for events)."""
     place = place if isinstance(place, Place) else Place(place)
-    store = store if isinstance(store, Store) else Store(write=store, read=_no_read)
     lockout, decision = lockout_of(settings, place.group), new_decision()
     lifetime = None if place.personal else lifetime
     moved = within(progress, place) if progress is not None else None
@@ -766,10 +756,6 @@ def settle(
             return verdict
         adopt(place, verdict, settings, now, store)  # the person's item as the refused write found it
     raise StateUnavailable(CHANGED)
-
-
-def _no_read(_pk: str) -> Item:  # pragma: no cover
-    raise NotImplementedError
 
 
 def _decide(
