@@ -12,7 +12,7 @@ SAM := $(VENV_SAM)/bin/sam
 # sam build looks for python3.13 on PATH; the project venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help venv dev invoke openapi lint format zbar chromium jq test unit e2e build delete bench clean screenshots build-CommonLayer build-OtpFunction build-BarcodesFunction build-EventsFunction
+.PHONY: help venv dev invoke openapi lint format zbar chromium jq test unit e2e build delete bench clean screenshots build-CommonLayer build-PasskeyLayer build-OtpFunction build-BarcodesFunction build-EventsFunction
 
 help:
 	@echo "make dev     run the whole API on http://127.0.0.1:3000 (no AWS account, no Docker; PORT=, VERBOSE=1, PARAMETERS=)"
@@ -29,7 +29,7 @@ help:
 	@echo "make screenshots  refresh docs/demo.png and docs/swagger.png (the demo and Swagger UI in Chromium)"
 
 # Two steps: `make dev` installs what the local server needs; `make test` adds the test and lint tools.
-$(VENV)/.installed-local: requirements-local.txt layers/common/requirements.txt scripts/find-python313
+$(VENV)/.installed-local: requirements-local.txt layers/common/requirements.txt layers/passkey/requirements.txt scripts/find-python313
 	@python313="$$(scripts/find-python313)" && { [ -x $(PY) ] || "$$python313" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-local.txt
@@ -149,6 +149,12 @@ build-CommonLayer:
 	  --operations otp_api/aws_operations.py --expect-botocore-in "$(ARTIFACTS_DIR)/python" \
 	  "$(ARTIFACTS_DIR)/python/otp_api/botocore_data"
 	rm -rf "$(ARTIFACTS_DIR)/python/botocore/data"
+	$(COMPILE) "$(ARTIFACTS_DIR)"
+
+build-PasskeyLayer:
+	python3.13 -m pip install --quiet --no-compile --only-binary=:all: $(LAMBDA_PLATFORMS) \
+	  --implementation cp --python-version 3.13 --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
+	rm -rf "$(ARTIFACTS_DIR)/python/bin"
 	$(COMPILE) "$(ARTIFACTS_DIR)"
 
 build-OtpFunction build-BarcodesFunction build-EventsFunction:

@@ -227,7 +227,14 @@ def _function(
     holds: Callable[[str], bool],
 ) -> Function:
     """One AWS::Serverless::Function: its code, layers, environment (globals first) and API routes."""
-    layers = [ref["Ref"] if isinstance(ref, dict) else ref for ref in props.get("Layers", globals_fn.get("Layers", []))]
+    layers = []  # SAM puts Globals' layers before the function's own
+    for ref in [*globals_fn.get("Layers", []), *props.get("Layers", [])]:
+        while isinstance(ref, dict) and "Fn::If" in ref:  # a layer only some parameter values attach (passkeys)
+            when, if_true, if_false = ref["Fn::If"]
+            ref = if_true if holds(when) else if_false
+        layer = ref["Ref"] if isinstance(ref, dict) else ref
+        if layer != "AWS::NoValue":
+            layers.append(layer)
     fn = Function(
         name=name,
         code_dir=base / props["CodeUri"],

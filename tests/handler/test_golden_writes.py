@@ -1065,10 +1065,10 @@ NAMED = {
             (
                 "update_item",
                 {
-                    "update": "SET decided_by = :decision, otp_unlocked_at = :now, rc_unlocked_at = "
-                    ":now, subject = :subject REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, "
-                    "otp_last_failure, otp_failures, otp_tp, otp_tc, otp_ts, rc_last_failure, "
-                    "rc_failures",
+                    "update": "SET decided_by = :decision, otp_unlocked_at = :now, rc_unlocked_at = :now, "
+                    "pk_unlocked_at = :now, subject = :subject REMOVE otp_f1, otp_f2, otp_f3, otp_f4, "
+                    "otp_f5, otp_last_failure, otp_failures, otp_tp, otp_tc, otp_ts, rc_last_failure, "
+                    "rc_failures, pk_last_failure, pk_failures",
                     "if": "(attribute_not_exists(decided_by)) OR (decided_by <> :decision)",
                     "values": {":decision": "d4", ":now": 1790000010, ":subject": "user-7"},
                 },

@@ -38,6 +38,30 @@ def test_layer_layout(build_dir):
     assert (build_dir / "OtpFunction" / "app.py").exists()
 
 
+def test_passkeys_bring_their_own_layer(build_dir):
+    # cryptography and py_webauthn are the passkey layer's alone: the common layer, which every function carries,
+    # stays as small as it was (docs/performance.md gives both sizes).
+    common, passkey = build_dir / "CommonLayer" / "python", build_dir / "PasskeyLayer" / "python"
+    for package in ("webauthn", "cryptography", "OpenSSL", "cbor2"):
+        assert (passkey / package).exists() and not (common / package).exists(), package
+    assert not (passkey / "otp_api").exists()  # the kind's code is the common layer's, with every other kind
+
+
+def test_the_built_otp_function_runs_a_passkey_ceremony_with_passkeys_on(build_dir, runtime):
+    passkeys = {"PasskeyRpId": "localhost", "PasskeyOrigins": "http://localhost:3000"}
+    body = {"type": "passkey", "action": "generate", "subject": "user-1", "label": "alice@example.com"}
+    with LocalCloud(build_dir / "template.yaml", built=True, runtime_paths=(runtime,), parameters=passkeys) as stack:
+        answered = stack.functions["OtpFunction"].invoke(_post_otp(body))
+    assert answered["statusCode"] == 200, answered
+    options = json.loads(answered["body"])["options"]
+    assert options["rp"]["id"] == "localhost" and options["user"]["name"] == "alice@example.com"
+
+
+def _post_otp(body: dict) -> dict:
+    event = json.loads((ROOT / "events" / "otp-verify.json").read_text())
+    return {**event, "body": json.dumps(body), "isBase64Encoded": False}
+
+
 def test_plain_sam_build_ships_python_313_bytecode(build_dir):
     # /var/task and /opt are read-only: without .pyc files every cold start compiles everything it imports. The
     # build above is plain `sam build`; the bytecode comes from the Makefile's build targets it runs.

@@ -25,6 +25,7 @@ ADOPTED_TABLE = "otp-api-VerifyStateTable-1A2B3C4D5E6F"  # as CloudFormation nam
 ADOPTED_STREAM = f"arn:aws:dynamodb:eu-west-1:123456789012:table/{ADOPTED_TABLE}/stream/2026-01-02T03:04:05.678"
 # What decides whether the events function exists and which stream its grant names, not what it runs: the events
 # template test (test_events_template.py) checks those.
+NO_VALUE = {"Ref": "AWS::NoValue"}
 CHOOSES_THE_STREAM = {"VerifyStateTableName", "VerifyStateStreamArn"}
 
 
@@ -112,6 +113,34 @@ def test_a_change_of_code_alone_publishes_new_versions(resource):
     after = versions(transformed(code={resource: f"s3://bucket/{resource}-v2"}))
     changed = {function for function in FUNCTIONS if after[function] != before[function]}
     assert changed == (set(FUNCTIONS) if resource == "CommonLayer" else {resource})
+
+
+def test_passkeys_attach_their_layer_to_the_otp_function_alone():
+    # cryptography is 4 MB zipped: without passkeys no function carries it, and the layer is not even created.
+    def layers(parameters: dict[str, str]) -> dict[str, list]:
+        resources = live(transformed(parameters))
+        attached = {f: resources[f]["Properties"]["Layers"] for f in FUNCTIONS}  # SAM suffixes a layer's name
+        return {
+            f: [ref["Ref"].rstrip("0123456789abcdef") for ref in refs if ref != NO_VALUE]
+            for f, refs in attached.items()
+        }
+
+    off, on = layers({}), layers({"PasskeyRpId": "example.com", "PasskeyOrigins": "https://example.com"})
+    assert off == {function: ["CommonLayer"] for function in FUNCTIONS}
+    assert on == {**off, "OtpFunction": ["CommonLayer", "PasskeyLayer"]}
+    created = [
+        [name for name in live(transformed(p)) if name.startswith("PasskeyLayer")] for p in ({}, {"PasskeyRpId": "a.b"})
+    ]
+    assert created[0] == [] and len(created[1]) == 1
+
+
+def test_a_change_of_the_passkey_layer_alone_publishes_an_otp_version():
+    # The !If that attaches it is decided before SAM hashes the function (AWS::LanguageExtensions resolves
+    # Resources), so SAM sees a plain !Ref to a layer with PublishLambdaVersion, as it sees CommonLayer.
+    passkeys = {"PasskeyRpId": "example.com", "PasskeyOrigins": "https://example.com"}
+    before = versions(transformed(passkeys))
+    after = versions(transformed(passkeys, code={"PasskeyLayer": "s3://bucket/PasskeyLayer-v2"}))
+    assert {function for function in FUNCTIONS if after[function] != before[function]} == {"OtpFunction"}
 
 
 def test_a_change_of_throttling_alone_publishes_nothing():

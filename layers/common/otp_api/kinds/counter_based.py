@@ -179,7 +179,9 @@ def _first(found: list[int]) -> int | None:
 def generate(request: HotpGenerateRequest) -> HotpGenerateResponse:
     secret = oath.new_secret(request.algorithm)
     key = OtpKey(oath.secret_bytes(secret), request.algorithm, request.digits, oath.DEFAULT_PERIOD, request.counter)
-    return enrolment.enrol(request, key, HotpGenerateResponse, counter=request.counter, type="hotp")
+    return enrolment.enrol(
+        request, key, HotpGenerateResponse, counter=request.counter, type="hotp", kind="counter_based"
+    )
 
 
 def seal(request: HotpSealRequest) -> HotpSealResponse:
@@ -187,7 +189,7 @@ def seal(request: HotpSealRequest) -> HotpSealResponse:
     sealed form, which carries the first counter, as generate with seal gives it. Never answers the secret."""
     key = spellings.key_of(request, "hotp", to_seal=True)
     sealed = spellings.seal(key, spellings.subject_of(request))
-    count_outcome("OtpSealed", algorithm=key.algorithm)
+    count_outcome("OtpSealed", type="counter_based", algorithm=key.algorithm)
     return HotpSealResponse(
         algorithm=key.algorithm, digits=key.digits, counter=key.counter or 0, sealed_secret=sealed, type="hotp"
     )
@@ -207,7 +209,7 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
         behind = range(max(expected - settings.hotp_look_ahead, key.counter or 0), expected)
         if oath.matches(request.code, key, behind):
             reason = "already_used"
-    count_outcome("OtpVerified", result="valid" if valid else str(reason))
+    count_outcome("OtpVerified", type="counter_based", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
         algorithm=key.algorithm,
         digits=key.digits,
@@ -229,7 +231,7 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     moved = None if counter is None else rules.resynced(progress(counter, counter + 2))
     verdict = rules.settle(at, moved, settings, now, None, table.STORE, subject)
     valid, reason = verdict.valid, verdict.reason
-    count_outcome("OtpResynced", result="valid" if valid else str(reason))
+    count_outcome("OtpResynced", type="counter_based", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
         algorithm=key.algorithm,
         digits=key.digits,

@@ -19,7 +19,7 @@ from otp_api.state import rules, table
 
 
 class PersonStatusRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="status"):
-    """Where a person stands: their codes' limits and their recovery codes', and whether they were revoked."""
+    """Where a person stands: the limits of their codes, recovery codes and passkeys, and whether they were revoked."""
 
     subject: Subject
 
@@ -46,6 +46,7 @@ class PersonStatusResponse(Struct):
     ]
     codes: Annotated[Limits, Meta(description="TOTP and HOTP: one budget for all of the person's keys.")]
     recovery_codes: Annotated[Limits, Meta(description="Limits of their own: the way back stays open.")]
+    passkeys: Annotated[Limits, Meta(description="Limits of their own: nothing to guess, never the codes' budget.")]
 
 
 class PersonUnlockResponse(Struct):
@@ -71,6 +72,7 @@ def status(request: PersonStatusRequest) -> PersonStatusResponse:
         revoked_before=_iso_ms(revoked) if isinstance(revoked, int) else None,
         codes=actions.limits(rules.lockout_of(settings, rules.CODES), item, now),
         recovery_codes=actions.limits(rules.lockout_of(settings, rules.RECOVERY), item, now),
+        passkeys=actions.limits(rules.lockout_of(settings, rules.PASSKEYS), item, now),
     )
 
 

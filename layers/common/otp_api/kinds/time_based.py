@@ -250,7 +250,7 @@ def _nearest(found: list[int], step: int) -> int | None:
 def generate(request: GenerateRequest) -> GenerateResponse:
     secret = oath.new_secret(request.algorithm)
     key = OtpKey(oath.secret_bytes(secret), request.algorithm, request.digits, request.period)
-    return enrolment.enrol(request, key, GenerateResponse, period=request.period, type="totp")
+    return enrolment.enrol(request, key, GenerateResponse, period=request.period, type="totp", kind="time_based")
 
 
 def seal(request: SealRequest) -> SealResponse:
@@ -258,7 +258,7 @@ def seal(request: SealRequest) -> SealResponse:
     it, so that the app can store it and delete the plaintext. Never answers the secret."""
     key = spellings.key_of(request, "totp", to_seal=True)
     sealed = spellings.seal(key, spellings.subject_of(request))
-    count_outcome("OtpSealed", algorithm=key.algorithm)
+    count_outcome("OtpSealed", type="time_based", algorithm=key.algorithm)
     return SealResponse(
         algorithm=key.algorithm, digits=key.digits, period=key.period, sealed_secret=sealed, type="totp"
     )
@@ -282,7 +282,7 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     subject = spellings.subject_of(request)
     verdict = _settle(key, moved, settings, now, subject)
     valid, reason = verdict.valid, verdict.reason
-    count_outcome("OtpVerified", result="valid" if valid else str(reason))
+    count_outcome("OtpVerified", type="time_based", result="valid" if valid else str(reason))
     return VerifyResponse(
         algorithm=key.algorithm,
         digits=key.digits,
@@ -307,7 +307,7 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     subject = spellings.subject_of(request)
     verdict = _settle(key, moved, settings, now, subject)
     valid, reason = verdict.valid, verdict.reason
-    count_outcome("OtpResynced", result="valid" if valid else str(reason))
+    count_outcome("OtpResynced", type="time_based", result="valid" if valid else str(reason))
     return ResyncResponse(
         algorithm=key.algorithm,
         digits=key.digits,

@@ -93,6 +93,7 @@ PERSON_DOMAIN = b"otp-api/person/v1\x00"
 TOTAL_PERIOD = 30 * 86_400  # seconds: the period of MaxFailuresInThirtyDays
 CODES, RECOVERY = "otp_", "rc_"  # a person's groups of factors: the guessable codes, and the way back
 PASSKEYS = "pk_"  # a person's passkeys: nothing to guess, so never the codes' budget (kinds/passkey.py)
+GROUPS = (CODES, RECOVERY, PASSKEYS)  # each with limits of its own: a lock in one leaves the others open
 # A person's recovery codes: no window lock (a few requests every quarter of an hour would keep them locked), and a
 # cap that costs an attacker 100 times what locking the codes does: 10,000 guesses at a set of 20 codes of 50 bits
 # succeed with a chance of 10,000 x 20 / 2^50, 1.8e-10 (docs/verification.md).
@@ -692,10 +693,10 @@ def unlock(
 
 
 def unlock_person(subject: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
-    """Lift every lock of a person (their codes' and their recovery codes'): whether one was lifted."""
+    """Lift every lock of a person (each group's: codes, recovery codes, passkeys): whether one was lifted."""
     if not settings.max_failed_attempts:
         return False
-    lockouts, decision = (lockout_of(settings, CODES), lockout_of(settings, RECOVERY)), new_decision()
+    lockouts, decision = tuple(lockout_of(settings, group) for group in GROUPS), new_decision()
     change = naming(unlock_write(lockouts, decision, None, now), subject)
     return after_unlock(write(person_pk(subject), change), lockouts, decision, now, None) is True
 
