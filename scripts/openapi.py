@@ -200,10 +200,10 @@ def build() -> dict[str, Any]:
 
     # Each path's request models (POST /otp: every kind's, each tagged by `action`); a KeyError: a new route
     # without its models.
-    per_path = {"/otp": kinds.request_models(), "/barcodes": [barcodes.BarcodeRequest]}
+    per_path = {"/otp": kinds.REGISTRY.request_models(), "/barcodes": [barcodes.BarcodeRequest]}
     per_path = {path: per_path[path] for path in paths}
     request_models = [model for models in per_path.values() for model in models]
-    response_models = [*kinds.response_models(), barcodes.BarcodeResponse, ErrorResponse]
+    response_models = [*kinds.REGISTRY.response_models(), barcodes.BarcodeResponse, ErrorResponse]
     request_schemas, components = msgspec.json.schema_components(request_models + response_models, ref_template=REF)
     schemas.update(components)
     for path, operations in paths.items():
@@ -297,10 +297,10 @@ def _refusals(path: str) -> dict[int, dict[str, Any]]:
     from otp_api.state.table import NOT_ACCEPTED
 
     if path == "/otp":
-        known, body_only = kinds.RULES, frozenset(kinds.BODY_ONLY)
+        known, body_only = kinds.REGISTRY.rules, frozenset(kinds.REGISTRY.body_only)
 
         def parsed(params: dict[str, Any]) -> Any:
-            model, rules = kinds.request_model(params)
+            model, rules = kinds.REGISTRY.request_model(params)
             return parse(model, params, rules)
 
         invalid = {"type": "time_based", "action": "generate", "digits": 7}

@@ -1,5 +1,5 @@
-"""POST /otp: each kind of one-time password (time_based, counter_based, recovery_codes) and its actions, from the
-registry in otp_api/kinds."""
+"""POST /otp: each kind of one-time password (time_based, counter_based, recovery_codes, passkey) and its actions,
+from the registry in otp_api/kinds."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,7 +14,8 @@ from otp_api.settings import get_settings, get_verify_settings
 get_verify_settings()
 get_settings()
 at_init.otp_function()
-app = create_app(kinds.RULES)
+REGISTRY = kinds.REGISTRY  # the kinds this function serves, read once
+app = create_app(REGISTRY.rules)
 
 
 @app.post(
@@ -24,17 +25,17 @@ app = create_app(kinds.RULES)
         200,
         "The new secret or codes; the verdict on a code; the codes around now (verify without a code); the "
         "sealed form of an imported secret; whether a lockout was lifted",
-        kinds.response_models(),
+        REGISTRY.response_models(),
         errors={429: "The key or set is locked out after too many failures; Retry-After says when to try again"},
     ),
 )
 def otp():  # no return annotation: Powertools would try to document `Response` itself
-    params = request_params(app.current_event, kinds.RULES, kinds.BODY_ONLY)
-    model, rules = kinds.request_model(params)
-    return json_response(200, kinds.answer(parse(model, params, rules)))
+    params = request_params(app.current_event, REGISTRY.rules, REGISTRY.body_only)
+    model, rules = REGISTRY.request_model(params)
+    return json_response(200, REGISTRY.answer(parse(model, params, rules)))
 
 
-at_init.first_use(app, kinds.request_models())
+at_init.first_use(app, REGISTRY.request_models())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,6 +1,7 @@
 """The extension point: a kind of one-time password defined here, in this one file, and registered in one line
-(`kinds.register`), works through the handler: generate, verify (one use per code), lockout and unlock, with the
-shared rules and table. No other file knows it."""
+(`Registry.of`, as kinds/__init__.py lists the kinds), works through the handler: generate, verify (one use per
+code), lockout and unlock, with the shared rules and table, and words its own parameters' errors. No other file
+knows it."""
 
 import hashlib
 import hmac
@@ -10,12 +11,12 @@ from typing import Literal
 
 import pytest
 from msgspec import Struct
-from support import call
+from support import call, handler_module
 
-from otp_api import kinds
-from otp_api.kinds import actions, registry
+from otp_api import fields, kinds
+from otp_api.kinds import actions, recovery_codes
 from otp_api.kinds.actions import UnlockResponse
-from otp_api.kinds.registry import Kind
+from otp_api.kinds.registry import Kind, Registry
 from otp_api.settings import get_verify_settings
 from otp_api.state import rules, table
 from otp_api.state.conditions import Attr, Missing, Value
@@ -83,23 +84,18 @@ TOY = Kind(
     synonyms=(),
     actions={ToyGenerate: generate, ToyVerify: verify, ToyUnlock: unlock},
     responses=(ToyTicket, ToyVerdict, UnlockResponse),
-    rules={"ticket": "must be a ticket from generate"},
+    rules={"ticket": "must be a ticket from generate", "code": "must be the ticket's code, as a JSON string"},
     body_only=frozenset({"ticket"}),
 )
 
 
 @pytest.fixture
-def toy_registered():
-    saved = (list(registry.KINDS), dict(registry._BY_NAME), dict(registry._ACTIONS), dict(registry.RULES))
-    saved_body_only = set(registry.BODY_ONLY)
-    kinds.register(TOY)  # the one line
+def toy_registered(monkeypatch):
+    served = kinds.REGISTRY
+    monkeypatch.setattr(kinds, "REGISTRY", Registry.of(*served.kinds, TOY, person=served.person))  # the one line
+    handler_module.cache_clear()  # the function as it loads with these kinds
     yield
-    registry.KINDS[:] = saved[0]
-    for live, before in ((registry._BY_NAME, saved[1]), (registry._ACTIONS, saved[2]), (registry.RULES, saved[3])):
-        live.clear()
-        live.update(before)
-    registry.BODY_ONLY.clear()
-    registry.BODY_ONLY.update(saved_body_only)
+    handler_module.cache_clear()
 
 
 def toy(action: str, **params) -> tuple[int, dict]:
@@ -140,5 +136,24 @@ def test_the_registry_words_the_toy_kinds_errors_and_keeps_its_parameters_out_of
 
 
 def test_a_type_is_registered_once():
+    served = kinds.REGISTRY
     with pytest.raises(ValueError, match="time_based"):
-        kinds.register(Kind("time_based", (), {}, ()))
+        Registry.of(*served.kinds, Kind("time_based", (), {}, ()), person=served.person)
+    with pytest.raises(ValueError, match="ToyVerify"):
+        Registry.of(TOY, Kind("toy_two", (), {ToyVerify: verify}, (), rules=TOY.rules), person=served.person)
+
+
+def test_a_kind_words_its_own_parameters_and_leaves_the_others_wording_alone(toy_registered):
+    # The toy's code is hex-like text of its own: its rule in words, not the OATH kinds' "digits".
+    status, body = toy("verify", ticket="t", code=7)
+    assert (status, body["parameter"], body["message"]) == (400, "code", f"code {TOY.rules['code']}")
+    secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    status, _, body = call("otp", {"type": "totp", "action": "verify", "secret": secret, "code": 7})
+    assert (status, body["message"]) == (400, f"code {fields.RULES['code']}")
+    # and a kind of the API's own: a recovery code of 65 characters is told what a recovery code is
+    sealed = call("otp", {"type": "recovery_codes", "action": "generate"})[2]["sealed_codes"]
+    status, _, body = call(
+        "otp", {"type": "recovery_codes", "action": "verify", "sealed_codes": sealed, "code": "A" * 65}
+    )
+    assert (status, body["message"]) == (400, f"code {recovery_codes.KIND.rules['code']}")
+    assert "letters and digits" in body["message"] and "string of digits" not in body["message"]

@@ -13,7 +13,7 @@ from otp_api.http import documented, parse
 from otp_api.kinds import time_based
 from tooling.template import raw_document
 
-RULES = {**kinds.RULES, **barcodes.RULES}
+RULES = {**kinds.REGISTRY.rules, **barcodes.RULES}
 
 
 def schema_of(model) -> dict:
@@ -51,7 +51,7 @@ def test_each_rule_states_the_bounds_its_model_enforces(model, name):
 
 
 def test_every_parameter_has_a_rule():
-    assert {name for model in kinds.request_models() for name in schema_of(model)} <= set(kinds.RULES)
+    assert {name for model in kinds.REGISTRY.request_models() for name in schema_of(model)} <= set(kinds.REGISTRY.rules)
     assert set(schema_of(barcodes.BarcodeRequest)) <= set(barcodes.RULES)
 
 
@@ -79,7 +79,7 @@ def test_the_code_assumes_the_lifetime_the_bucket_gives_images():
     ],
 )
 def test_each_kind_of_msgspec_error_names_its_parameter(params, error, parameter):
-    model, rules = kinds.request_model(params)
+    model, rules = kinds.REGISTRY.request_model(params)
     with pytest.raises(error) as raised:
         parse(model, params, rules)
     assert raised.value.parameter == parameter

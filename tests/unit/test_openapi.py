@@ -29,7 +29,7 @@ def test_every_documented_example_is_a_request_the_api_parses():
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     for name, example in script.EXAMPLES_OF["/otp"].items():
-        model, rules = kinds.request_model(example.value)
+        model, rules = kinds.REGISTRY.request_model(example.value)
         assert type(parse(model, example.value, rules)).__name__.endswith("Request"), name
 
 

@@ -1,6 +1,7 @@
 """HTTP plumbing shared by every function: the resolver, JSON responses, and errors mapped to status codes."""
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -174,7 +175,7 @@ class ApiResolver(APIGatewayRestResolver):
         return super()._get_base_path()
 
 
-def create_app(rules: dict[str, str]) -> ApiResolver:
+def create_app(rules: Mapping[str, str]) -> ApiResolver:
     """A resolver whose every answer, errors included, is a JSON body with `Cache-Control: no-store`. `rules`: the
     parameters its routes define (any other name in an error is the caller's text, never answered).
 

@@ -4,15 +4,15 @@ proved themselves another way), revoke retires every factor sealed for them befo
 factor enrolled afterwards works)."""
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
 from otp_api.fields import Subject
 from otp_api.kinds import actions
 from otp_api.kinds.actions import Limits
+from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
 from otp_api.state import rules, table
@@ -92,9 +92,10 @@ def revoke(request: PersonRevokeRequest) -> PersonRevokeResponse:
     return PersonRevokeResponse(revoked_before=_iso_ms(revoked_before))
 
 
-ACTIONS: dict[Any, Callable[[Any], Any]] = {
-    PersonStatusRequest: status,
-    PersonUnlockRequest: unlock,
-    PersonRevokeRequest: revoke,
-}
-RESPONSES = (PersonStatusResponse, PersonUnlockResponse, PersonRevokeResponse)
+# Not a type: the registry routes a request with no `type` and one of these actions here (kinds/registry.py).
+KIND = Kind(
+    type="person",
+    synonyms=(),
+    actions={PersonStatusRequest: status, PersonUnlockRequest: unlock, PersonRevokeRequest: revoke},
+    responses=(PersonStatusResponse, PersonUnlockResponse, PersonRevokeResponse),
+)

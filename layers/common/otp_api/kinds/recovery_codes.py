@@ -250,6 +250,8 @@ KIND = Kind(
     responses=(RecoveryCodesResponse, RecoveryVerifyResponse, UnlockResponse, RevokeResponse, StatusResponse),
     rules={
         "count": f"must be a whole number of codes from 1 to {MAX_COUNT}",
+        "code": f"must be one recovery code as generate gave it: {CODE_LENGTH} letters and digits (case, spaces and "
+        "hyphens are ignored), as a JSON string of at most 64 characters",
         "sealed_codes": "is not a sealed set of recovery codes of this API",
     },
     body_only=frozenset({"sealed_codes"}),
