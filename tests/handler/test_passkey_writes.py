@@ -109,101 +109,26 @@ def test_what_passkeys_send_for_each_outcome():
 
 
 PASSKEY = {
-    "accepted": [
-        (
-            "update_item",
-            {
-                "if": "(((attribute_not_exists(k98e69b03c0f21357149f_challenge_at)) OR "
-                "(k98e69b03c0f21357149f_challenge_at < :challenge_at)) AND "
-                "((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
-                "(k98e69b03c0f21357149f_sign_count < :sign_count))) AND "
-                "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
-                "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
-                "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
-                "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_challenge_at = :challenge_at, "
-                "k98e69b03c0f21357149f_sign_count = :sign_count, decided_by = :decision, "
-                "accepted_by = :decision, pk_accepted_at = :now, subject = :subject REMOVE "
-                "pk_last_failure, pk_failures",
-                "values": {
-                    ":cap": 10000,
-                    ":challenge_at": 1790000012249,
-                    ":decision": "d2",
-                    ":now": 1790000013,
-                    ":sealed_at": 1790000011249,
-                    ":sign_count": 2,
-                    ":subject": "user-7",
-                },
-            },
-        )
-    ],
-    "cloned": [
-        (
-            "update_item",
-            {
-                "if": "(((attribute_not_exists(k98e69b03c0f21357149f_challenge_at)) OR "
-                "(k98e69b03c0f21357149f_challenge_at < :challenge_at)) AND "
-                "((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
-                "(k98e69b03c0f21357149f_sign_count < :sign_count))) AND "
-                "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
-                "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
-                "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
-                "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_challenge_at = :challenge_at, "
-                "k98e69b03c0f21357149f_sign_count = :sign_count, decided_by = :decision, accepted_by "
-                "= :decision, pk_accepted_at = :now, subject = :subject REMOVE pk_last_failure, "
-                "pk_failures",
-                "values": {
-                    ":cap": 10000,
-                    ":challenge_at": 1790000015249,
-                    ":decision": "d4",
-                    ":now": 1790000016,
-                    ":sealed_at": 1790000011249,
-                    ":sign_count": 2,
-                    ":subject": "user-7",
-                },
-            },
-        ),
-        (
-            "update_item",
-            {
-                "if": "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
-                "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
-                "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
-                "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET pk_last_failure = :now, decided_by = :decision, subject = :subject ADD pk_failures :one",
-                "values": {
-                    ":cap": 10000,
-                    ":decision": "d4",
-                    ":now": 1790000016,
-                    ":one": 1,
-                    ":sealed_at": 1790000011249,
-                    ":subject": "user-7",
-                },
-            },
-        ),
-    ],
     "register": [
         (
             "update_item",
             {
-                "if": "((attribute_not_exists(k98e69b03c0f21357149f_challenge_at)) OR "
-                "(k98e69b03c0f21357149f_challenge_at < :challenge_at)) AND "
+                "update": "SET pk_create_challenge_at = :challenge_at, k98e69b03c0f21357149f_sign_count = "
+                ":sign_count, decided_by = :decision, accepted_by = :decision, pk_accepted_at = "
+                ":now, subject = :subject REMOVE pk_last_failure, pk_failures",
+                "if": "(((attribute_not_exists(pk_create_challenge_at)) OR (pk_create_challenge_at < "
+                ":challenge_at)) AND (attribute_not_exists(k98e69b03c0f21357149f_sign_count))) AND "
                 "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
                 "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
                 "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
                 "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_challenge_at = :challenge_at, "
-                "k98e69b03c0f21357149f_sign_count = :sign_count, decided_by = :decision, "
-                "accepted_by = :decision, pk_accepted_at = :now, subject = :subject REMOVE "
-                "pk_last_failure, pk_failures",
                 "values": {
-                    ":cap": 10000,
                     ":challenge_at": 1790000010249,
+                    ":sign_count": 1,
                     ":decision": "d1",
                     ":now": 1790000011,
-                    ":sealed_at": 1790000011249,
-                    ":sign_count": 1,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
                     ":subject": "user-7",
                 },
             },
@@ -212,59 +137,82 @@ PASSKEY = {
         (
             "update_item",
             {
-                "if": "attribute_not_exists(k98e69b03c0f21357149f_seen)",
                 "update": "SET k98e69b03c0f21357149f_seen = :now",
+                "if": "attribute_not_exists(k98e69b03c0f21357149f_seen)",
                 "values": {":now": 1790000011},
             },
         ),
         (
             "update_item",
             {
-                "if": "((attribute_not_exists(k98e69b03c0f21357149f_challenge_at)) OR "
-                "(k98e69b03c0f21357149f_challenge_at < :challenge_at)) AND "
+                "update": "SET pk_create_challenge_at = :challenge_at, k98e69b03c0f21357149f_sign_count = "
+                ":sign_count, decided_by = :decision, accepted_by = :decision, pk_accepted_at = "
+                ":now, subject = :subject REMOVE pk_last_failure, pk_failures",
+                "if": "(((attribute_not_exists(pk_create_challenge_at)) OR (pk_create_challenge_at < "
+                ":challenge_at)) AND (attribute_not_exists(k98e69b03c0f21357149f_sign_count))) AND "
                 "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
                 "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
                 "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
                 "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_challenge_at = :challenge_at, "
-                "k98e69b03c0f21357149f_sign_count = :sign_count, decided_by = :decision, "
-                "accepted_by = :decision, pk_accepted_at = :now, subject = :subject REMOVE "
-                "pk_last_failure, pk_failures",
                 "values": {
-                    ":cap": 10000,
                     ":challenge_at": 1790000010249,
+                    ":sign_count": 1,
                     ":decision": "d1",
                     ":now": 1790000011,
-                    ":sealed_at": 1790000011249,
-                    ":sign_count": 1,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
                     ":subject": "user-7",
                 },
             },
         ),
     ],
-    "replay": [
+    "accepted": [
         (
             "update_item",
             {
-                "if": "(((attribute_not_exists(k98e69b03c0f21357149f_challenge_at)) OR "
-                "(k98e69b03c0f21357149f_challenge_at < :challenge_at)) AND "
-                "((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
+                "update": "SET pk_get_challenge_at = :challenge_at, k98e69b03c0f21357149f_sign_count = "
+                ":sign_count, decided_by = :decision, accepted_by = :decision, pk_accepted_at = "
+                ":now, subject = :subject REMOVE pk_last_failure, pk_failures",
+                "if": "(((attribute_not_exists(pk_get_challenge_at)) OR (pk_get_challenge_at < "
+                ":challenge_at)) AND ((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
                 "(k98e69b03c0f21357149f_sign_count < :sign_count))) AND "
                 "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
                 "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
                 "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
                 "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_challenge_at = :challenge_at, "
-                "k98e69b03c0f21357149f_sign_count = :sign_count, decided_by = :decision, accepted_by "
-                "= :decision, pk_accepted_at = :now, subject = :subject REMOVE pk_last_failure, "
-                "pk_failures",
                 "values": {
-                    ":cap": 10000,
                     ":challenge_at": 1790000012249,
+                    ":sign_count": 2,
+                    ":decision": "d2",
+                    ":now": 1790000013,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
+                    ":subject": "user-7",
+                },
+            },
+        )
+    ],
+    "replay": [
+        (
+            "update_item",
+            {
+                "update": "SET pk_get_challenge_at = :challenge_at, k98e69b03c0f21357149f_sign_count = "
+                ":sign_count, decided_by = :decision, accepted_by = :decision, pk_accepted_at = "
+                ":now, subject = :subject REMOVE pk_last_failure, pk_failures",
+                "if": "(((attribute_not_exists(pk_get_challenge_at)) OR (pk_get_challenge_at < :challenge_at)) "
+                "AND ((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
+                "(k98e69b03c0f21357149f_sign_count < :sign_count))) AND "
+                "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
+                "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
+                "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
+                "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                "values": {
+                    ":challenge_at": 1790000012249,
+                    ":sign_count": 2,
                     ":decision": "d3",
                     ":now": 1790000014,
-                    ":sealed_at": 1790000011249,
-                    ":sign_count": 2,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
                     ":subject": "user-7",
                 },
             },
@@ -272,17 +220,61 @@ PASSKEY = {
         (
             "update_item",
             {
+                "update": "SET pk_last_failure = :now, decided_by = :decision, subject = :subject ADD pk_failures :one",
                 "if": "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
                 "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
                 "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
                 "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET pk_last_failure = :now, decided_by = :decision, subject = :subject ADD pk_failures :one",
                 "values": {
-                    ":cap": 10000,
                     ":decision": "d3",
-                    ":now": 1790000014,
                     ":one": 1,
-                    ":sealed_at": 1790000011249,
+                    ":now": 1790000014,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
+                    ":subject": "user-7",
+                },
+            },
+        ),
+    ],
+    "cloned": [
+        (
+            "update_item",
+            {
+                "update": "SET pk_get_challenge_at = :challenge_at, k98e69b03c0f21357149f_sign_count = "
+                ":sign_count, decided_by = :decision, accepted_by = :decision, pk_accepted_at = "
+                ":now, subject = :subject REMOVE pk_last_failure, pk_failures",
+                "if": "(((attribute_not_exists(pk_get_challenge_at)) OR (pk_get_challenge_at < :challenge_at)) "
+                "AND ((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
+                "(k98e69b03c0f21357149f_sign_count < :sign_count))) AND "
+                "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
+                "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
+                "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
+                "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                "values": {
+                    ":challenge_at": 1790000015249,
+                    ":sign_count": 2,
+                    ":decision": "d4",
+                    ":now": 1790000016,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
+                    ":subject": "user-7",
+                },
+            },
+        ),
+        (
+            "update_item",
+            {
+                "update": "SET pk_last_failure = :now, decided_by = :decision, subject = :subject ADD pk_failures :one",
+                "if": "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
+                "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
+                "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
+                "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                "values": {
+                    ":decision": "d4",
+                    ":one": 1,
+                    ":now": 1790000016,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
                     ":subject": "user-7",
                 },
             },
@@ -292,10 +284,10 @@ PASSKEY = {
         (
             "update_item",
             {
+                "update": "SET k98e69b03c0f21357149f_revoked_at = :now, decided_by = :decision, subject = :subject",
                 "if": "(attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
                 "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_revoked_at = :now, decided_by = :decision, subject = :subject",
-                "values": {":decision": "d5", ":now": 1790000017, ":subject": "user-7"},
+                "values": {":now": 1790000017, ":decision": "d5", ":subject": "user-7"},
             },
         )
     ],
@@ -303,25 +295,23 @@ PASSKEY = {
         (
             "update_item",
             {
-                "if": "(((attribute_not_exists(k98e69b03c0f21357149f_challenge_at)) OR "
-                "(k98e69b03c0f21357149f_challenge_at < :challenge_at)) AND "
-                "((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
+                "update": "SET pk_get_challenge_at = :challenge_at, k98e69b03c0f21357149f_sign_count = "
+                ":sign_count, decided_by = :decision, accepted_by = :decision, pk_accepted_at = "
+                ":now, subject = :subject REMOVE pk_last_failure, pk_failures",
+                "if": "(((attribute_not_exists(pk_get_challenge_at)) OR (pk_get_challenge_at < "
+                ":challenge_at)) AND ((attribute_not_exists(k98e69b03c0f21357149f_sign_count)) OR "
                 "(k98e69b03c0f21357149f_sign_count < :sign_count))) AND "
                 "((attribute_not_exists(k98e69b03c0f21357149f_revoked_at)) AND "
                 "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) AND "
                 "(attribute_exists(k98e69b03c0f21357149f_seen)) AND (NOT (pk_failures >= :cap)) AND "
                 "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_challenge_at = :challenge_at, "
-                "k98e69b03c0f21357149f_sign_count = :sign_count, decided_by = :decision, "
-                "accepted_by = :decision, pk_accepted_at = :now, subject = :subject REMOVE "
-                "pk_last_failure, pk_failures",
                 "values": {
-                    ":cap": 10000,
                     ":challenge_at": 1790000018249,
+                    ":sign_count": 3,
                     ":decision": "d6",
                     ":now": 1790000019,
-                    ":sealed_at": 1790000011249,
-                    ":sign_count": 3,
+                    ":cap": 10000,
+                    ":sealed_at": 1790000010249,
                     ":subject": "user-7",
                 },
             },
@@ -329,12 +319,12 @@ PASSKEY = {
         (
             "update_item",
             {
+                "update": "SET k98e69b03c0f21357149f_tried_by = :decision, subject = :subject ADD "
+                "k98e69b03c0f21357149f_tries :one",
                 "if": "((attribute_exists(k98e69b03c0f21357149f_revoked_at)) OR (revoked_before >= "
                 ":sealed_at)) AND ((attribute_not_exists(k98e69b03c0f21357149f_tried_by)) OR "
                 "(k98e69b03c0f21357149f_tried_by <> :decision))",
-                "update": "SET k98e69b03c0f21357149f_tried_by = :decision, subject = :subject ADD "
-                "k98e69b03c0f21357149f_tries :one",
-                "values": {":decision": "d6", ":one": 1, ":sealed_at": 1790000011249, ":subject": "user-7"},
+                "values": {":decision": "d6", ":one": 1, ":sealed_at": 1790000010249, ":subject": "user-7"},
             },
         ),
     ],

@@ -13,11 +13,15 @@ browser's `credential.toJSON()` gives.
 - A `challenge_token` is KMS-sealed too, in a context naming its ceremony (create or get) and the subject: it holds
   the challenge bytes, when it was made and when it expires (CHALLENGE_SECONDS later). A token of another subject
   or ceremony, or altered, is refused with a 400; an expired one is a failure (`expired`).
-- State (state/rules.py), in the person's item under the credential's prefix: `challenge_at`, when the last
-  challenge accepted for it was made (Unix milliseconds), and `sign_count`, the count it reported then. An accept's
-  condition is that this challenge is newer than the last one accepted (a challenge is used once; an older one is
-  refused once a newer one was used) and that the sign count grew (unless the credential always reports 0, as
-  synced passkeys do): a replay is `already_used`, a lower or equal count `cloned`.
+- State (state/rules.py), in the person's item: once for all their passkeys, `pk_create_challenge_at` and
+  `pk_get_challenge_at`, when the last challenge accepted for each ceremony was made (Unix milliseconds); under the
+  credential's prefix, `sign_count`, the count it reported last. A registration's condition is that its challenge
+  is newer than the last registration's (one credential per generate) and that the person does not have the
+  credential yet (`already_registered`: a second registration would rewind its count). A sign-in's is that its
+  challenge is newer than the last sign-in's, whichever credential signed it (a challenge is used once; an older one
+  is refused once a newer one was used), and that the sign count grew (unless the credential always reports 0, as
+  synced passkeys do): a replay is `already_used`, a lower or equal count `cloned`. A credential counts as sealed
+  when its registration's challenge was made: a person revoked during the ceremony revokes it too.
 - Failures count in the person's item in a group of their own (`pk_`): nothing about a passkey can be guessed, so it
   is never locked by the codes' budget, only at a cap no honest user reaches (docs/verification.md). Revocation (of
   the credential, or of the person) is as for every factor.
@@ -44,7 +48,7 @@ from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import PasskeySettings, get_passkey_settings, get_settings, get_verify_settings
 from otp_api.state import rules, table
-from otp_api.state.conditions import AllOf, AnyOf, Attr, Compare, Missing, Value
+from otp_api.state.conditions import AllOf, AnyOf, Attr, Compare, Cond, Missing, Value
 
 CHALLENGE_SECONDS = 300  # a challenge expires 5 minutes after it was made
 MAX_CREDENTIALS = 10  # sealed credentials one request may name
@@ -74,11 +78,25 @@ SEALED_CREDENTIAL = kms.SealedForm(
 )
 _CHALLENGE = struct.Struct(">BBQQ32s")  # version, ceremony (0 create, 1 get), made at and expires at (ms), challenge
 _CREDENTIAL = struct.Struct(">BQIH")  # version, sealed at (ms), sign count at registration, id length; id, key
-CHALLENGE_AT, SIGN_COUNT = Attr("challenge_at"), Attr("sign_count")
+# The person's, once for all their passkeys: when the last challenge accepted for each ceremony was made (so that a
+# challenge is used once, whichever credential signs it). The credential's own: the sign count it last reported.
+CHALLENGE_AT = {CREATE: Attr(rules.PASSKEYS + "create_challenge_at"), GET: Attr(rules.PASSKEYS + "get_challenge_at")}
+SIGN_COUNT = Attr("sign_count")
 MADE, COUNT = Value(":challenge_at"), Value(":sign_count")
-FRESH = AnyOf((Missing(CHALLENGE_AT), Compare(CHALLENGE_AT, "<", MADE)))  # newer than the last challenge accepted
+MAX_ID_BYTES = 1023  # WebAuthn Level 3: a credential id longer than this is to be ignored
+MAX_KEY_BYTES = 1024  # a COSE public key: RSA 4096 takes about 530 bytes; the sealed credential stays under 4 kB
 Passkey = Literal["passkey", "webauthn"]
-Reason = Literal["not_verified", "expired", "already_used", "cloned", "revoked"]
+Reason = Literal["not_verified", "expired", "already_used", "already_registered", "cloned", "revoked"]
+
+
+def _fresh(ceremony: str) -> Cond:
+    """The challenge is newer than the last one of its ceremony the person had accepted."""
+    made_at = CHALLENGE_AT[ceremony]
+    return AnyOf((Missing(made_at), Compare(made_at, "<", MADE)))
+
+
+def _used(item: dict[str, Any], ceremony: str, challenge: "Challenge") -> bool:
+    return int(item.get(CHALLENGE_AT[ceremony].name, 0)) >= challenge.made_at
 
 
 ChallengeToken = Annotated[
@@ -262,8 +280,9 @@ def _place(sealed: Sealed, subject: str) -> rules.Place:
 
 
 def progress(challenge: Challenge, sign_count: int, registered: int) -> rules.Progress | None:
-    """Accept this challenge if it is newer than the last accepted one, and the sign count if it grew (0 stays
-    fine for a credential that always reports 0). None: the count is no higher than it was at registration."""
+    """Accept this challenge if it is newer than the last sign-in challenge the person had accepted, and the sign
+    count if it grew (0 stays fine for a credential that always reports 0). None: the count is no higher than it
+    was at registration."""
     if sign_count == 0 and registered == 0:
         counted = AnyOf((Missing(SIGN_COUNT), Compare(SIGN_COUNT, "=", COUNT)))
     elif sign_count > registered:
@@ -272,24 +291,31 @@ def progress(challenge: Challenge, sign_count: int, registered: int) -> rules.Pr
         return None
 
     def why_refused(item: dict[str, Any]) -> rules.Reason:
-        used = int(item.get(CHALLENGE_AT.name, 0)) >= challenge.made_at
-        return cast(rules.Reason, "already_used" if used else "cloned")  # this kind's own reasons
+        return cast(rules.Reason, "already_used" if _used(item, GET, challenge) else "cloned")  # this kind's own
 
     return rules.Progress(
-        unused=AllOf((FRESH, counted)),
-        sets={CHALLENGE_AT.name: MADE, SIGN_COUNT.name: COUNT},
+        unused=AllOf((_fresh(GET), counted)),
+        sets={CHALLENGE_AT[GET].name: MADE, SIGN_COUNT.name: COUNT},
         values={MADE.placeholder: challenge.made_at, COUNT.placeholder: sign_count},
         why_refused=why_refused,
+        personal=frozenset({CHALLENGE_AT[GET].name}),
     )
 
 
 def registered(challenge: Challenge, sign_count: int) -> rules.Progress:
-    """A new credential's first state: its ceremony's challenge (so that the same registration is not taken twice)
-    and the count it reported."""
+    """A new credential's first state: the count it reported, on condition that the person took no registration
+    with this challenge or a newer one (one credential per generate) and does not have this credential already (a
+    second registration of it would rewind its count)."""
+
+    def why_refused(item: dict[str, Any]) -> rules.Reason:
+        return cast(rules.Reason, "already_used" if _used(item, CREATE, challenge) else "already_registered")
+
     return rules.Progress(
-        unused=FRESH,
-        sets={CHALLENGE_AT.name: MADE, SIGN_COUNT.name: COUNT},
+        unused=AllOf((_fresh(CREATE), Missing(SIGN_COUNT))),
+        sets={CHALLENGE_AT[CREATE].name: MADE, SIGN_COUNT.name: COUNT},
         values={MADE.placeholder: challenge.made_at, COUNT.placeholder: sign_count},
+        why_refused=why_refused,
+        personal=frozenset({CHALLENGE_AT[CREATE].name}),
     )
 
 
@@ -356,7 +382,13 @@ def register(request: PasskeyRegisterRequest) -> PasskeyRegisterResponse:
         )
     except Exception:  # the library's answer to any credential that does not verify, malformed ones included
         return _not_registered("not_verified")
-    sealed = Sealed(made.credential_id, made.credential_public_key, made.sign_count, math.floor(time.time() * 1000))
+    if len(made.credential_id) > MAX_ID_BYTES or len(made.credential_public_key) > MAX_KEY_BYTES:
+        raise InvalidParameter(
+            f"credential must have an id of at most {MAX_ID_BYTES} bytes and a public key of at most {MAX_KEY_BYTES}",
+            "credential",
+        )
+    # Sealed when its challenge was made: a person revoked after that, during the ceremony, revokes it too.
+    sealed = Sealed(made.credential_id, made.credential_public_key, made.sign_count, challenge.made_at)
     verdict = _decide(_place(sealed, subject), registered(challenge, made.sign_count), subject)
     if not verdict.valid:
         return _not_registered(cast(Reason, verdict.reason))

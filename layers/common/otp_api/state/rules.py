@@ -312,6 +312,9 @@ class Progress:
     # Why an accept was refused, read from the item, when the condition says more than "used" (time_based: a code
     # outside the window the stored drift allows matched nothing).
     why_refused: Callable[[Item], Reason] | None = None
+    # Attributes kept once in a person's item for all their keys of the kind, never under a key's prefix (a
+    # passkey challenge is used once whichever of the person's credentials signs it).
+    personal: frozenset[str] = frozenset()
 
 
 def resynced(progress: Progress) -> Progress:
@@ -320,20 +323,21 @@ def resynced(progress: Progress) -> Progress:
     return replace(progress, sets={**progress.sets, RESYNCED_BY.name: DECISION})
 
 
-def _prefixed(cond: Any, prefix: str) -> Any:
-    """`cond` with every attribute it names moved under `prefix` (a key's, in its person's item)."""
+def _prefixed(cond: Any, prefix: str, kept: frozenset[str] = frozenset()) -> Any:
+    """`cond` with every attribute it names, but those `kept`, moved under `prefix` (a key's, in its person's
+    item)."""
     if isinstance(cond, Attr):
-        return Attr(prefix + cond.name)
+        return cond if cond.name in kept else Attr(prefix + cond.name)
     if isinstance(cond, AllOf | AnyOf):
-        return type(cond)(tuple(_prefixed(part, prefix) for part in cond.parts))
+        return type(cond)(tuple(_prefixed(part, prefix, kept) for part in cond.parts))
     if isinstance(cond, Not):
-        return Not(_prefixed(cond.part, prefix))
+        return Not(_prefixed(cond.part, prefix, kept))
     if isinstance(cond, Exists | Missing):
-        return type(cond)(_prefixed(cond.attr, prefix))
+        return type(cond)(_prefixed(cond.attr, prefix, kept))
     if isinstance(cond, Contains):
-        return Contains(_prefixed(cond.attr, prefix), cond.value)
+        return Contains(_prefixed(cond.attr, prefix, kept), cond.value)
     if isinstance(cond, Compare):
-        return Compare(_prefixed(cond.left, prefix), cond.op, _prefixed(cond.right, prefix))
+        return Compare(_prefixed(cond.left, prefix, kept), cond.op, _prefixed(cond.right, prefix, kept))
     return cond  # a Value
 
 
@@ -341,13 +345,19 @@ def within(progress: Progress, place: Place) -> Progress:
     """A kind's progress, its attributes named where `place` keeps the key's."""
     if not place.key:
         return progress
-    why = progress.why_refused
+    why, kept = progress.why_refused, progress.personal
+
+    def named(name: str) -> str:
+        return name if name in kept else place.key + name
+
     return Progress(
-        unused=_prefixed(progress.unused, place.key) if progress.unused is not None else None,
-        sets={place.key + name: value for name, value in progress.sets.items()},
-        adds={place.key + name: value for name, value in progress.adds.items()},
+        unused=_prefixed(progress.unused, place.key, kept) if progress.unused is not None else None,
+        sets={named(name): value for name, value in progress.sets.items()},
+        adds={named(name): value for name, value in progress.adds.items()},
         values=progress.values,
-        why_refused=(lambda item: why(place.view(item))) if why else None,
+        why_refused=(lambda item: why({**place.view(item), **{n: item[n] for n in kept if n in item}}))
+        if why
+        else None,
     )
 
 
