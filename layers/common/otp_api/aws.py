@@ -124,7 +124,53 @@ def client(service: str, **config: Any) -> Any:
         read_timeout=READ_TIMEOUT,
         **config,
     )
-    return _session().create_client(service, region_name=get_settings().region, config=options)
+    made = _session().create_client(service, region_name=get_settings().region, config=options)
+    _trust_once(made._endpoint.http_session)
+    return made
+
+
+def _trust_once(http: Any) -> None:
+    """Have a client's connections use the process's one TLS context for its CA bundle (`trust_context`) instead of
+    parsing the bundle again. botocore gives each client an SSL context of its own and names its bundle on every
+    connection, so urllib3 loads the whole bundle (126 certificates) into that context once per new connection:
+    18 to 44 ms each (urllib3#3623, botocore#3171). What is trusted and checked stays botocore's: the bundle it chose
+    (AWS_CA_BUNDLE, certifi or its own), certificate and hostname checks on. Connections through a proxy, and a
+    client made with verify=False, are left as botocore makes them."""
+    from botocore.httpsession import get_cert_path
+
+    if not http._verify:
+        return
+    bundle = get_cert_path(http._verify)
+    context = trust_context(bundle)
+    http._manager.connection_pool_kw["ssl_context"] = context  # the pools it makes from now on (none made yet)
+    setup_ssl_cert = http._setup_ssl_cert
+
+    def setup_ssl_cert_once(conn: Any, url: str, verify: Any) -> None:
+        setup_ssl_cert(conn, url, verify)
+        if conn.ca_certs == bundle and conn.conn_kw.get("ssl_context") is context:
+            conn.ca_certs = None  # loaded into the pool's context already: not parsed again
+
+    http._setup_ssl_cert = setup_ssl_cert_once
+
+
+@cache
+def trust_context(bundle: str) -> Any:
+    """botocore's TLS context with `bundle` loaded, made once per process and bundle. A bundle of certificates
+    alone (botocore's, certifi's) has its PEM blocks handed to OpenSSL as text, which it parses in half the time it
+    takes to load the file itself (22 against 41 ms here, OpenSSL 3.0); any other bundle is loaded as a file."""
+    import re
+
+    from botocore.httpsession import create_urllib3_context
+
+    context = create_urllib3_context()
+    with open(bundle, "rb") as file:
+        data = file.read()
+    blocks = re.findall(rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----", data)
+    if blocks and len(blocks) == data.count(b"-----BEGIN "):
+        context.load_verify_locations(cadata=b"\n".join(blocks).decode("ascii"))
+    else:
+        context.load_verify_locations(cafile=bundle)
+    return context
 
 
 def warm_up(*calls: Callable[[], Any]) -> None:
