@@ -4,14 +4,14 @@ words and the OpenAPI unions all come from it. A kind is one module that declare
 import functools
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from otp_api import fields, params
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(Struct, frozen=True):
     type: str  # the `type` of its requests
     synonyms: tuple[str, ...]  # other names of the type (what its answers call it, say)
     actions: dict[Any, Callable[[Any], Any]]  # request model (a msgspec Struct tagged by `action`) -> its action
