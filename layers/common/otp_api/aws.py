@@ -24,8 +24,14 @@ from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
 
-from otp_api import aws_operations
+from otp_api import aws_operations, packages
 from otp_api.settings import get_settings
+
+# urllib3's HTTP/2 support, which botocore never turns on, imports importlib.metadata (and zipfile, shutil, tempfile
+# with it) in its package's __init__, where urllib3 itself needs its `probe` module alone: about 11 ms of CPU at every
+# cold start that makes a client. Entered without that __init__ before anything imports urllib3 (otp_api/packages.py).
+HTTP2 = "urllib3.http2"
+packages.enter(HTTP2)
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 1.0, 2.0  # seconds: a DynamoDB or KMS answer takes milliseconds
 WARM_UP_SECONDS = 0.5  # the most init waits for `warm_up`'s calls (a TLS handshake in the region: milliseconds)
@@ -107,6 +113,7 @@ def cut_data_loader(folder: str) -> Any:
 def _session() -> Any:
     import botocore.session
 
+    packages.attach(HTTP2)  # (urllib3 is imported now)
     session = botocore.session.get_session()
     folder = cut_data_folder()
     if folder:

@@ -6,18 +6,15 @@ Two Powertools packages import far more in their `__init__` than the functions u
   start (docs/performance.md);
 - `aws_lambda_powertools.utilities.data_classes` imports the event class of every event source Lambda has (S3,
   SQS, Kinesis, CodePipeline with zipfile and tempfile, ...), where the resolver needs five: about 15 ms.
-Each is entered here without running that `__init__` (its submodules load as usual) and given the names Powertools'
-own modules import from it, so that `from aws_lambda_powertools.event_handler import Response` still works. Any
-other name of the event classes' package runs its `__init__` then, and is found as before. A package imported
-already (a test, a tool) is used as it is. tests/unit/test_powertools.py checks both ways, and the handler suites
-run the functions on it.
+Each is entered here without running that `__init__` (otp_api/packages.py: its submodules load as usual, and any
+other name runs the `__init__` then) and given the names Powertools' own modules import from it, so that
+`from aws_lambda_powertools.event_handler import Response` still works. A package imported already (a test, a tool)
+is used as it is. tests/unit/test_powertools.py checks both ways, and the handler suites run the functions on it.
 """
 
 import importlib
-import importlib.util
-import sys
-from types import ModuleType
-from typing import Any
+
+from otp_api import packages
 
 PACKAGE = "aws_lambda_powertools.event_handler"
 # The names __init__ takes from api_gateway (Powertools 3.37.0), which Powertools' other modules import from it.
@@ -35,38 +32,12 @@ EVENT_CLASSES = {
     "VPCLatticeEventV2": "vpc_lattice",
 }
 
-
-def _shell(package: str) -> ModuleType | None:
-    """`package`, in sys.modules without its __init__ having run; None if it was imported already."""
-    if package in sys.modules:
-        return None
-    spec = importlib.util.find_spec(package)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules[package] = importlib.util.module_from_spec(spec)
-    return module
-
-
-def _then_the_whole_package(module: ModuleType) -> None:
-    """A name the shell lacks runs the package's own __init__ first (PEP 562), once: then it is there, or missing
-    as it would be."""
-
-    def __getattr__(name: str) -> Any:
-        if name.startswith("__") and name != "__all__":
-            raise AttributeError(name)
-        del module.__getattr__
-        module.__spec__.loader.exec_module(module)  # type: ignore[union-attr]
-        return getattr(module, name)
-
-    module.__getattr__ = __getattr__  # type: ignore[method-assign]
-
-
-_events = _shell(EVENTS)
+_events = packages.enter(EVENTS)
 if _events is not None:
     for _name, _module in EVENT_CLASSES.items():
         setattr(_events, _name, getattr(importlib.import_module(f"{EVENTS}.{_module}"), _name))
-    _then_the_whole_package(_events)
 
-_handlers = _shell(PACKAGE)
+_handlers = packages.enter(PACKAGE)
 
 from aws_lambda_powertools.event_handler import api_gateway  # noqa: E402 - the package shells first
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEvent  # noqa: E402
