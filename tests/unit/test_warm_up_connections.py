@@ -101,7 +101,7 @@ def first_request(stand_in, **env: str) -> Probe:
     )
     assert process.stdout and process.stdin
     while not (line := process.stdout.readline()).startswith("after init"):  # (the functions' logs come first)
-        pass
+        assert line, "the init failed"
     at_init, opened, waited = list(stand_in.seen), stand_in.connections, float(line.split()[-1])
     answer, _ = process.communicate("\n", timeout=60)
     loads, status = map(int, answer.strip().splitlines()[-1].split())
@@ -138,6 +138,12 @@ def test_over_tls_a_server_the_bundle_does_not_trust_is_refused(tls_stand_in):
 
     probe = first_request(tls_stand_in, AWS_CA_BUNDLE=get_cert_path(True), SEALING_KEY_ARN="")
     # Then nothing reaches the stand-in, and the verify is the documented 503, accepting nothing
+    assert probe.at_init == [] and probe.first == [] and probe.status == 503
+
+
+def test_a_bundle_that_does_not_load_fails_the_connections_not_the_init(tls_stand_in):
+    # Given an AWS_CA_BUNDLE that is no file: botocore makes its clients, and each connection fails, as before
+    probe = first_request(tls_stand_in, AWS_CA_BUNDLE="/nonexistent/ca-bundle.pem", SEALING_KEY_ARN="")
     assert probe.at_init == [] and probe.first == [] and probe.status == 503
 
 

@@ -142,13 +142,17 @@ def _trust_once(http: Any) -> None:
     connection, so urllib3 loads the whole bundle (126 certificates) into that context once per new connection:
     18 to 44 ms each (urllib3#3623, botocore#3171). What is trusted and checked stays botocore's: the bundle it chose
     (AWS_CA_BUNDLE, certifi or its own), certificate and hostname checks on. Connections through a proxy, and a
-    client made with verify=False, are left as botocore makes them."""
+    client made with verify=False, are left as botocore makes them; so is a client whose bundle does not load (a
+    wrong AWS_CA_BUNDLE), which then fails on connecting, as it would have."""
     from botocore.httpsession import get_cert_path
 
     if not http._verify:
         return
     bundle = get_cert_path(http._verify)
-    context = trust_context(bundle)
+    try:
+        context = trust_context(bundle)
+    except OSError:  # (ssl.SSLError too)
+        return
     http._manager.connection_pool_kw["ssl_context"] = context  # the pools it makes from now on (none made yet)
     setup_ssl_cert = http._setup_ssl_cert
 
