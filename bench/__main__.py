@@ -3,11 +3,13 @@
 Prints one table and writes the same figures to bench-results.json. Cold starts run the built package in fresh
 isolated interpreters (`-I -S -B`: no site-packages, nothing written back), round-robin over the cases, and report
 min, median and p90 of: the init (importing the handler, Lambda's init phase), the first request after it, and the
-whole cold start (process start to first answer); the init also split into imports, client creation (botocore's
-Session and create_client) and the connection warm-up. AWS calls go to a loopback stand-in (bench/standin.py): a
-real socket, TLS handshake and HTTP round trip, with a certificate made for the run. The baselines are the
-handler most tutorials write (bench/baseline/), as `sam build` ships it (no bytecode) and as a careful user ships
-it (with bytecode). The first request after init is also given as a multiple of the warm request of its kind.
+whole cold start (process start to first answer; the time to the process's exit, which adds the interpreter's
+teardown that Lambda never waits for, is printed apart and kept as `to_exit_ms`); the init also split into imports,
+client creation (botocore's Session and create_client) and the connection warm-up. AWS calls go to a loopback
+stand-in (bench/standin.py): a real socket, TLS handshake and HTTP round trip, with a certificate made for the run.
+The baselines are the handler most tutorials write (bench/baseline/), as `sam build` ships it (no bytecode) and as a
+careful user ships it (with bytecode). The first request after init is also given as a multiple of the warm request
+of its kind.
 
 Why not pyperf or hyperfine: both time a whole command (or a loop inside one), and the figures that matter here are
 inside a cold process: init and first request apart. The harness is small (child.py) and reports the same
@@ -229,6 +231,8 @@ def newest_cases(version: str) -> list[Cold]:
 
 
 def run_child(target: dict, mode: str, work: Path, **extra) -> tuple[float, dict]:
+    """Run `target` in a fresh interpreter; the seconds from the process's start to its exit, and its result (a cold
+    run's `answered_ns` is when its first answer was there, or its init ended: time.time_ns, as `started_ns`)."""
     spec_path, result_path = work / "spec.marshal", work / "result.marshal"
     spec = {
         "paths": [str(p) for p in target["paths"]],
@@ -240,10 +244,10 @@ def run_child(target: dict, mode: str, work: Path, **extra) -> tuple[float, dict
         **extra,
     }
     spec_path.write_bytes(marshal.dumps(spec))
-    start = time.perf_counter()
+    started_ns, start = time.time_ns(), time.perf_counter()
     subprocess.run([sys.executable, *FLAGS, str(CHILD), str(spec_path)], check=True, env={"PATH": os.environ["PATH"]})
     elapsed = time.perf_counter() - start
-    return elapsed, marshal.loads(result_path.read_bytes())
+    return elapsed, {**marshal.loads(result_path.read_bytes()), "started_ns": started_ns}
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -291,7 +295,8 @@ def main() -> None:
     cold_cases = COLD_CASES + (newest_cases(newest) if newest != packaging.layer_pin("botocore") else [])
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        samples: dict[str, list[float]] = {case.name: [] for case in cold_cases}
+        samples: dict[str, list[float]] = {case.name: [] for case in cold_cases}  # to the first answer
+        to_exit: dict[str, list[float]] = {case.name: [] for case in cold_cases}
         inits: dict[str, list[float]] = {case.name: [] for case in cold_cases}
         parts: dict[str, dict[str, list[float]]] = {
             part: {case.name: [] for case in cold_cases} for part in ("imports", "clients", "warm_up")
@@ -303,7 +308,8 @@ def main() -> None:
             samples["python -c pass"].append(python_pass() * 1000)
             for case in cold_cases:
                 elapsed, result = run_child(cold_targets[case.target], "cold", work, first=case.first)
-                samples[case.name].append(elapsed * 1000)
+                samples[case.name].append((result["answered_ns"] - result["started_ns"]) / 1e6)
+                to_exit[case.name].append(elapsed * 1000)
                 inits[case.name].append(result["init_ms"])
                 parts["clients"][case.name].append(result["clients_ms"])
                 parts["warm_up"][case.name].append(result["warm_up_ms"])
@@ -311,6 +317,7 @@ def main() -> None:
                 if case.first:
                     first_requests[case.name].append(result["first_request_ms"])
         cold = {name: spread(values) for name, values in samples.items()}
+        to_exit_ms = {name: spread(values) for name, values in to_exit.items()}
         init_ms = {name: spread(values) for name, values in inits.items()}
         init_parts_ms = {
             part: {name: spread(values) for name, values in by_case.items()} for part, by_case in parts.items()
@@ -331,6 +338,7 @@ def main() -> None:
     ) / 1e6
     results = {
         "cold_ms": cold,
+        "to_exit_ms": to_exit_ms,
         "init_ms": init_ms,
         "init_parts_ms": init_parts_ms,
         "first_request_ms": first_ms,
@@ -380,6 +388,12 @@ def print_table(r: dict) -> None:
         after = three(first[name]) if name in first else ""
         of_warm = f"{first[name]['median'] / warm_median(name):.1f}" if name in first and warm_median(name) else ""
         print(f"{name:40} {three(init[name]):>18} {after:>24} {of_warm:>6} {three(whole):>20} {ratio:>10}")
+    exits = r["to_exit_ms"]
+    print("\nTo the process's exit (the interpreter's teardown added, which Lambda never waits for), median ms")
+    for name, whole in exits.items():
+        base = r["cold_baseline_of"].get(name)
+        ratio = f"{whole['median'] / exits[base]['median']:.2f}" if base else ""
+        print(f"{name:40} {whole['median']:>24.1f} {ratio:>10}")
     split = r["init_parts_ms"]
     print("\nInit split: imports (and module bodies) / client creation / connection warm-up, median ms")
     for name in init:

@@ -1,5 +1,9 @@
 """GET/POST /barcodes: QR, Aztec and Data Matrix images in S3 behind presigned URLs."""
 
+import gc
+
+gc.disable()  # init makes what lives as long as the environment: nothing to collect until it is done (at_init.done)
+
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -47,3 +51,6 @@ at_init.first_use(app, [BarcodeRequest])
 @aws.within_remaining_time
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+at_init.done()

@@ -1,6 +1,10 @@
 """POST /otp: each kind of one-time password (time_based, counter_based, recovery_codes, passkey) and its actions,
 from the registry in otp_api/kinds."""
 
+import gc
+
+gc.disable()  # init makes what lives as long as the environment: nothing to collect until it is done (at_init.done)
+
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -43,3 +47,6 @@ at_init.first_use(app, REGISTRY.request_models())
 @aws.within_remaining_time
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+at_init.done()

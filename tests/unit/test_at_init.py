@@ -11,7 +11,7 @@ import pytest
 from support import ROOT
 
 PROBE = """
-import importlib.util, json, sys
+import gc, importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -20,10 +20,11 @@ from otp_api.state import table
 made = [name for name, cached in (("dynamodb", table._client), ("kms", kms._client), ("s3", image_bucket._client))
         if cached.cache_info().currsize]
 # (Powertools imports botocore's package itself, 0.4 ms, to tag its user agent: the cost is its client machinery.)
-print(json.dumps({"made": made, "botocore": "botocore.client" in sys.modules or "botocore.session" in sys.modules}))
+aws = "botocore.client" in sys.modules or "botocore.session" in sys.modules
+print(json.dumps({"made": made, "botocore": aws, "collector": [gc.isenabled(), gc.get_freeze_count() > 10_000]}))
 """
 
-OTP, BARCODES = ROOT / "functions" / "otp" / "app.py", ROOT / "functions" / "barcodes" / "app.py"
+OTP, BARCODES, EVENTS = (ROOT / "functions" / name / "app.py" for name in ("otp", "barcodes", "events"))
 
 
 def at_init(app, **env: str) -> dict:
@@ -56,8 +57,14 @@ def test_the_otp_function_makes_the_clients_its_configuration_needs(env, made):
 
 def test_a_stateless_unsealed_stack_imports_nothing_of_aws_at_init():
     found = at_init(OTP, REPLAY_PROTECTION="false", MAX_FAILED_ATTEMPTS="0", SEALING_KEY_ARN="")
-    assert found == {"made": [], "botocore": False}
+    assert found["made"] == [] and found["botocore"] is False
 
 
 def test_the_barcodes_function_makes_its_s3_client():
     assert at_init(BARCODES)["made"] == ["s3"]
+
+
+@pytest.mark.parametrize("app", [OTP, BARCODES, EVENTS], ids=["otp", "barcodes", "events"])
+def test_init_ends_with_the_collector_on_and_what_init_made_frozen(app):
+    # Each function turns the collector off for its init and on again at its end, its objects frozen (at_init.done)
+    assert at_init(app, EVENT_BUS_NAME="otp-api-events")["collector"] == [True, True]

@@ -1,7 +1,8 @@
 """Init opens the connections its first requests need (at_init.py, aws.warm_up), where no snapshot is restored:
 the first request after init reuses them, and a warm-up that fails or hangs never fails nor holds up the init.
 Each init runs in a fresh interpreter against the bench's loopback stand-in of AWS (bench/standin.py), which
-counts the connections it accepts and records each request."""
+counts the connections it accepts and records each request; over TLS too, where the CA bundle is parsed once per
+process however many connections are made (aws.trust_context)."""
 
 import json
 import logging
@@ -18,9 +19,16 @@ from bench import standin
 from otp_api import aws
 
 PROBE = """
-import importlib.util, json, sys, time
+import importlib.util, json, ssl, sys, time
 from otp_api import aws
-warm_up, waited = aws.warm_up, []
+warm_up, waited, loads = aws.warm_up, [], []
+load_verify_locations = ssl.SSLContext.load_verify_locations
+
+def counted(self, *args, **kwargs):
+    loads.append(1)
+    return load_verify_locations(self, *args, **kwargs)
+
+ssl.SSLContext.load_verify_locations = counted
 
 def timed(*calls):
     start = time.monotonic()
@@ -31,7 +39,7 @@ aws.warm_up = timed
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 app = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(app)
-print("after init", sum(waited), flush=True)
+print("after init", len(loads), sum(waited), flush=True)
 input()  # the test reads the stand-in, then lets the first request go
 event = json.loads(sys.argv[2])
 
@@ -42,13 +50,21 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 10_000
 
-print(app.lambda_handler(event, Context())["statusCode"], flush=True)
+status = app.lambda_handler(event, Context())["statusCode"]
+print(len(loads), status, flush=True)
 """
 
 
 @pytest.fixture(scope="module")
 def stand_in():
     server = standin.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def tls_stand_in():
+    server = standin.start(tls=True)
     yield server
     server.shutdown()
 
@@ -60,6 +76,7 @@ class Probe(NamedTuple):
     first: list[str]  # what the first request sent
     after: int  # the connections open after it
     status: int  # its status code
+    loads: int  # CA bundles loaded into a TLS context in the whole process, init and first request
 
 
 def first_request(stand_in, **env: str) -> Probe:
@@ -84,11 +101,11 @@ def first_request(stand_in, **env: str) -> Probe:
     )
     assert process.stdout and process.stdin
     while not (line := process.stdout.readline()).startswith("after init"):  # (the functions' logs come first)
-        pass
+        assert line, "the init failed"
     at_init, opened, waited = list(stand_in.seen), stand_in.connections, float(line.split()[-1])
     answer, _ = process.communicate("\n", timeout=60)
-    status = int(answer.strip().splitlines()[-1])
-    return Probe(at_init, opened, waited, stand_in.seen[len(at_init) :], stand_in.connections, status)
+    loads, status = map(int, answer.strip().splitlines()[-1].split())
+    return Probe(at_init, opened, waited, stand_in.seen[len(at_init) :], stand_in.connections, status, loads)
 
 
 def test_init_opens_the_connections_and_the_first_request_reuses_them(stand_in):
@@ -104,6 +121,30 @@ def test_init_opens_the_connections_and_the_first_request_reuses_them(stand_in):
     assert probe.opened == 2
     # the verify's conditional write goes over the DynamoDB connection already open
     assert probe.first == ["DynamoDB_20120810.UpdateItem"] and probe.after == 2 and probe.status == 200
+
+
+def test_over_tls_the_ca_bundle_is_parsed_once_for_every_connection(tls_stand_in):
+    # Given AWS over TLS, trusted through AWS_CA_BUNDLE (botocore's own bundle and the stand-in's CA)
+    probe = first_request(tls_stand_in, AWS_CA_BUNDLE=tls_stand_in.ca_bundle)
+    # Then DynamoDB's and KMS's connections are open after init, the verify reuses one, and the bundle was parsed
+    # once in all (botocore has urllib3 load it into a context of its own for every new connection)
+    assert probe.opened == 2 and probe.first == ["DynamoDB_20120810.UpdateItem"] and probe.after == 2
+    assert probe.status == 200 and probe.loads == 1
+
+
+def test_over_tls_a_server_the_bundle_does_not_trust_is_refused(tls_stand_in):
+    # Given a bundle without the stand-in's CA (botocore's own): the certificate is still checked
+    from botocore.httpsession import get_cert_path
+
+    probe = first_request(tls_stand_in, AWS_CA_BUNDLE=get_cert_path(True), SEALING_KEY_ARN="")
+    # Then nothing reaches the stand-in, and the verify is the documented 503, accepting nothing
+    assert probe.at_init == [] and probe.first == [] and probe.status == 503
+
+
+def test_a_bundle_that_does_not_load_fails_the_connections_not_the_init(tls_stand_in):
+    # Given an AWS_CA_BUNDLE that is no file: botocore makes its clients, and each connection fails, as before
+    probe = first_request(tls_stand_in, AWS_CA_BUNDLE="/nonexistent/ca-bundle.pem", SEALING_KEY_ARN="")
+    assert probe.at_init == [] and probe.first == [] and probe.status == 503
 
 
 def test_without_sealing_only_dynamodb_is_warmed_up(stand_in):

@@ -5,10 +5,11 @@ The client is created on first use: the verify path never touches S3.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
+
+from msgspec import Struct
 
 from otp_api import aws
 from otp_api.errors import StorageUnavailable
@@ -23,8 +24,7 @@ FRESHNESS_MARGIN = timedelta(minutes=5)
 MISSING_OR_HIDDEN = frozenset({"404", "403"})
 
 
-@dataclass(frozen=True, slots=True)
-class Presigned:
+class Presigned(Struct, frozen=True):
     url: str
     expires_at: datetime
 

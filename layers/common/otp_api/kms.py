@@ -15,9 +15,10 @@ import base64
 import binascii
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from msgspec import Struct
 
 from otp_api import aws
 from otp_api.errors import InvalidParameter, SealingUnavailable
@@ -70,8 +71,7 @@ def _warm_up_encrypt() -> Any:
     return _client().encrypt(KeyId=get_settings().kms_key_id, Plaintext=b"\0", EncryptionContext=WARM_UP_CONTEXT)
 
 
-@dataclass(frozen=True, slots=True)
-class SealedForm:
+class SealedForm(Struct, frozen=True):
     """One sort of sealed token: its prefix, its encryption context and the parameter that carries it."""
 
     prefix: str

@@ -31,7 +31,7 @@ HMAC_BLOCK_BYTES: dict[Algorithm, int] = {"SHA1": 64, "SHA256": 64, "SHA512": 12
 LISTED_OFFSETS = (1, 0, -1, -2)  # listed as in the reference; the last is shown, never accepted
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)  # (not a Struct as the other values are: `sealed_at` is left out of equality)
 class OtpKey:
     """A key and its parameters, however a request spelled or sealed it."""
 

@@ -9,9 +9,10 @@ counter.
 """
 
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
+
+from msgspec import Struct
 
 from otp_api.errors import InvalidParameter
 from otp_api.oath import (
@@ -38,8 +39,7 @@ REFUSED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class KeyUri:
+class KeyUri(Struct, frozen=True):
     scheme: str  # "totp" or "hotp"
     secret: str
     algorithm: Algorithm

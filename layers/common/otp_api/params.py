@@ -8,9 +8,8 @@ from collections.abc import Set as AbstractSet
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-
 from otp_api.errors import InvalidParameter, MalformedRequest, PayloadTooLarge, UnknownParameter, UnsupportedMediaType
+from otp_api.powertools import APIGatewayProxyEvent
 
 MAX_BODY_BYTES = 16 * 1024
 

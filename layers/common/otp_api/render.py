@@ -7,8 +7,9 @@ Both libraries are imported when first used: the verify path never renders, and 
 import io
 import struct
 import zlib
-from dataclasses import dataclass
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from otp_api.errors import InvalidParameter
 
@@ -27,8 +28,7 @@ DEFAULT_BORDER: dict[str, int] = {"qr_code": 4, "aztec_code": 0, "data_matrix": 
 Matrix = tuple[bytearray, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
+class Rendered(Struct, frozen=True):
     data: bytes
     content_type: str
     width: int

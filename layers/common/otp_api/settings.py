@@ -4,9 +4,11 @@ upper snake case; tests/unit/test_settings.py holds template.yaml to this table.
 
 import os
 import re
-from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import fields
 
 MAX_FAILED_ATTEMPTS = 20  # the state item keeps one attribute per failure it remembers (state/rules.py)
 
@@ -15,8 +17,7 @@ class SettingsError(RuntimeError):
     """The function is misconfigured: fail the cold start loudly rather than serve wrong answers."""
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(Struct, frozen=True):
     parameter: str  # the template parameter (or, for what the stack makes, the output) that gives the value
     default: str
     bounds: tuple[int, int] | None = None  # a whole number within these
@@ -82,8 +83,7 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(Struct, frozen=True):
     """What both functions read."""
 
     bucket: str
@@ -94,8 +94,7 @@ class Settings:
     kms_key_id: str  # the KMS key that seals secrets (ARN or alias); empty: sealing is off
 
 
-@dataclass(frozen=True, slots=True)
-class VerifySettings:
+class VerifySettings(Struct, frozen=True):
     """Replay protection and lockout (the OTP function only); on unless configured off."""
 
     table: str
@@ -114,8 +113,7 @@ class VerifySettings:
         return self.replay_protection or self.max_failed_attempts > 0
 
 
-@dataclass(frozen=True, slots=True)
-class EventSettings:
+class EventSettings(Struct, frozen=True):
     """What the events function reads: where events go, and the lockout settings that tell a lock from a failure
     (the OTP function's own values, from the same template parameters)."""
 
@@ -147,8 +145,7 @@ def get_event_settings() -> EventSettings:
     return settings
 
 
-@dataclass(frozen=True, slots=True)
-class PasskeySettings:
+class PasskeySettings(Struct, frozen=True):
     """The relying party passkeys are made for (kinds/passkey.py); an empty rp_id turns them off."""
 
     rp_id: str

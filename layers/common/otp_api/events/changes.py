@@ -26,9 +26,10 @@ another region), the record is read. Never the stream record's own id, which ano
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from msgspec import Struct
 
 from otp_api.events.catalogue import (
     Detail,
@@ -72,8 +73,7 @@ WRITES = frozenset({"INSERT", "MODIFY"})
 DRIFT, NEXT_COUNTER, USED, SET_SIZE = "drift", "next_counter", "used", "set_size"
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(Struct, frozen=True):
     detail: Detail
     when: datetime
 

@@ -34,10 +34,10 @@ import re
 import secrets
 import struct
 import time
-from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, cast
 
 from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec.structs import replace
 
 from otp_api import kms
 from otp_api.errors import InvalidParameter
@@ -207,15 +207,13 @@ class PasskeyVerifyResponse(Struct):
 # --- sealed challenges and credentials ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Challenge:
+class Challenge(Struct, frozen=True):
     challenge: bytes
     made_at: int  # Unix milliseconds
     expires_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class Sealed:
+class Sealed(Struct, frozen=True):
     credential_id: bytes
     public_key: bytes  # COSE
     sign_count: int  # as registered

@@ -23,7 +23,6 @@ import re
 import secrets
 import struct
 import time
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -131,8 +130,7 @@ def _hash(set_id: bytes, code: str) -> bytes:
     return hashlib.sha256(DOMAIN + set_id + code.encode("ascii", "replace")).digest()[:HASH_BYTES]
 
 
-@dataclass(frozen=True, slots=True)
-class Unsealed:
+class Unsealed(Struct, frozen=True):
     set_id: bytes
     hashes: list[bytes]
     sealed_at: int  # Unix milliseconds; 0 for a set sealed before sets carried it (version 1)

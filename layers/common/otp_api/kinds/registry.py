@@ -5,15 +5,15 @@ table from the kinds, once, and nothing changes it afterwards (kinds/__init__.py
 import functools
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from msgspec import Struct, field
 
 from otp_api import fields, params
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(Struct, frozen=True):
     type: str  # the `type` of its requests
     synonyms: tuple[str, ...]  # other names of the type (what its answers call it, say)
     actions: dict[Any, Callable[[Any], Any]]  # request model (a msgspec Struct tagged by `action`) -> its action
@@ -36,8 +36,7 @@ class Kind:
         return tuple(model.__struct_config__.tag for model in self.actions)
 
 
-@dataclass(frozen=True)
-class Registry:
+class Registry(Struct, frozen=True):
     """The kinds, in the order their type is listed (the first answers a request that names no type), and the
     actions on a person: requests with a `subject` and no `type` (kinds/person.py)."""
 
@@ -46,8 +45,8 @@ class Registry:
     # every parameter POST /otp defines, with its shared rule in words; and those it takes in the JSON body only
     rules: Mapping[str, str]
     body_only: frozenset[str]
-    _by_name: Mapping[str, Kind]
-    _actions: Mapping[Any, Callable[[Any], Any]]
+    by_name: Mapping[str, Kind]  # each type and synonym
+    routes: Mapping[Any, Callable[[Any], Any]]  # each request model to its action
 
     @classmethod
     def of(cls, *kinds: Kind, person: Kind) -> "Registry":
@@ -73,8 +72,8 @@ class Registry:
             person=person,
             rules=MappingProxyType(rules | own),
             body_only=frozenset(fields.BODY_ONLY).union(*(kind.body_only for kind in kinds)),
-            _by_name=MappingProxyType({name: kind for kind in kinds for name in kind.names}),
-            _actions=MappingProxyType({model: act for kind in (*kinds, person) for model, act in kind.actions.items()}),
+            by_name=MappingProxyType({name: kind for kind in kinds for name in kind.names}),
+            routes=MappingProxyType({model: act for kind in (*kinds, person) for model, act in kind.actions.items()}),
         )
 
     def request_model(self, params: Mapping[str, Any]) -> tuple[Any, dict[str, str]]:
@@ -85,12 +84,12 @@ class Registry:
         if name is None and params.get("action") in self.person.action_names:
             action = f"must be {_choices(self.person.action_names)} for a person (no type)"
             return self.person.requests, {**self.rules, **self.person.rules, "action": action}
-        kind = self._by_name.get(name, self.kinds[0]) if isinstance(name, str) else self.kinds[0]
+        kind = self.by_name.get(name, self.kinds[0]) if isinstance(name, str) else self.kinds[0]
         action = f"must be {_choices(kind.action_names)} for {kind.type}"
         return kind.requests, {**self.rules, **kind.rules, "action": action}
 
     def answer(self, request: Any) -> Any:
-        return self._actions[type(request)](request)
+        return self.routes[type(request)](request)
 
     def request_models(self) -> list[Any]:
         return [model for kind in (*self.kinds, self.person) for model in kind.actions]

@@ -7,8 +7,9 @@ Guide, Comparison operator and function reference), and NOT of it is true.
 """
 
 import operator
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 Item = dict[str, Any]  # an item's attributes, read: numbers as int, strings as str, number sets as set[int]
 Values = dict[str, Any]  # the values of the expression's placeholders (":now")
@@ -27,8 +28,7 @@ def read_item(attributes: dict[str, dict[str, Any]]) -> Item:
     return item
 
 
-@dataclass(frozen=True, slots=True)
-class Attr:
+class Attr(Struct, frozen=True):
     name: str
 
     def text(self) -> str:
@@ -38,8 +38,7 @@ class Attr:
         return item.get(self.name)
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+class Value(Struct, frozen=True):
     placeholder: str  # ":now"
 
     def text(self) -> str:
@@ -52,8 +51,7 @@ class Value:
 Operand = Attr | Value
 
 
-@dataclass(frozen=True, slots=True)
-class IfNotExists:
+class IfNotExists(Struct, frozen=True):
     """`if_not_exists(attr, :default)`: a SET value, the attribute's own or the default."""
 
     attr: Attr
@@ -64,6 +62,8 @@ class IfNotExists:
 
 
 class Cond:
+    __slots__ = ()  # (a base of frozen Structs)
+
     def text(self) -> str:
         raise NotImplementedError
 
@@ -71,8 +71,7 @@ class Cond:
         raise NotImplementedError
 
 
-@dataclass(frozen=True, slots=True)
-class Exists(Cond):
+class Exists(Struct, Cond, frozen=True):
     attr: Attr
 
     def text(self) -> str:
@@ -82,8 +81,7 @@ class Exists(Cond):
         return self.attr.name in item
 
 
-@dataclass(frozen=True, slots=True)
-class Missing(Cond):
+class Missing(Struct, Cond, frozen=True):
     attr: Attr
 
     def text(self) -> str:
@@ -96,8 +94,7 @@ class Missing(Cond):
 _OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<>": operator.ne, "=": operator.eq}
 
 
-@dataclass(frozen=True, slots=True)
-class Compare(Cond):
+class Compare(Struct, Cond, frozen=True):
     left: Operand
     op: str  # ">", ">=", "<", "<>" or "="
     right: Operand
@@ -112,8 +109,7 @@ class Compare(Cond):
         return bool(_OPERATORS[self.op](left, right))
 
 
-@dataclass(frozen=True, slots=True)
-class Contains(Cond):
+class Contains(Struct, Cond, frozen=True):
     """`contains(set_attr, :value)`: the number set holds the value."""
 
     attr: Attr
@@ -126,8 +122,7 @@ class Contains(Cond):
         return values[self.value.placeholder] in (item.get(self.attr.name) or set())
 
 
-@dataclass(frozen=True, slots=True)
-class AllOf(Cond):
+class AllOf(Struct, Cond, frozen=True):
     parts: tuple[Cond, ...]
 
     def text(self) -> str:  # one part alone unwrapped: DynamoDB refuses redundant parentheses
@@ -137,8 +132,7 @@ class AllOf(Cond):
         return all(part.holds(item, values) for part in self.parts)
 
 
-@dataclass(frozen=True, slots=True)
-class AnyOf(Cond):
+class AnyOf(Struct, Cond, frozen=True):
     parts: tuple[Cond, ...]
 
     def text(self) -> str:
@@ -148,8 +142,7 @@ class AnyOf(Cond):
         return any(part.holds(item, values) for part in self.parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Not(Cond):
+class Not(Struct, Cond, frozen=True):
     part: Cond
 
     def text(self) -> str:

@@ -57,8 +57,10 @@ import math
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from otp_api.errors import InvalidParameter, StateUnavailable, TooManyAttempts
 from otp_api.observability import count_for_alarm
@@ -126,8 +128,7 @@ def require_state(settings: VerifySettings, what: str, parameter: str) -> None:
         raise InvalidParameter(f"{what} keeps its state in the verify state, and replay protection is off", parameter)
 
 
-@dataclass(frozen=True, slots=True)
-class Place:
+class Place(Struct, frozen=True):
     """Where a decision reads and writes: the item, the prefix of the key's attributes in it and the group whose
     failures it counts. `sealed_at` (a person's factor, in milliseconds; 0 for a token sealed before tokens carried
     it) is judged against the person's `revoked_before`; `own` are the key's own items, adopted at first sight."""
@@ -176,8 +177,7 @@ class Place:
         return {name[len(self.key) :]: value for name, value in item.items() if name.startswith(self.key)}
 
 
-@dataclass(frozen=True, slots=True)
-class Lockout:
+class Lockout(Struct, frozen=True):
     """The limits of one group of failures, once: their conditions for DynamoDB and their reading of an item both
     come from `locked`. `limit` failures within `window` seconds lock for the window; `cap` consecutive failures
     lock until unlock; `total` failures within a 30-day period and the one before lock until they age out."""
@@ -301,8 +301,7 @@ def lockout_of(settings: VerifySettings | EventSettings, group: str = "") -> Loc
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
+class Progress(Struct, frozen=True):
     """What an accepted code moves in its key's state, and on what condition (`unused`: it was not used)."""
 
     unused: Cond | None = None
@@ -361,8 +360,7 @@ def within(progress: Progress, place: Place) -> Progress:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
+class Write(Struct, frozen=True):
     """One conditional UpdateItem."""
 
     condition: Cond
@@ -373,24 +371,21 @@ class Write:
     returns: Literal["ALL_NEW", "ALL_OLD"] = "ALL_NEW"  # the item a made write answers with
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
+class Written(Struct, frozen=True):
     """A write's outcome: made, with the item after it, or refused, with the item as it was."""
 
     applied: bool
     item: Item
 
 
-@dataclass(frozen=True, slots=True)
-class Store:
+class Store(Struct, frozen=True):
     """The table, as the rules use it: a conditional write, and a consistent read."""
 
     write: Callable[[str, Write], Written]
     read: Callable[[str], Item]
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Struct, frozen=True):
     """The verdict on one code: accepted or not, why not, and the key's state as the accept left it."""
 
     valid: bool
