@@ -140,7 +140,7 @@ def progress(counter: int, moved_to: int) -> rules.Progress:
     return rules.Progress(
         unused=AnyOf((Missing(NEXT), Compare(NEXT, "<", AFTER))),  # next_counter <= counter
         sets={NEXT.name: MOVED},
-        values={":after": counter + 1, ":next": moved_to},
+        values={AFTER.placeholder: counter + 1, MOVED.placeholder: moved_to},
     )
 
 

@@ -54,6 +54,7 @@ SET_ID_BYTES, HASH_BYTES = 16, 16
 _HEADER = struct.Struct(">B16sB")  # version, set id, count
 _SEALED_AT = struct.Struct(">Q")  # version 2: when the set was sealed (Unix milliseconds), after the header
 USED, INDEX, SET_SIZE, SIZE = Attr("used"), Value(":index"), Attr("set_size"), Value(":size")
+INDEX_SET = Value(":index_set")  # {index}, to ADD to `used`
 RecoveryCodes = Literal["recovery_codes"]
 SealedCodes = Annotated[
     str,
@@ -189,8 +190,8 @@ def progress(index: int, count: int) -> rules.Progress:
     """Accept the code at `index` of a set of `count` (kept as `set_size`, so that an event can say how many
     remain)."""
     # (two placeholders: the condition compares a number, ADD takes a set of one)
-    adds = {USED.name: Value(":index_set")}
-    values = {":index": index, ":index_set": {index}, ":size": count}
+    adds = {USED.name: INDEX_SET}
+    values = {INDEX.placeholder: index, INDEX_SET.placeholder: {index}, SIZE.placeholder: count}
     return rules.Progress(unused=Not(Contains(USED, INDEX)), sets={SET_SIZE.name: SIZE}, adds=adds, values=values)
 
 

@@ -43,6 +43,7 @@ SKEW = 1  # steps either side of the device's step whose code is accepted (RFC 6
 DOMAIN = b"otp-api/verify-state/v2\x00"  # v2: keyed by key bytes; v1 items (keyed by text) expired unused
 LAST_USED, DRIFT = Attr("last_used"), Attr("drift")
 START, NEW_DRIFT, LOW, HIGH = Value(":start"), Value(":drift"), Value(":drift_low"), Value(":drift_high")
+USED_STEP = Value(":used")  # the start of the step the code was of
 
 
 # --- requests and answers -----------------------------------------------------------------------------------------
@@ -194,8 +195,8 @@ def progress(step_start: int, settings: VerifySettings, offset: int = 0) -> rule
     def why_refused(item: Item) -> Reason:
         return "already_used" if _near_drift(offset).holds(item, values) else "no_match"
 
-    values = {":start": step_start, ":drift": max(-window, min(window, offset))}
-    values |= {":drift_low": offset - SKEW - 1, ":drift_high": offset + SKEW + 1}
+    values = {START.placeholder: step_start, NEW_DRIFT.placeholder: max(-window, min(window, offset))}
+    values |= {LOW.placeholder: offset - SKEW - 1, HIGH.placeholder: offset + SKEW + 1}
     return rules.Progress(
         unused=AllOf((_unused(), _near_drift(offset))),
         sets={LAST_USED.name: START, DRIFT.name: NEW_DRIFT},
@@ -207,8 +208,9 @@ def progress(step_start: int, settings: VerifySettings, offset: int = 0) -> rule
 def resync_progress(step: int, first: int, period: int) -> rules.Progress:
     """Accept the pair of codes whose first is `first` steps from `step`: both steps used, the drift stored."""
     drift = first + 1
-    values = {":start": (step + first) * period, ":used": (step + drift) * period, ":drift": drift}
-    sets: dict[str, Value] = {LAST_USED.name: Value(":used"), DRIFT.name: NEW_DRIFT}
+    values = {START.placeholder: (step + first) * period, USED_STEP.placeholder: (step + drift) * period}
+    values[NEW_DRIFT.placeholder] = drift
+    sets: dict[str, Value] = {LAST_USED.name: USED_STEP, DRIFT.name: NEW_DRIFT}
     return rules.resynced(rules.Progress(unused=_unused(), sets=sets, values=values))
 
 

@@ -89,6 +89,10 @@ UNLOCKED_AT = Attr("unlocked_at")  # a person's group: when it was last unlocked
 PERIOD_NUMBER, PERIOD_FAILURES, TOTAL_FAILURES = Attr("tp"), Attr("tc"), Attr("ts")
 NOW, DECISION, ZERO, ONE, CAP = Value(":now"), Value(":decision"), Value(":zero"), Value(":one"), Value(":cap")
 SEALED_AT, TOTAL, PERIOD, PREVIOUS = Value(":sealed_at"), Value(":total"), Value(":period"), Value(":previous")
+TTL, LEAVES, BOTH, WAS, NOW_MS = Value(":ttl"), Value(":leaves"), Value(":both"), Value(":was"), Value(":now_ms")
+OWN_FAILURES, WAS_FAILURES = Value(":own_failures"), Value(":was_failures")
+OWN_LAST_FAILURE, WAS_LAST_FAILURE = Value(":own_last_failure"), Value(":was_last_failure")
+NAMED = Value(":subject")  # each placeholder declared once, here: its value is set by its `placeholder`
 Reason = Literal["no_match", "already_used", "revoked"]  # why a code was refused
 
 PERSON_DOMAIN = b"otp-api/person/v1\x00"
@@ -152,7 +156,7 @@ class Place(Struct, frozen=True):
 
     @property
     def values(self) -> Values:
-        return {":sealed_at": self.sealed_at} if self.personal else {}
+        return {SEALED_AT.placeholder: self.sealed_at} if self.personal else {}
 
     @property
     def revoked(self) -> Cond:
@@ -202,12 +206,12 @@ class Lockout(Struct, frozen=True):
     def values(self, now: float, period: int | None = None) -> Values:
         """The placeholders' values at `now`; `period`: a 30-day period the item already holds that is later than
         now's (another instance's clock a little ahead at the boundary): periods only move forwards."""
-        values: Values = {":now": math.floor(now)}
+        values: Values = {NOW.placeholder: math.floor(now)}
         if self.cap:
-            values[":cap"] = self.cap
+            values[CAP.placeholder] = self.cap
         if self.total:
             period = max(math.floor(now) // TOTAL_PERIOD, period or 0)
-            values |= {":total": self.total, ":period": period, ":previous": period - 1}
+            values |= {TOTAL.placeholder: self.total, PERIOD.placeholder: period, PREVIOUS.placeholder: period - 1}
         return values
 
     @property
@@ -256,7 +260,7 @@ class Lockout(Struct, frozen=True):
             return -1
         ends = [int(item[self.slots[-1].name])] if self.limit and self.windowed.holds(item, values) else []
         if self.total and self.spent.holds(item, values):
-            period = values[":period"]
+            period = values[PERIOD.placeholder]
             this = item[self.attr(PERIOD_NUMBER).name] == period
             later = 2 if this and item.get(self.attr(PERIOD_FAILURES).name, 0) >= self.total else 1
             ends.append((period + later) * TOTAL_PERIOD)
@@ -273,13 +277,13 @@ class Lockout(Struct, frozen=True):
         counted = int(item.get(self.attr(FAILURES).name, 0))
         in_window = 0
         if self.limit and self.attr(LAST_FAILURE).name in item:
-            in_window = sum(1 for slot in self.slots if int(item.get(slot.name, 0)) > values[":now"])
+            in_window = sum(1 for slot in self.slots if int(item.get(slot.name, 0)) > values[NOW.placeholder])
         spent = 0
         if self.total:
             number = item.get(self.attr(PERIOD_NUMBER).name)
-            if number == values[":period"]:
+            if number == values[PERIOD.placeholder]:
                 spent = int(item.get(self.attr(TOTAL_FAILURES).name, 0))
-            elif number == values[":previous"]:
+            elif number == values[PREVIOUS.placeholder]:
                 spent = int(item.get(self.attr(PERIOD_FAILURES).name, 0))
         return {
             "window": max(self.limit - in_window, 0) if self.limit else None,
@@ -411,12 +415,12 @@ def accept_write(
     progress: Progress, lockout: Lockout, now: float, decision: str, lifetime: int | None, place: Place = Place("")
 ) -> Write:
     sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION, ACCEPTED_BY.name: DECISION}
-    values: Values = {":decision": decision, **lockout.values(now), **place.values}
+    values: Values = {DECISION.placeholder: decision, **lockout.values(now), **place.values}
     if place.personal:
         sets[lockout.attr(ACCEPTED_AT).name] = NOW
     if lifetime is not None:
-        sets[EXPIRES_AT.name] = Value(":ttl")
-        values[":ttl"] = math.ceil(now) + lifetime
+        sets[EXPIRES_AT.name] = TTL
+        values[TTL.placeholder] = math.ceil(now) + lifetime
     return Write(
         condition=_guards(place, lockout, progress.unused),
         sets={**progress.sets, **sets},
@@ -443,23 +447,23 @@ def failure_write(
         slot.name: IfNotExists(newer, ZERO) for slot, newer in itertools.pairwise(slots)
     }
     if slots:
-        sets[slots[-1].name] = Value(":leaves")
+        sets[slots[-1].name] = LEAVES
     sets |= {lockout.attr(LAST_FAILURE).name: NOW, DECIDED_BY.name: DECISION}
     number, this, both = (lockout.attr(a) for a in (PERIOD_NUMBER, PERIOD_FAILURES, TOTAL_FAILURES))
     was = moved_from.get(number.name) if moved_from is not None else None
-    values: Values = {":decision": decision, ":zero": 0, ":one": 1, **lockout.values(now, was), **place.values}
-    values[":leaves"] = math.ceil(now) + lockout.window
+    values: Values = {DECISION.placeholder: decision, ZERO.placeholder: 0, ONE.placeholder: 1}
+    values |= {**lockout.values(now, was), **place.values, LEAVES.placeholder: math.ceil(now) + lockout.window}
     adds = {lockout.attr(FAILURES).name: ONE}
     where: list[Cond] = []
     if lockout.total:
-        if moved_from is None or was == values[":period"]:  # the item's period is this one: count in it
+        if moved_from is None or was == values[PERIOD.placeholder]:  # the item's period is this one: count in it
             where.append(Compare(number, "=", PERIOD))
             adds |= {this.name: ONE, both.name: ONE}
         else:  # an earlier period, or none: move it on (never back), this period's failures becoming the last's
-            carried = int(moved_from.get(this.name, 0)) if was == values[":previous"] else 0
-            sets |= {number.name: PERIOD, this.name: ONE, both.name: Value(":both")}
-            values |= {":both": carried + 1, ":was": was}
-            where.append(Missing(number) if was is None else Compare(number, "=", Value(":was")))
+            carried = int(moved_from.get(this.name, 0)) if was == values[PREVIOUS.placeholder] else 0
+            sets |= {number.name: PERIOD, this.name: ONE, both.name: BOTH}
+            values |= {BOTH.placeholder: carried + 1, WAS.placeholder: was}
+            where.append(Missing(number) if was is None else Compare(number, "=", WAS))
     return Write(
         condition=_guards(place, lockout, *where),
         sets=sets,
@@ -474,10 +478,10 @@ def adopt_write(place: Place, item: Item, owned: list[Item], lockout: Lockout, n
     per key) is carried over, so that a used code stays used, a counter never moves back, a revocation holds and
     failures still count. Numbers are taken at their largest and number sets joined (HOTP may have two items)."""
     sets: dict[str, Value | IfNotExists] = {place.attr(SEEN).name: NOW}
-    values: Values = {":now": math.floor(now)}
+    values: Values = {NOW.placeholder: math.floor(now)}
     for number, (name, value) in enumerate(sorted(_merged(owned).items())):
-        sets[place.key + name] = Value(f":own{number}")
-        values[f":own{number}"] = value
+        own = sets[place.key + name] = Value(f":own{number}")
+        values[own.placeholder] = value
     conditions: list[Cond] = [Missing(place.attr(SEEN))]
     unlocked = int(item.get(lockout.attr(UNLOCKED_AT).name, 0))
     owned = [own for own in owned if int(own.get(LAST_FAILURE.name, 0)) >= unlocked]  # failures since an unlock
@@ -487,17 +491,17 @@ def adopt_write(place: Place, item: Item, owned: list[Item], lockout: Lockout, n
         if own_cap and carried >= own_cap:  # locked until unlock in its own item: so in the group, whatever its cap
             carried = max(carried, lockout.cap)
         if carried > int(item.get(failures.name, 0)):
-            sets[failures.name] = Value(":own_failures")
-            values[":own_failures"] = carried
-            conditions.append(_as_read(failures, item, ":was_failures", values))
+            sets[failures.name] = OWN_FAILURES
+            values[OWN_FAILURES.placeholder] = carried
+            conditions.append(_as_read(failures, item, WAS_FAILURES, values))
         latest = max(owned, key=lambda own: int(own.get(LAST_FAILURE.name, 0)))
         if lockout.limit and int(latest.get(LAST_FAILURE.name, 0)) > int(item.get(newest.name, 0)):
             for slot, own_slot in zip(lockout.slots, (f"f{i}" for i in range(1, lockout.limit + 1)), strict=True):
-                sets[slot.name] = Value(f":own_{own_slot}")
-                values[f":own_{own_slot}"] = int(latest.get(own_slot, 0))
-            sets[newest.name] = Value(":own_last_failure")
-            values[":own_last_failure"] = int(latest[LAST_FAILURE.name])
-            conditions.append(_as_read(newest, item, ":was_last_failure", values))
+                own = sets[slot.name] = Value(f":own_{own_slot}")
+                values[own.placeholder] = int(latest.get(own_slot, 0))
+            sets[newest.name] = OWN_LAST_FAILURE
+            values[OWN_LAST_FAILURE.placeholder] = int(latest[LAST_FAILURE.name])
+            conditions.append(_as_read(newest, item, WAS_LAST_FAILURE, values))
     return Write(AllOf(tuple(conditions)), sets, values=values)
 
 
@@ -521,11 +525,11 @@ def _merged(owned: list[Item]) -> Item:
     return merged
 
 
-def _as_read(attr: Attr, item: Item, placeholder: str, values: Values) -> Cond:
+def _as_read(attr: Attr, item: Item, was: Value, values: Values) -> Cond:
     if attr.name not in item:
         return Missing(attr)
-    values[placeholder] = item[attr.name]
-    return Compare(attr, "=", Value(placeholder))
+    values[was.placeholder] = item[attr.name]
+    return Compare(attr, "=", was)
 
 
 Outcome = Literal["accepted", "used", "revoked", "unseen"]
@@ -576,14 +580,14 @@ def unlock_write(
     it has failures; a person's always is, keeping when (`now`, per group), so that a key adopted later carries
     none of its failures from before."""
     sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION}
-    values: Values = {":decision": decision}
+    values: Values = {DECISION.placeholder: decision}
     if now is None:
         failed = tuple(Exists(lockout.attr(LAST_FAILURE)) for lockout in lockouts)
         condition: Cond = AnyOf((*failed, Compare(DECIDED_BY, "=", DECISION)))
     else:
         condition = _not_yet_by()
         sets |= {lockout.attr(UNLOCKED_AT).name: NOW for lockout in lockouts}
-        values[":now"] = math.floor(now)
+        values[NOW.placeholder] = math.floor(now)
     if unrevoked is not None:
         condition = AllOf((unrevoked, condition))
     return Write(
@@ -613,7 +617,7 @@ def revoke_write(now: float, decision: str, place: Place = Place("")) -> Write:
         AllOf((Missing(revoked), _not_yet_by())),
         {revoked.name: NOW, DECIDED_BY.name: DECISION},
         () if place.personal else (EXPIRES_AT.name,),
-        values={":now": math.floor(now), ":decision": decision},
+        values={NOW.placeholder: math.floor(now), DECISION.placeholder: decision},
         returns="ALL_OLD",
     )
 
@@ -622,8 +626,8 @@ def person_revoke_write(now: float, decision: str) -> Write:
     """Revoke every factor of a person sealed before now (milliseconds): a later enrolment is not."""
     return Write(
         _not_yet_by(),
-        {REVOKED_BEFORE.name: Value(":now_ms"), DECIDED_BY.name: DECISION},
-        values={":now_ms": math.floor(now * 1000), ":decision": decision},
+        {REVOKED_BEFORE.name: NOW_MS, DECIDED_BY.name: DECISION},
+        values={NOW_MS.placeholder: math.floor(now * 1000), DECISION.placeholder: decision},
         returns="ALL_OLD",
     )
 
@@ -637,7 +641,7 @@ def tried_write(decision: str, place: Place = Place("")) -> Write:
         condition,
         {tried_by.name: DECISION},
         adds={tries.name: ONE},
-        values={":decision": decision, ":one": 1, **place.values},
+        values={DECISION.placeholder: decision, ONE.placeholder: 1, **place.values},
     )
 
 
@@ -645,8 +649,8 @@ def naming(change: Write, subject: str | None) -> Write:
     """`change`, also setting `subject` when the request named one (the user's opaque id, for the events)."""
     if subject is None:
         return change
-    sets: dict[str, Value | IfNotExists] = {**change.sets, SUBJECT.name: Value(":subject")}
-    return replace(change, sets=sets, values={**change.values, ":subject": subject})
+    sets: dict[str, Value | IfNotExists] = {**change.sets, SUBJECT.name: NAMED}
+    return replace(change, sets=sets, values={**change.values, NAMED.placeholder: subject})
 
 
 def new_decision() -> str:
@@ -719,7 +723,7 @@ def revoke_person(subject: str, now: float, write: Callable[[str, Write], Writte
     """Revoke every factor sealed for `subject` before now: when (Unix milliseconds)."""
     change = naming(person_revoke_write(now, new_decision()), subject)
     write(person_pk(subject), change)
-    return int(change.values[":now_ms"])
+    return int(change.values[NOW_MS.placeholder])
 
 
 def carry_revocation(place: Place, now: float, store: Store) -> None:
