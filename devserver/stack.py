@@ -62,10 +62,7 @@ class LocalCloud:
             self._start_moto()
             names = {**self.template.parameters, **self._create_resources()}
             for fn in self.template.functions.values():
-                env = {
-                    key: template.resolve(value, names, self.template.conditions)
-                    for key, value in fn.environment.items()
-                }
+                env = template.resolve_environment(fn.environment, names, self.template.conditions)
                 layers = [layer / "python" for layer in fn.layer_dirs] if self.built else fn.layer_dirs
                 process = FunctionProcess(
                     fn.name,

@@ -599,7 +599,7 @@ def test_the_local_servers_reading_of_the_template_equals_the_translators():
 
     for name, function in read.functions.items():
         env = resources[name]["Properties"]["Environment"]["Variables"]
-        mine = {key: local.resolve(value, names, read.conditions) for key, value in function.environment.items()}
+        mine = local.resolve_environment(function.environment, names, read.conditions)
         assert mine == {key: deployed_value(value) for key, value in env.items()}, name
         assert {path for _, path in function.routes} <= set(_method_paths(resources))
 
