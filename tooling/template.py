@@ -84,6 +84,7 @@ NOT_LOCAL = {
     "VerifyStateTableName": "it adopts a resource of an AWS account: the local server has none",
     "VerifyStateStreamArn": "it adopts a resource of an AWS account: the local server has none",
     "ApiAuth": "make dev's own settings say it: OTP_API_KEY=<key> (api_key) or OTP_API_AUTH=iam",
+    "StateRegions": "make dev REGIONS=3 serves three Regions on one state table",
 }
 
 
