@@ -59,7 +59,9 @@ def conflicting(monkeypatch, times: int, meanwhile=lambda: None) -> list[dict]:
 
 def verify(code: str, **context):
     with time_machine.travel(NOW, tick=False):
-        event = event_with("otp-verify", body={"type": "time_based", "action": "verify", "secret": SECRET, "code": code})
+        event = event_with(
+            "otp-verify", body={"type": "time_based", "action": "verify", "secret": SECRET, "code": code}
+        )
         return invoke("otp", event, FakeContext(**context))
 
 
