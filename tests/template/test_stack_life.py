@@ -559,6 +559,14 @@ PARAMETER_SETS = [
     {"ApiType": "HTTP", "ApiAuth": "iam"},
     {"ApiType": "HTTP", "ApiAuth": "none", "CorsAllowedOrigins": "https://a.example", "PublicBarcodes": "true"},
     {"ApiType": "HTTP", "ApiAuth": "jwt", "JwtIssuer": "https://issuer.example", "JwtAudience": "app"},
+    {"StateRegions": "eu-west-1,eu-west-2,eu-west-3"},  # the stack that creates the global table
+    {"StateRegions": "eu-west-1,eu-west-2,witness:eu-west-3", "SealedSecrets": "false"},
+    {  # a stack in another of the Regions, adopting the table, its replica's stream and the key's replica
+        "StateRegions": "eu-west-1,eu-west-2,eu-west-3",
+        "VerifyStateTableName": ADOPTED_TABLE,
+        "VerifyStateStreamArn": ADOPTED_STREAM,
+        "SealingKeyArn": ADOPTED,
+    },
 ]
 
 
