@@ -6,7 +6,7 @@
   nothing outside this machine's test data.
 - DynamoDB applies one request at a time, as DynamoDB applies each conditional write atomically. moto's server
   serves requests on threads and does not: measured, about 3 double acceptances in 1,000 three-way races of one
-  conditional write (tests/local/test_three_regions.py races it with the lock).
+  conditional write (tests/local/test_make_dev_regions.py races it with the lock).
 - With `OTP_LOCAL_STATE_REGION=<region>` (`make dev REGIONS=3`), every Region's DynamoDB and DynamoDB Streams are
   that Region's: one table, as a global table in multi-Region strong consistency is one table to its writers, and
   one stream, which every Region's events function reads (each telling only its own Region's writes).

@@ -1,7 +1,7 @@
 """Three Regions (StateRegions) through the handlers: each write records the Region that made it, a write raced by
 another Region's (ReplicatedWriteConflictException) is sent again within the request's time and decided once, and
 each Region's events function tells only its own Region's writes. The local server races real requests in three
-Regions (tests/local/test_three_regions.py); this is what moto cannot answer: DynamoDB's conflict.
+Regions (tests/local/test_make_dev_regions.py); this is what moto cannot answer: DynamoDB's conflict.
 
 DynamoDB's answer, as the stubs give it (Amazon DynamoDB API Reference, UpdateItem, Errors):
 ReplicatedWriteConflictException, HTTP status 400, "The request was rejected because one or more items in the
