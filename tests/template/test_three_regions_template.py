@@ -43,6 +43,9 @@ def test_the_first_stack_creates_a_strongly_consistent_global_table(regions, rep
     properties = table["Properties"]
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
     assert properties["MultiRegionConsistency"] == "STRONG"
+    # named after the stack: a second creating stack of that name in another of the Regions fails on it
+    name = "${AWS::StackName}-verify-state"  # (SAM CLI's LanguageExtensions may leave the Sub resolved to its text)
+    assert properties["TableName"] in (name, {"Fn::Sub": name})
     assert properties["Replicas"] == [{"Region": region, **PROTECTED} for region in replicas]
     assert [w["Region"] for w in properties.get("GlobalTableWitnesses", [])] == (witnesses or [])
     assert "TimeToLiveSpecification" not in properties
