@@ -51,10 +51,10 @@ $(VENV_SCAN)/.installed: requirements-scan.txt scripts/find-python313
 
 venv: $(VENV)/.installed
 
-# PORT (default 3000) and VERBOSE=1 (the functions' logs and metrics in full) as the server's own options;
+# REGIONS=3: three Regions on PORT..PORT+2 (devserver/regions.py). PORT (default 3000) and VERBOSE=1 (the functions' logs and metrics in full) as the server's own options;
 # PARAMETERS='Name=Value ...' sets template parameters, as sam deploy --parameter-overrides does.
 dev: $(VENV)/.installed-local
-	@$(PY) -m devserver $(if $(filter-out 0 false no,$(VERBOSE)),--verbose) $(if $(PARAMETERS),--parameters "$(PARAMETERS)")
+	@$(PY) -m devserver $(if $(filter-out 0 false no,$(VERBOSE)),--verbose) $(if $(PARAMETERS),--parameters "$(PARAMETERS)") $(if $(REGIONS),--regions "$(REGIONS)")
 
 FUNCTION ?= OtpFunction
 EVENT ?= events/otp-generate.json

@@ -72,13 +72,37 @@ def main() -> None:
         default=os.environ.get("PARAMETERS", ""),
         help="template parameters, as sam deploy --parameter-overrides spells them (PARAMETERS): 'Name=Value ...'",
     )
+    parser.add_argument(
+        "--regions",
+        default=os.environ.get("REGIONS") or "1",
+        help="1, or 3: three Regions' APIs on PORT, PORT+1 and PORT+2 sharing one state table (REGIONS)",
+    )
+    # one Region of --regions 3 (regions.py starts each so)
+    parser.add_argument("--region", default=REGION, help=argparse.SUPPRESS)
+    parser.add_argument("--moto-endpoint", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--state-regions", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     port = _port(args.port)
+    if args.regions not in ("1", "3"):
+        raise SystemExit(f"REGIONS must be 1 or 3 (three Regions, as StateRegions names them), not {args.regions!r}")
     try:
         parameters = parameter_overrides(args.parameters)
-        stack = LocalCloud(verbose=args.verbose, parameters=parameters)  # the template read, the values checked
+        # the template read, the values checked
+        stack = LocalCloud(
+            verbose=args.verbose,
+            parameters=parameters,
+            region=args.region,
+            moto_endpoint=args.moto_endpoint,
+            state_regions=args.state_regions,
+        )
     except ParameterError as exc:
         raise SystemExit(f"PARAMETERS: {exc}") from None
+    if args.regions == "3":
+        from devserver.regions import serve_regions
+
+        signal.signal(signal.SIGTERM, _stop)
+        passed = ["--verbose"] if args.verbose else []
+        serve_regions(port, passed + (["--parameters", args.parameters] if args.parameters else []))
     api_key = os.environ.get("OTP_API_KEY") or None
     signed_by = LOCAL_KEY_PAIR if os.environ.get("OTP_API_AUTH") == "iam" else None
     http_api = http_api_type(os.environ.get("OTP_API_TYPE", "rest"), api_key)
@@ -113,7 +137,11 @@ def main() -> None:
 
 def banner(base: str, stack: LocalCloud, api_key: str | None, signed_by: KeyPair | None) -> None:
     routes = "\n".join(f"  {method:5} {base}{path}" for method, path in sorted(stack.routes, key=lambda r: r[1]))
-    eprint(f"otp-api is running on {base} (S3, DynamoDB, KMS and EventBridge from moto at {stack.endpoint})\n{routes}")
+    where = f" in {stack.region}, one of {stack.state_regions}" if stack.state_regions else ""
+    eprint(
+        f"otp-api is running on {base}{where} (S3, DynamoDB, KMS and EventBridge from moto at {stack.endpoint})\n"
+        f"{routes}"
+    )
     eprint(f"  Enrolment demo: {base}/\n  Swagger UI: {base}/swagger")
     if stack.extra_env.get("PASSKEY_RP_ID") == "localhost":
         eprint(f"  Passkeys: open the demo as {base.replace('127.0.0.1', 'localhost')}/ (RP ID localhost)")

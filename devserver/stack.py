@@ -36,12 +36,17 @@ class LocalCloud:
         runtime_paths: tuple[Path, ...] = (),
         verbose: bool = False,
         parameters: dict[str, str] | None = None,
+        region: str = REGION,
+        moto_endpoint: str = "",
+        state_regions: str = "",
     ):
         """`built`: run a `sam build` output (layers under python/) in isolated interpreters that see only the
         function, its layers and `runtime_paths` (what the Lambda runtime itself provides, such as boto3).
         `verbose`: the functions' output as CloudWatch would get it (JSON logs, metrics); otherwise one short line
         per log record, metrics left out (worker.py). `parameters`: template parameters other than their defaults,
-        as `sam deploy --parameter-overrides` would set them (checked by the template's rules: ParameterError)."""
+        as `sam deploy --parameter-overrides` would set them (checked by the template's rules: ParameterError).
+        `region`, `moto_endpoint`, `state_regions`: one Region of `make dev REGIONS=3` (regions.py), on a moto server
+        started for all of them, whose one state table the first Region creates and the others adopt."""
         self.template = template.load(template_path, parameters)
         self.parameters = dict(parameters or {})
         self.verbose = verbose
@@ -50,7 +55,8 @@ class LocalCloud:
         self.runtime_paths = list(runtime_paths)
         self.functions: dict[str, FunctionProcess] = {}
         self.routes: dict[tuple[str, str], FunctionProcess] = {}
-        self.endpoint = ""
+        self.region, self.state_regions = region, state_regions
+        self.endpoint = moto_endpoint
         self._moto: Any = None
         self._restarting = threading.Lock()
         self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=EVENTS_KEPT)
@@ -67,19 +73,17 @@ class LocalCloud:
 
     def start(self) -> "LocalCloud":
         try:
-            self._start_moto()
+            if not self.state_regions:
+                self._start_moto()
             names = {**self.template.parameters, **self._create_resources()}
             for fn in self.template.functions.values():
-                env = {
-                    key: template.resolve(value, names, self.template.conditions)
-                    for key, value in fn.environment.items()
-                }
+                env = template.resolve_environment(fn.environment, names, self.template.conditions)
                 layers = [layer / "python" for layer in fn.layer_dirs] if self.built else fn.layer_dirs
                 process = FunctionProcess(
                     fn.name,
                     fn.handler,
                     [fn.code_dir, *layers, *self.runtime_paths],
-                    {**self.aws_env(), **env, "OTP_LOCAL_MEMORY_MB": str(fn.memory_mb), **self.extra_env},
+                    {**self.aws_env(), **env, **self.regions_env(fn.name), **self.extra_env},
                     isolated=self.built,
                     timeout=fn.timeout,
                     verbose=self.verbose,
@@ -159,28 +163,18 @@ class LocalCloud:
     def _start_moto(self) -> None:
         """moto's server in a process of its own: its state stays apart from any in-process mock. Its KMS key is
         the same at every start (moto_server.py): tokens sealed before a restart still open."""
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self._moto = subprocess.Popen(  # noqa: S603 - moto's own server, run by our module
-            [sys.executable, str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.endpoint = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self._moto.poll() is not None:
-                raise RuntimeError(f"moto's server exited (code {self._moto.returncode})")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("moto's server did not start within 30 s")
+        self._moto, self.endpoint = start_moto()
+
+    def regions_env(self, function: str) -> dict[str, str]:
+        """What the template sets with StateRegions (which the local server's PARAMETERS refuse: REGIONS=3 sets it),
+        for the functions that read it; and each function's memory."""
+        memory = {"OTP_LOCAL_MEMORY_MB": str(self.template.functions[function].memory_mb)}
+        if not self.state_regions or "VERIFY_STATE_TABLE_NAME" not in self.template.functions[function].environment:
+            return memory
+        return {**memory, "STATE_REGIONS": self.state_regions}
 
     def aws_env(self) -> dict[str, str]:
-        region = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+        region = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
         return {**FAKE_CREDENTIALS, **region, "AWS_ENDPOINT_URL": self.endpoint}
 
     def client(self, service: str) -> Any:
@@ -188,7 +182,7 @@ class LocalCloud:
 
         return boto3.client(
             service,
-            region_name=REGION,
+            region_name=self.region,
             endpoint_url=self.endpoint,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto's server takes any key
@@ -197,13 +191,16 @@ class LocalCloud:
     def _create_resources(self) -> dict[str, str]:
         names = {}
         s3 = self.client("s3")
-        for logical in self.template.buckets:
-            names[logical] = f"otp-api-local-{logical.lower()}"
-            s3.create_bucket(Bucket=names[logical])
+        for logical in self.template.buckets:  # (moto's bucket names are global, as S3's: one per Region)
+            names[logical] = f"otp-api-local-{logical.lower()}" + (f"-{self.region}" if self.state_regions else "")
+            where = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
+            s3.create_bucket(Bucket=names[logical], **({"CreateBucketConfiguration": where} if where else {}))
         if self.template.tables:
             dynamodb = self.client("dynamodb")
             for logical, props in self.template.tables.items():
                 names[logical] = f"otp-api-local-{logical.lower()}"
+                if self.state_regions and self.region != self.state_regions.split(",")[0]:
+                    continue  # the first Region's table, which moto serves to every Region (moto_server.py)
                 stream = (
                     {"StreamEnabled": True, **props["StreamSpecification"]} if "StreamSpecification" in props else {}
                 )
@@ -217,6 +214,8 @@ class LocalCloud:
         if self.template.keys:
             kms = self.client("kms")
             for logical in self.template.keys:
+                # with three Regions, the same key id and key material in each, as a multi-Region key's replicas have
+                # (moto_server.py; not moto's own multi-Region keys, whose `mrk-` ids its ciphertexts cut short)
                 names[logical] = kms.create_key(Description=f"otp-api local {logical}")["KeyMetadata"]["Arn"]
         return names
 
@@ -243,6 +242,34 @@ class LocalCloud:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def start_moto(environment: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """moto's server (moto_server.py) on a free port, once it accepts connections: the process and its endpoint.
+    `environment`: added to this process's, for moto_server.py's options."""
+    import os
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    moto = subprocess.Popen(  # noqa: S603 - moto's own server, run by our module
+        [sys.executable, str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(environment or {})},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if moto.poll() is not None:
+            raise RuntimeError(f"moto's server exited (code {moto.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return moto, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    moto.kill()
+    moto.wait()
+    raise RuntimeError("moto's server did not start within 30 s")
 
 
 def event_line(event: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 listed twice)."""
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_REGION = "us-east-1"  # the Region the local server's conditions are evaluated in (its first, with REGIONS=3)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -82,6 +84,7 @@ NOT_LOCAL = {
     "VerifyStateTableName": "it adopts a resource of an AWS account: the local server has none",
     "VerifyStateStreamArn": "it adopts a resource of an AWS account: the local server has none",
     "ApiAuth": "make dev's own settings say it: OTP_API_KEY=<key> (api_key) or OTP_API_AUTH=iam",
+    "StateRegions": "make dev REGIONS=3 serves three Regions on one state table",
 }
 
 
@@ -205,13 +208,16 @@ def _evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any])
             return node
         ((op, arg),) = node.items()
         operations = {
-            "Ref": lambda: parameters[arg],
+            "Ref": lambda: LOCAL_REGION if arg == "AWS::Region" else parameters[arg],
             "Condition": lambda: value(conditions[arg]),
             "Fn::Equals": lambda: str(value(arg[0])) == str(value(arg[1])),
             "Fn::Not": lambda: not value(arg[0]),
             "Fn::And": lambda: all(value(item) for item in arg),
             "Fn::Or": lambda: any(value(item) for item in arg),
             "Fn::Join": lambda: arg[0].join(str(item) for item in value(arg[1])),
+            "Fn::Split": lambda: str(value(arg[1])).split(arg[0]),
+            "Fn::Select": lambda: value(arg[1])[int(arg[0])],
+            "Fn::Sub": lambda: re.sub(r"\$\{([^}]+)\}", lambda m: str(parameters[m.group(1)]), arg),
         }
         return operations[op]()
 
@@ -254,6 +260,23 @@ def _function(
         if event.get("Type") in ("Api", "HttpApi"):
             fn.routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
     return fn
+
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def resolve_environment(
+    variables: dict[str, Any], names: dict[str, Any], conditions: dict[str, bool] | None = None
+) -> dict[str, str]:
+    """A function's environment resolved (`resolve`), without the variables whose !If chose AWS::NoValue."""
+    chosen = {}
+    for name, value in variables.items():
+        while isinstance(value, dict) and "Fn::If" in value:
+            when, if_true, if_false = value["Fn::If"]
+            value = if_true if (conditions or {})[when] else if_false
+        if value != NO_VALUE:
+            chosen[name] = resolve(value, names, conditions)
+    return chosen
 
 
 def resolve(value: Any, names: dict[str, Any], conditions: dict[str, bool] | None = None) -> str:

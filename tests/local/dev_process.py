@@ -17,7 +17,7 @@ from support import ROOT
 needs_proc = pytest.mark.skipif(not Path("/proc").is_dir(), reason="process groups are read from /proc")
 BANNER_END = "Ctrl-C stops everything."
 # What `make dev` reads from the environment: none of the test run's own.
-SETTINGS = ("PORT", "OTP_API_KEY", "OTP_API_AUTH")
+SETTINGS = ("PORT", "OTP_API_KEY", "OTP_API_AUTH", "REGIONS")
 
 
 def environment(**settings: str) -> dict[str, str]:

@@ -588,6 +588,14 @@ PARAMETER_SETS = [
     {"ApiType": "HTTP", "ApiAuth": "iam"},
     {"ApiType": "HTTP", "ApiAuth": "none", "CorsAllowedOrigins": "https://a.example", "PublicBarcodes": "true"},
     {"ApiType": "HTTP", "ApiAuth": "jwt", "JwtIssuer": "https://issuer.example", "JwtAudience": "app"},
+    {"StateRegions": "eu-west-1,eu-west-2,eu-west-3"},  # the stack that creates the global table
+    {"StateRegions": "eu-west-1,eu-west-2,witness:eu-west-3", "SealedSecrets": "false"},
+    {  # a stack in another of the Regions, adopting the table, its replica's stream and the key's replica
+        "StateRegions": "eu-west-1,eu-west-2,eu-west-3",
+        "VerifyStateTableName": ADOPTED_TABLE,
+        "VerifyStateStreamArn": ADOPTED_STREAM,
+        "SealingKeyArn": ADOPTED,
+    },
 ]
 
 
@@ -628,7 +636,7 @@ def test_the_local_servers_reading_of_the_template_equals_the_translators():
 
     for name, function in read.functions.items():
         env = resources[name]["Properties"]["Environment"]["Variables"]
-        mine = {key: local.resolve(value, names, read.conditions) for key, value in function.environment.items()}
+        mine = local.resolve_environment(function.environment, names, read.conditions)
         assert mine == {key: deployed_value(value) for key, value in env.items()}, name
         assert {path for _, path in function.routes} <= set(_method_paths(resources))
 

@@ -93,3 +93,33 @@ def test_each_switch_takes_true_or_false_only(name, monkeypatch):
 def test_the_state_item_has_room_for_the_most_failures_the_template_allows():
     # The state item keeps one attribute per remembered failure (state/rules.py).
     assert PARAMETERS["MaxFailedAttempts"]["MaxValue"] == settings.MAX_FAILED_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    ("regions", "region", "refused"),
+    [
+        ("", "eu-west-1", None),  # one Region: nothing recorded
+        ("us-east-1,us-east-2,us-west-2", "us-east-2", None),
+        ("eu-west-1,eu-west-2,witness:eu-west-3", "eu-west-2", None),
+        ("eu-west-1,eu-west-2,witness:eu-west-3", "eu-west-3", "names no replica in this function's Region"),
+        ("us-east-1,us-east-2,us-west-2", "eu-west-1", "names no replica in this function's Region"),
+        ("us-east-1,us-east-1,us-west-2", "us-east-1", "three different Regions"),
+        ("eu-west-1,eu-west-2,witness:eu-west-2", "eu-west-1", "three different Regions"),
+    ],
+)
+def test_state_regions_name_three_regions_and_this_functions_among_the_replicas(regions, region, refused, monkeypatch):
+    monkeypatch.setenv("AWS_REGION", region)
+    if refused is None:
+        assert settings.writer_region(regions) == (region if regions else None)
+    else:
+        with pytest.raises(SettingsError, match=refused):
+            settings.writer_region(regions)
+
+
+@pytest.mark.parametrize(
+    "value", ["us-east-1,us-east-2", "us-east-1,us-east-2,us-west-2,eu-west-1", "witness:us-east-1,a,b", "US-EAST-1"]
+)
+def test_state_regions_of_another_shape_fail_the_cold_start(value, monkeypatch):
+    monkeypatch.setenv("STATE_REGIONS", value)
+    with pytest.raises(SettingsError, match="STATE_REGIONS"):
+        SETTINGS["state_regions"].read()

@@ -226,6 +226,7 @@ def call(operation: Callable[..., Any], final: frozenset[str] = frozenset(), **r
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "") or "error"
             if code in final:
+                exc.maybe_done = maybe_done  # an earlier attempt's answer was lost (the caller may send it again)
                 raise
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code not in THROTTLING and status < 500:

@@ -11,6 +11,11 @@ from msgspec import Struct
 from msgspec.structs import fields
 
 MAX_FAILED_ATTEMPTS = 20  # the state item keeps one attribute per failure it remembers (state/rules.py)
+_REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]"
+# StateRegions: empty (one Region), or three Regions of a global table in strong consistency, the third of which
+# may be a witness (`witness:<region>`): docs/operations.md, Three Regions.
+STATE_REGIONS_PATTERN = rf"^({_REGION},{_REGION},(witness:)?{_REGION})?$"
+WITNESS = "witness:"
 
 
 class SettingsError(RuntimeError):
@@ -78,6 +83,7 @@ SETTINGS: dict[str, Setting] = {
     "passkey_user_verification": Setting(
         "PasskeyUserVerification", "preferred", pattern="^(preferred|required|discouraged)$"
     ),
+    "state_regions": Setting("StateRegions", "", max_length=100, pattern=STATE_REGIONS_PATTERN),
     # the events function's (docs/events.md): an EventBridge bus name, never a pattern an IAM grant would widen
     "event_bus": Setting("EventBusName", "default", max_length=256, pattern=r"^[/.\-_A-Za-z0-9]+$"),
 }
@@ -107,6 +113,7 @@ class VerifySettings(Struct, frozen=True):
     totp_resync_window: int  # steps either side of now that a TOTP resync searches
     hotp_look_ahead: int  # counters from the next expected that an HOTP code may be (RFC 4226 7.4)
     hotp_resync_window: int  # counters from the next expected that an HOTP resync searches
+    state_regions: str = ""  # empty: one Region; else the global table's Regions (replicas, and maybe a witness)
 
     @property
     def stateful(self) -> bool:
@@ -123,10 +130,37 @@ class EventSettings(Struct, frozen=True):
     max_consecutive_failures: int
     max_failures_in_thirty_days: int
     table: str = ""  # the verify-state table whose stream (NEW_AND_OLD_IMAGES) the records must come from
+    state_regions: str = ""  # as VerifySettings'
 
 
 def _read(names: tuple[str, ...]) -> dict[str, Any]:
     return {name: SETTINGS[name].read() for name in names}
+
+
+def own_region() -> str:
+    """The Region this function runs in (Lambda sets AWS_REGION)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def replica_regions(state_regions: str) -> tuple[str, ...]:
+    """The Regions that hold a replica of the state table, in StateRegions' order (a witness holds none); () in
+    one Region."""
+    return tuple(region for region in state_regions.split(",") if region and not region.startswith(WITNESS))
+
+
+def writer_region(state_regions: str) -> str | None:
+    """What each state write records as its writer (the events function publishes only its own Region's writes):
+    this function's Region with StateRegions, nothing in one Region. Checked: three different Regions, and this
+    function runs in one holding a replica (a stack in the witness Region, or in none of them, is misconfigured)."""
+    if not state_regions:
+        return None
+    env, region = SETTINGS["state_regions"].env, own_region()
+    named = [name.removeprefix(WITNESS) for name in state_regions.split(",")]
+    if len(set(named)) != len(named):
+        raise SettingsError(f"{env} must name three different Regions, got {state_regions!r}")
+    if region not in replica_regions(state_regions):
+        raise SettingsError(f"{env} names no replica in this function's Region ({region}): {state_regions!r}")
+    return region
 
 
 @cache
@@ -134,6 +168,7 @@ def get_verify_settings() -> VerifySettings:
     settings = VerifySettings(**_read(tuple(field.name for field in fields(VerifySettings))))
     if settings.stateful and not settings.table:
         raise SettingsError(f"{SETTINGS['table'].env} is not set, but replay protection or lockout is on")
+    writer_region(settings.state_regions)
     return settings
 
 
@@ -142,6 +177,7 @@ def get_event_settings() -> EventSettings:
     settings = EventSettings(**_read(tuple(field.name for field in fields(EventSettings))))
     if not settings.table:
         raise SettingsError(f"{SETTINGS['table'].env} is not set: the events function checks its records' source")
+    writer_region(settings.state_regions)
     return settings
 
 
@@ -172,5 +208,4 @@ def get_settings() -> Settings:
     values = _read(("bucket", "default_issuer", "url_expiry_seconds", "warm_up_at_init", "kms_key_id"))
     if not values["bucket"]:
         raise SettingsError(f"{SETTINGS['bucket'].env} is not set")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return Settings(region=region, **values)
+    return Settings(region=own_region(), **values)

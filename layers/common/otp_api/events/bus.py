@@ -14,6 +14,11 @@ invent others (TOTP Drift Changed), and another table's stream would tell of wri
 record is refused loudly (an error log line and the EventsStreamMisconfigured metric, which an alarm watches) and
 reported failed like an unreadable one: Lambda retries, then parks its place in the failure queue. Nothing is
 invented, nothing silently skipped.
+
+Three Regions (StateRegions): every replica's stream carries every write, and each Region's events function reads
+its own. Each tells only the writes its own Region made (the item's `written_in`, state/table.py), so each event
+is put on one bus in all, the writer's, with the id it would have anywhere (changes.py). An item without a writer
+(none is written so; an item copied in by hand) is told by the first Region named.
 """
 
 import itertools
@@ -26,7 +31,8 @@ from otp_api import aws
 from otp_api.events.catalogue import SOURCE
 from otp_api.events.changes import Event, events_of
 from otp_api.observability import count_for_alarm, logger
-from otp_api.settings import get_event_settings
+from otp_api.settings import get_event_settings, own_region, replica_regions
+from otp_api.state.table import WRITTEN_IN
 
 MAX_ENTRIES = 10  # PutEvents takes at most ten entries a call
 VIEW_TYPE = "NEW_AND_OLD_IMAGES"  # template.yaml, VerifyStateTable's StreamSpecification
@@ -94,6 +100,14 @@ def misread(record: dict[str, Any], table: str) -> dict[str, str] | None:
     return None
 
 
+def told_elsewhere(record: dict[str, Any], state_regions: str) -> bool:
+    """Whether another Region's events function tells this record's events: its write was made there."""
+    if not state_regions:
+        return False
+    writer = record.get("dynamodb", {}).get("NewImage", {}).get(WRITTEN_IN, {}).get("S")
+    return (writer or replica_regions(state_regions)[0]) != own_region()
+
+
 def publish(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
     """Put the events of `records` (a Lambda DynamoDB stream batch) on the bus; Lambda's partial batch response."""
     settings = get_event_settings()
@@ -106,6 +120,8 @@ def publish(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
             count_for_alarm("EventsStreamMisconfigured")
             unreadable = sequence
             break
+        if told_elsewhere(record, settings.state_regions):
+            continue
         try:
             events = events_of(record, settings)
         except (KeyError, TypeError, ValueError) as exc:  # never seen: let Lambda retry, bisect, then park it

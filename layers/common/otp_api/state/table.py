@@ -4,21 +4,38 @@ listing codes. Nothing here decides anything.
 A write carries its decision's id (rules.py), so `aws.call` may send it twice: if the first attempt landed and
 its answer was lost, the second is refused with the item the first one wrote, and `rules` reads that as done.
 Failures fail closed: a 503 and nothing accepted, saying honestly whether the write may have landed.
+
+Three Regions (StateRegions, a global table in multi-Region strong consistency: docs/operations.md). Each write
+records the Region that made it (`written_in`), so that of the three replicas' streams, which all carry every
+write, only the writer's Region tells its events (events/bus.py). A write that another Region's write to the same
+item raced is refused whole with ReplicatedWriteConflictException, which DynamoDB says may be retried: it is sent
+again, unchanged, while the request has time for an attempt, and DynamoDB evaluates its condition again against the
+item as the other write left it. So a code the other write accepted is refused here as used (the decision's id and
+condition are the same as for any retry), and nothing is accepted twice. Out of time: a 503 that accepted nothing.
 """
 
+import random
 import re
+import time
 from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
 
+from msgspec.structs import replace
+
 from otp_api import aws
 from otp_api.errors import ApiError, StateMisconfigured, StateUnavailable
 from otp_api.observability import count_for_alarm, logger
-from otp_api.settings import get_verify_settings
-from otp_api.state.conditions import Item, read_item
+from otp_api.settings import get_verify_settings, writer_region
+from otp_api.state.conditions import Item, Value, read_item
 from otp_api.state.rules import Store, Write, Written
 
 REFUSED = frozenset({"ConditionalCheckFailedException"})
+# Amazon DynamoDB API Reference, UpdateItem, Errors: "The request was rejected because one or more items in the
+# request are being modified by a request in another Region" (an MRSC global table); the SDKs mark it retryable.
+CONFLICT = "ReplicatedWriteConflictException"
+WRITTEN_IN = "written_in"  # the Region whose write this item is (three Regions only)
+CONFLICT_PAUSE = (0.01, 0.05)  # seconds, the first pause after a conflict (doubled at each one after)
 # Answers that say the table is not this API's (DynamoDB API Reference, UpdateItem and GetItem errors): a key schema
 # other than `pk`, a string (ValidationException, "The provided key element does not match the schema"), or no table
 # of that name (ResourceNotFoundException). No retry passes: a configuration error, not a 503 to try again.
@@ -28,6 +45,10 @@ MISCONFIGURED_MESSAGE = (
     "VerifyStateTableName must name a table this API made); no code was accepted"
 )
 NOT_ACCEPTED = "verification state is unavailable; no code was accepted, try again"
+CONFLICTED = (
+    "verification state was being written from another Region for as long as this request could wait; no code was "
+    "accepted, try again"
+)
 UNKNOWN = (
     "verification state did not answer in time; the code may have been accepted: treat it as refused and ask for "
     "the next code (verifying this one again cannot tell: a replay answers already_used too)"
@@ -77,8 +98,19 @@ def _update_expression(write: Write) -> str:
     return " ".join(clauses)
 
 
+def _from_here(change: Write) -> Write:
+    """`change`, recording the Region that makes it when the state has three (nothing in one Region)."""
+    region = writer_region(get_verify_settings().state_regions)
+    if region is None:
+        return change
+    written_in = Value(f":{WRITTEN_IN}")
+    sets = {**change.sets, WRITTEN_IN: written_in}
+    return replace(change, sets=sets, values={**change.values, written_in.placeholder: region})
+
+
 def update_item(pk: str, change: Write) -> dict[str, Any]:
     """The UpdateItem request that makes `change` to the item `pk` (tests/handler/test_golden_writes.py pins them)."""
+    change = _from_here(change)
     update, condition = _update_expression(change), change.condition.text()
     # DynamoDB refuses values that no expression uses: send only those used.
     used = set(re.findall(r":\w+", f"{update} {condition}"))
@@ -98,13 +130,30 @@ def write(pk: str, change: Write) -> Written:
     """Make `change` to the item `pk`, or learn that its condition refused it (and the item as it was)."""
     from botocore.exceptions import ClientError
 
-    try:
-        answer = aws.call(_client().update_item, final=REFUSED, **update_item(pk, change))
-        return Written(applied=True, item=read_item(answer.get("Attributes", {})))
-    except ClientError as exc:  # the condition refused it: the item as it was comes with the refusal
-        return Written(applied=False, item=read_item(exc.response.get("Item", {})))
-    except aws.AwsFailure as failure:
-        raise _unavailable(failure) from None
+    request, conflicts, maybe_done = update_item(pk, change), 0, False
+    while True:
+        try:
+            answer = aws.call(_client().update_item, final=REFUSED | {CONFLICT}, **request)
+            _conflicted(conflicts, "written")
+            return Written(applied=True, item=read_item(answer.get("Attributes", {})))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != CONFLICT:  # the condition refused it, with the item
+                _conflicted(conflicts, "refused")
+                return Written(applied=False, item=read_item(exc.response.get("Item", {})))
+            conflicts, maybe_done = conflicts + 1, maybe_done or getattr(exc, "maybe_done", False)
+        except aws.AwsFailure as failure:
+            raise _unavailable(aws.AwsFailure(failure.code, maybe_done or failure.maybe_done)) from None
+        pause = min(random.uniform(*CONFLICT_PAUSE) * 2 ** (conflicts - 1), 0.5)
+        if aws.time_left() - pause < aws.ATTEMPT_SECONDS:  # no time for another whole attempt: accept nothing
+            _conflicted(conflicts, "out of time")
+            raise StateUnavailable(UNKNOWN if maybe_done else CONFLICTED)
+        time.sleep(pause)
+
+
+def _conflicted(conflicts: int, outcome: str) -> None:
+    """A write that other Regions' writes raced: how often, and how it ended (a log line, no item or value)."""
+    if conflicts:
+        logger.info("replicated write conflicts", extra={"conflicts": conflicts, "outcome": outcome})
 
 
 def read(pk: str) -> Item:
