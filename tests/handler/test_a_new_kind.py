@@ -18,7 +18,7 @@ from otp_api.kinds import actions, recovery_codes
 from otp_api.kinds.actions import UnlockResponse
 from otp_api.kinds.registry import Kind, Registry
 from otp_api.settings import get_verify_settings
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 from otp_api.state.conditions import Attr, Missing, Value
 
 # --- the toy kind: a ticket and its six-digit code, each code good once -------------------------------------------
@@ -69,7 +69,7 @@ def generate(_: ToyGenerate) -> ToyTicket:
 def verify(request: ToyVerify) -> ToyVerdict:
     matched = hmac.compare_digest(request.code, _code(request.ticket))
     spend = rules.Progress(unused=Missing(SPENT), sets={SPENT.name: Value(":one")}, values={":one": 1})
-    verdict = rules.settle(
+    verdict = apply.settle(
         _pk(request.ticket), spend if matched else None, get_verify_settings(), time.time(), None, table.STORE
     )
     return ToyVerdict(valid=verdict.valid, reason=verdict.reason)

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from support import call, independent_code, independent_hotp
 
-from otp_api.state import rules, table
+from otp_api.state import apply, table
 
 NOW = 1_790_000_010.25
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 4226's "12345678901234567890"
@@ -24,7 +24,7 @@ SENT: list[tuple[str, dict]] = []
 def recorded(monkeypatch, aws):
     """Every GetItem and UpdateItem the handler sends, as (operation, what it says); decisions' ids d1, d2, ..."""
     numbers = itertools.count(1)
-    monkeypatch.setattr(rules, "new_decision", lambda: f"d{next(numbers)}")
+    monkeypatch.setattr(apply, "new_decision", lambda: f"d{next(numbers)}")
     client = table._client()
     for operation in ("get_item", "update_item"):
         original = getattr(client, operation)

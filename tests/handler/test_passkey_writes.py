@@ -12,7 +12,7 @@ from support import call
 from test_passkey import Authenticator, relying_party  # noqa: F401 - the fixture
 
 from otp_api.kinds import passkey
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 
 NOW = 1_790_000_010.25
 CREDENTIAL_ID = bytes(range(16))
@@ -22,7 +22,7 @@ SENT: list[tuple[str, dict]] = []
 @pytest.fixture(autouse=True)
 def recorded(monkeypatch, aws):
     numbers = itertools.count(1)
-    monkeypatch.setattr(rules, "new_decision", lambda: f"d{next(numbers)}")
+    monkeypatch.setattr(apply, "new_decision", lambda: f"d{next(numbers)}")
     client = table._client()
     for operation in ("get_item", "update_item"):
         original = getattr(client, operation)

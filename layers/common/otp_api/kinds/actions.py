@@ -9,7 +9,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 from otp_api.state.conditions import Item
 
 
@@ -87,7 +87,7 @@ def limits(lockout: rules.Lockout, item: Item, now: float) -> Limits:
 
 def unlock(place: rules.Place, kind: str, subject: str | None = None) -> UnlockResponse:
     """Lift the lock on the state at `place` (its progress stays): after its user proved themselves another way."""
-    unlocked = rules.unlock(place, get_verify_settings(), time.time(), table.write, subject)
+    unlocked = apply.unlock(place, get_verify_settings(), time.time(), table.write, subject)
     result = "revoked" if unlocked == "revoked" else "unlocked" if unlocked else "not_locked"
     count_outcome("OtpUnlocked", type=kind, result=result)
     if unlocked == "revoked":
@@ -97,8 +97,8 @@ def unlock(place: rules.Place, kind: str, subject: str | None = None) -> UnlockR
 
 def revoke(place: rules.Place, kind: str, subject: str | None = None) -> RevokeResponse:
     """Retire the key or set at `place` for good: it never verifies, resyncs or unlocks again."""
-    rules.require_state(get_verify_settings(), "revoke", "action")
-    revoked = rules.revoke(place, time.time(), table.write, subject)
+    apply.require_state(get_verify_settings(), "revoke", "action")
+    revoked = apply.revoke(place, time.time(), table.write, subject)
     count_outcome("OtpRevoked", type=kind, result="revoked" if revoked else "already_revoked")
     return RevokeResponse(revoked=revoked)
 
@@ -106,9 +106,9 @@ def revoke(place: rules.Place, kind: str, subject: str | None = None) -> RevokeR
 def status(place: rules.Place, kind: str) -> StatusResponse:
     """Where the key or set at `place` stands: what support reads before unlocking, what an app shows."""
     settings, now = get_verify_settings(), time.time()
-    rules.require_state(settings, "status", "action")
+    apply.require_state(settings, "status", "action")
     item = table.read(place.pk)
-    revoked = place.is_revoked(item) or rules.REVOKED.name in rules.key_state(place, item, table.STORE)
+    revoked = place.is_revoked(item) or rules.REVOKED.name in apply.key_state(place, item, table.STORE)
     count_outcome("OtpStatus", type=kind)
     found = limits(rules.lockout_of(settings, place.group), item, now)
     return StatusResponse(type=kind, revoked=revoked, person=place.personal, **_fields(found))

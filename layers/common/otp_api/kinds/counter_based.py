@@ -32,7 +32,7 @@ from otp_api.kinds.registry import Kind
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
 from otp_api.settings import VerifySettings, get_verify_settings
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 from otp_api.state.conditions import AnyOf, Attr, Compare, Missing, Value
 from otp_api.state.rules import Reason
 
@@ -146,7 +146,7 @@ def progress(counter: int, moved_to: int) -> rules.Progress:
 
 def _settings() -> VerifySettings:
     settings = get_verify_settings()
-    rules.require_state(settings, "counter_based", "type")
+    apply.require_state(settings, "counter_based", "type")
     return settings
 
 
@@ -155,13 +155,13 @@ def place(key: OtpKey, subject: str | None) -> rules.Place:
     with their other codes."""
     at = rules.place((state_pk(key), *_kept_before(key)), subject, rules.CODES, key.sealed_at)
     if len(at.own) > 1 and not at.personal:  # a revocation kept where the key was kept before holds here
-        rules.carry_revocation(at, time.time(), table.STORE)
+        apply.carry_revocation(at, time.time(), table.STORE)
     return at
 
 
 def _where_it_stands(at: rules.Place, key: OtpKey, settings: VerifySettings, now: float) -> int:
     """The counter the server expects next, after refusing a locked key (the read a window needs)."""
-    item = rules.state_of(at, settings, now, table.STORE)
+    item = apply.state_of(at, settings, now, table.STORE)
     expected = int(item.get(NEXT.name, key.counter or 0))
     if not at.personal:  # (a person's item takes the older items' counters in when it adopts the key)
         for before in at.own[1:]:
@@ -203,7 +203,7 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     expected = _where_it_stands(at, key, settings, now)
     counter = _first(oath.matches(request.code, key, range(expected, expected + settings.hotp_look_ahead)))
     moved = None if counter is None else progress(counter, counter + 1)
-    verdict = rules.settle(at, moved, settings, now, None, table.STORE, subject)
+    verdict = apply.settle(at, moved, settings, now, None, table.STORE, subject)
     valid, reason = verdict.valid, verdict.reason
     if reason == "no_match":  # a code of a counter already passed is a replay, as a used TOTP code is
         behind = range(max(expected - settings.hotp_look_ahead, key.counter or 0), expected)
@@ -229,7 +229,7 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     window = range(expected, expected + settings.hotp_resync_window)
     counter = _first(oath.pair_matches(request.code, request.next_code, key, window))
     moved = None if counter is None else rules.resynced(progress(counter, counter + 2))
-    verdict = rules.settle(at, moved, settings, now, None, table.STORE, subject)
+    verdict = apply.settle(at, moved, settings, now, None, table.STORE, subject)
     valid, reason = verdict.valid, verdict.reason
     count_outcome("OtpResynced", type="counter_based", result="valid" if valid else str(reason))
     return HotpVerifyResponse(

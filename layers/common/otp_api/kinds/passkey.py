@@ -47,7 +47,7 @@ from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import PasskeySettings, get_passkey_settings, get_settings, get_verify_settings
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 from otp_api.state.conditions import AllOf, AnyOf, Attr, Compare, Cond, Missing, Value
 
 CHALLENGE_SECONDS = 300  # a challenge expires 5 minutes after it was made
@@ -230,7 +230,7 @@ def _settings() -> PasskeySettings:
     if not passkeys.rp_id:
         raise InvalidParameter("passkeys are off on this stack (PasskeyRpId is empty)", "type")
     kms.require_key("type")
-    rules.require_state(get_verify_settings(), "passkey", "type")
+    apply.require_state(get_verify_settings(), "passkey", "type")
     return passkeys
 
 
@@ -318,7 +318,7 @@ def registered(challenge: Challenge, sign_count: int) -> rules.Progress:
 
 
 def _decide(place: rules.Place, moved: rules.Progress | None, subject: str) -> rules.Verdict:
-    return rules.settle(place, moved, get_verify_settings(), time.time(), None, table.STORE, subject)
+    return apply.settle(place, moved, get_verify_settings(), time.time(), None, table.STORE, subject)
 
 
 # --- actions ------------------------------------------------------------------------------------------------------

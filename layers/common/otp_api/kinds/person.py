@@ -15,7 +15,7 @@ from otp_api.kinds.actions import Limits
 from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 
 
 class PersonStatusRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="status"):
@@ -63,7 +63,7 @@ def _iso_ms(milliseconds: int) -> str:
 
 def status(request: PersonStatusRequest) -> PersonStatusResponse:
     settings, now = get_verify_settings(), time.time()
-    rules.require_state(settings, "status", "action")
+    apply.require_state(settings, "status", "action")
     item = table.read(rules.person_pk(request.subject))
     revoked = item.get(rules.REVOKED_BEFORE.name)
     count_outcome("OtpStatus", type="person")
@@ -78,16 +78,16 @@ def status(request: PersonStatusRequest) -> PersonStatusResponse:
 
 def unlock(request: PersonUnlockRequest) -> PersonUnlockResponse:
     settings = get_verify_settings()
-    rules.require_state(settings, "unlock", "action")
-    unlocked = rules.unlock_person(request.subject, settings, time.time(), table.write)
+    apply.require_state(settings, "unlock", "action")
+    unlocked = apply.unlock_person(request.subject, settings, time.time(), table.write)
     count_outcome("OtpUnlocked", type="person", result="unlocked" if unlocked else "not_locked")
     return PersonUnlockResponse(unlocked=unlocked)
 
 
 def revoke(request: PersonRevokeRequest) -> PersonRevokeResponse:
-    rules.require_state(get_verify_settings(), "revoke", "action")
+    apply.require_state(get_verify_settings(), "revoke", "action")
     now = time.time()
-    revoked_before = rules.revoke_person(request.subject, now, table.write)
+    revoked_before = apply.revoke_person(request.subject, now, table.write)
     count_outcome("OtpRevoked", type="person", result="revoked")
     return PersonRevokeResponse(revoked_before=_iso_ms(revoked_before))
 

@@ -35,7 +35,7 @@ from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
 from otp_api.kinds.registry import Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 from otp_api.state.conditions import Attr, Contains, Not, Value
 from otp_api.state.rules import Reason
 
@@ -152,7 +152,7 @@ def _unsealed(token: str, subject: str | None) -> Unsealed:
 
 def _needs_key_and_state() -> None:
     kms.require_key("type")
-    rules.require_state(get_verify_settings(), "recovery_codes", "type")
+    apply.require_state(get_verify_settings(), "recovery_codes", "type")
 
 
 def state_pk(set_id: bytes) -> str:
@@ -203,7 +203,7 @@ def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
     index = matching_index(request.code, found.set_id, hashes)
     moved = None if index is None else progress(index, len(hashes))
     settings = get_verify_settings()
-    verdict = rules.settle(_place(found, subject), moved, settings, time.time(), None, table.STORE, subject)
+    verdict = apply.settle(_place(found, subject), moved, settings, time.time(), None, table.STORE, subject)
     valid, reason = verdict.valid, verdict.reason
     used = verdict.state.get(USED.name) or set()
     count_outcome("RecoveryCodeVerified", result="valid" if valid else str(reason))

@@ -34,7 +34,7 @@ from otp_api.kinds.registry import Kind
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
 from otp_api.settings import SETTINGS, VerifySettings, get_verify_settings
-from otp_api.state import rules, table
+from otp_api.state import apply, rules, table
 from otp_api.state.conditions import AllOf, AnyOf, Attr, Compare, Cond, Item, Missing, Value
 from otp_api.state.rules import Reason
 
@@ -299,7 +299,7 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
 def resync(request: ResyncRequest) -> ResyncResponse:
     """Two consecutive codes within the resync window of now: the device's drift is stored, both steps used."""
     settings = get_verify_settings()
-    rules.require_state(settings, "resync", "action")
+    apply.require_state(settings, "resync", "action")
     key = spellings.key_of(request, "totp")
     fields.require_digits(key, code=request.code, next_code=request.next_code)
     now = time.time()
@@ -323,18 +323,18 @@ def resync(request: ResyncRequest) -> ResyncResponse:
 
 def place(key: OtpKey, subject: str | None) -> rules.Place:
     """Where a key's state is: its own item, or its person's (a subject), counted with their other codes. A long
-    key's revocation kept where it was kept before is carried to its own item first (rules.carry_revocation)."""
+    key's revocation kept where it was kept before is carried to its own item first (apply.carry_revocation)."""
     before = _kept_before(key)
     at = rules.place((state_pk(key), *before), subject, rules.CODES, key.sealed_at)
     if before and not at.personal:
-        rules.carry_revocation(at, time.time(), table.STORE)
+        apply.carry_revocation(at, time.time(), table.STORE)
     return at
 
 
 def _settle(
     key: OtpKey, moved: rules.Progress | None, settings: VerifySettings, now: float, subject: str | None
 ) -> rules.Verdict:
-    return rules.settle(place(key, subject), moved, settings, now, lifetime(settings), table.STORE, subject)
+    return apply.settle(place(key, subject), moved, settings, now, lifetime(settings), table.STORE, subject)
 
 
 def _place_of(request: _TotpKey) -> rules.Place:
@@ -358,7 +358,7 @@ def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesRespo
     if not settings.list_codes:
         raise MissingParameter("code is required: this API checks codes and does not list them", "code")
     # wherever the stack keeps a table, a revoked key is not listed, whatever the other settings
-    if settings.table and rules.REVOKED.name in rules.state_of(rules.Place(state_pk(key)), settings, now, table.STORE):
+    if settings.table and rules.REVOKED.name in apply.state_of(rules.Place(state_pk(key)), settings, now, table.STORE):
         return VerifyResponse(key.algorithm, key.digits, key.period, "totp", False, None, "revoked")
     return CodesResponse(
         algorithm=key.algorithm,

@@ -1,6 +1,6 @@
 """When a code is accepted, and what is written to DynamoDB: the rules of verify for every kind of one-time
-password, as pure functions of the state as read, what the kind says of the code, and now. `settle`, `unlock`,
-`revoke` and `status` are where they meet the table, which they are handed.
+password, as pure functions of the state as read, what the kind says of the code, and now: the writes each decision
+makes and the reading of their answers. state/apply.py applies them to the table (`settle`, `unlock`, `revoke`).
 
 Where the state lives (`Place`):
 - A request without a `subject`: each key (or set of recovery codes) has an item of its own, `pk` a hash of its
@@ -50,20 +50,16 @@ A code presented for a revoked key is then recorded (`tried_write`), a write on 
 changes nothing, and the revoked key tried must reach the table's stream to become an event.
 """
 
-import contextlib
 import hashlib
 import itertools
 import math
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any, Literal
 
 from msgspec import Struct, field
 from msgspec.structs import replace
 
-from otp_api.errors import InvalidParameter, StateUnavailable, TooManyAttempts
-from otp_api.observability import count_for_alarm
 from otp_api.settings import EventSettings, VerifySettings
 from otp_api.state.conditions import (
     AllOf,
@@ -105,8 +101,6 @@ GROUPS = (CODES, RECOVERY, PASSKEYS)  # each with limits of its own: a lock in o
 # succeed with a chance of 10,000 x 20 / 2^50, 1.8e-10 (docs/verification.md).
 RECOVERY_CAP = 10_000
 KEY_PREFIX = re.compile(r"^k[0-9a-f]{20}_")
-CHANGED = "verification state changed as fast as it was written; no code was accepted, try again"
-ATTEMPTS = 3  # decisions of one request: a key adopted, a period moved on, each at most once (and once more if raced)
 
 
 def person_pk(subject: str) -> str:
@@ -123,13 +117,6 @@ def place(own: tuple[str, ...], subject: str | None, group: str, sealed_at: int)
     """Where a key's state is: its own item (`own[0]`; HOTP may have an older one too), or with a subject its
     person's item, in `group`."""
     return Place.of_person(subject, own, group, sealed_at) if subject is not None else Place(own[0], own=own)
-
-
-def require_state(settings: VerifySettings, what: str, parameter: str) -> None:
-    """A kind (or an action) that keeps what it protects in the verify state works only where the stack keeps it:
-    with replay protection on. Otherwise a 400 naming `parameter`."""
-    if not settings.replay_protection:
-        raise InvalidParameter(f"{what} keeps its state in the verify state, and replay protection is off", parameter)
 
 
 class Place(Struct, frozen=True):
@@ -265,11 +252,6 @@ class Lockout(Struct, frozen=True):
             later = 2 if this and item.get(self.attr(PERIOD_FAILURES).name, 0) >= self.total else 1
             ends.append((period + later) * TOTAL_PERIOD)
         return max(ends)
-
-    def check(self, item: Item, now: float) -> None:
-        """Refuse a locked item: 429, with the seconds until the lock ends (none: until unlock)."""
-        if until := self.until(item, now):
-            raise TooManyAttempts(None if until < 0 else until - math.floor(now))
 
     def left(self, item: Item, now: float) -> dict[str, int | None]:
         """The failures left before each lock (None: that lock is off)."""
@@ -479,7 +461,7 @@ def adopt_write(place: Place, item: Item, owned: list[Item], lockout: Lockout, n
     failures still count. Numbers are taken at their largest and number sets joined (HOTP may have two items)."""
     sets: dict[str, Value | IfNotExists] = {place.attr(SEEN).name: NOW}
     values: Values = {NOW.placeholder: math.floor(now)}
-    for number, (name, value) in enumerate(sorted(_merged(owned).items())):
+    for number, (name, value) in enumerate(sorted(merged(owned).items())):
         own = sets[place.key + name] = Value(f":own{number}")
         values[own.placeholder] = value
     conditions: list[Cond] = [Missing(place.attr(SEEN))]
@@ -511,7 +493,7 @@ _NOT_ADOPTED = frozenset(
 )
 
 
-def _merged(owned: list[Item]) -> Item:
+def merged(owned: list[Item]) -> Item:
     """The key's own state in its own items, as one: numbers at their largest, number sets joined."""
     merged: Item = {}
     for own in owned:
@@ -532,7 +514,7 @@ def _as_read(attr: Attr, item: Item, was: Value, values: Values) -> Cond:
     return Compare(attr, "=", was)
 
 
-Outcome = Literal["accepted", "used", "revoked", "unseen"]
+Outcome = Literal["accepted", "used", "revoked", "unseen", "locked"]  # locked: refused for a lock
 
 
 def after_accept(written: Written, lockout: Lockout, decision: str, now: float, place: Place = Place("")) -> Outcome:
@@ -542,30 +524,31 @@ def after_accept(written: Written, lockout: Lockout, decision: str, now: float, 
         return "unseen"
     if place.is_revoked(written.item):
         return "revoked"
-    lockout.check(written.item, now)
-    return "used"
+    return "locked" if lockout.until(written.item, now) else "used"
 
 
-Counted = Literal["counted", "locked", "capped", "revoked", "unseen", "moved"]
+# counted; began a lock (for a window or the 30 days, or until unlock at the cap); or refused: the key revoked, not
+# yet adopted, already locked (`refused`), or its 30-day period past (`moved`)
+Counted = Literal["counted", "locked", "capped", "revoked", "unseen", "refused", "moved"]
 
 
 def after_failure(written: Written, lockout: Lockout, decision: str, now: float, place: Place = Place("")) -> Counted:
-    """What this failure did: counted, began a lock (for a window or the 30 days, or until unlock at the cap), or
-    found the key revoked, not yet adopted, or its 30-day period past. Raises TooManyAttempts if it was locked."""
+    """What this failure did (`Counted`)."""
     if written.applied or written.item.get(DECIDED_BY.name) == decision:
-        until = lockout.until(written.item, _judged_at(lockout, written.item, now))
+        until = lockout.until(written.item, judged_at(lockout, written.item, now))
         return "capped" if until < 0 else "locked" if until else "counted"
     if place.personal and place.attr(SEEN).name not in written.item:
         return "unseen"
     if place.is_revoked(written.item):
         return "revoked"
-    lockout.check(written.item, _judged_at(lockout, written.item, now))
+    if lockout.until(written.item, judged_at(lockout, written.item, now)):
+        return "refused"
     # Refused for its 30-day period alone (the item's was another, or another request moved it on meanwhile): the
     # failure is written again as the item now stands. Never "counted" unwritten.
     return "moved"
 
 
-def _judged_at(lockout: Lockout, item: Item, now: float) -> float:
+def judged_at(lockout: Lockout, item: Item, now: float) -> float:
     """When to judge an item's lock: now, or the start of its 30-day period where another instance, its clock a
     little ahead at the boundary, moved it on already (periods only move forwards)."""
     period = item.get(lockout.attr(PERIOD_NUMBER).name)
@@ -651,170 +634,3 @@ def naming(change: Write, subject: str | None) -> Write:
         return change
     sets: dict[str, Value | IfNotExists] = {**change.sets, SUBJECT.name: NAMED}
     return replace(change, sets=sets, values={**change.values, NAMED.placeholder: subject})
-
-
-def new_decision() -> str:
-    """The id a decision's writes carry (and their retries), to recognise its own write."""
-    return secrets.token_hex(8)
-
-
-def adopt(place: Place, item: Item, settings: VerifySettings, now: float, store: Store) -> None:
-    """Carry a key's own items into its person's (adopt_write); a refusal means another request did it first, or
-    the group's failures moved meanwhile (the next decision then tries again)."""
-    owned = [own for own in (store.read(pk) for pk in place.own) if own]
-    lockout, own_cap = lockout_of(settings, place.group), lockout_of(settings).cap
-    store.write(place.pk, adopt_write(place, item, owned, lockout, now, own_cap))
-
-
-def state_of(place: Place, settings: VerifySettings, now: float, store: Store) -> Item:
-    """The key's state as it is now, named as in an item of its own, for a kind that must read before it decides
-    (HOTP: where the device stands); a locked key is refused first, unless it is revoked (its decision then answers
-    revoked, as the refused write says). A key its person's item has not seen yet is read from its own items."""
-    item = store.read(place.pk)
-    if not place.is_revoked(item):
-        lockout_of(settings, place.group).check(item, now)
-    return key_state(place, item, store)
-
-
-def key_state(place: Place, item: Item, store: Store) -> Item:
-    """The key's own attributes in `item` (its person's, or its own item); a key its person's item has not seen yet
-    is read from its own items."""
-    if place.personal and place.attr(SEEN).name not in item:
-        return _merged([store.read(pk) for pk in place.own]) | place.view(item)
-    return place.view(item)
-
-
-def unlock(
-    place: Place,
-    settings: VerifySettings,
-    now: float,
-    write: Callable[[str, Write], Written],
-    subject: str | None = None,
-) -> bool | Literal["revoked"]:
-    """Unlock a key (its own item, or its group in its person's): whether a lock was lifted, or "revoked" (nothing
-    is, then)."""
-    if not settings.max_failed_attempts:
-        return False
-    lockouts, decision = (lockout_of(settings, place.group),), new_decision()
-    change = unlock_write(lockouts, decision, place.unrevoked, now if place.personal else None)
-    change = replace(change, values={**change.values, **place.values})
-    return after_unlock(write(place.pk, naming(change, subject)), lockouts, decision, now, place)
-
-
-def unlock_person(subject: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
-    """Lift every lock of a person (each group's: codes, recovery codes, passkeys): whether one was lifted."""
-    if not settings.max_failed_attempts:
-        return False
-    lockouts, decision = tuple(lockout_of(settings, group) for group in GROUPS), new_decision()
-    change = naming(unlock_write(lockouts, decision, None, now), subject)
-    return after_unlock(write(person_pk(subject), change), lockouts, decision, now, None) is True
-
-
-def revoke(pk: str | Place, now: float, write: Callable[[str, Write], Written], subject: str | None = None) -> bool:
-    """Revoke a key's state (its item, or its attributes in its person's): whether this call revoked it (false: it
-    was already)."""
-    place = pk if isinstance(pk, Place) else Place(pk)
-    decision = new_decision()
-    written = write(place.pk, naming(revoke_write(now, decision, place), subject))
-    return written.applied or written.item.get(DECIDED_BY.name) == decision
-
-
-def revoke_person(subject: str, now: float, write: Callable[[str, Write], Written]) -> int:
-    """Revoke every factor sealed for `subject` before now: when (Unix milliseconds)."""
-    change = naming(person_revoke_write(now, new_decision()), subject)
-    write(person_pk(subject), change)
-    return int(change.values[NOW_MS.placeholder])
-
-
-def carry_revocation(place: Place, now: float, store: Store) -> None:
-    """A key's own item where it was kept before (`place.own[1:]`) revoked it: revoke its item now, once, so that
-    the revocation holds wherever the key's state is kept now."""
-    if REVOKED.name in store.read(place.pk):
-        return
-    for before in place.own[1:]:
-        if REVOKED.name in store.read(before):
-            store.write(place.pk, revoke_write(now, new_decision(), place))
-            return
-
-
-def _tried(place: Place, decision: str, subject: str | None, write: Callable[[str, Write], Written]) -> None:
-    """Record a code presented for a revoked key (tried_write). Best effort: the answer is `revoked` whatever
-    becomes of this write, which fails only when DynamoDB does (that try then goes unrecorded)."""
-    with contextlib.suppress(StateUnavailable):
-        write(place.pk, naming(tried_write(decision, place), subject))
-
-
-def settle(
-    place: Place | str,
-    progress: Progress | None,
-    settings: VerifySettings,
-    now: float,
-    lifetime: int | None,
-    store: Store,
-    subject: str | None = None,
-) -> Verdict:
-    """The verdict on one code. `progress` is None when the code matched nothing; a progress with nothing to record
-    and no lockout (time_based without replay protection) writes nothing but where a table is kept, which still
-    refuses a revoked key. `subject`: the user the request named, if it did (written beside the state, for events)."""
-    place = place if isinstance(place, Place) else Place(place)
-    lockout, decision = lockout_of(settings, place.group), new_decision()
-    lifetime = None if place.personal else lifetime
-    moved = within(progress, place) if progress is not None else None
-    for _ in range(ATTEMPTS):
-        verdict = _decide(place, moved, lockout, settings, now, lifetime, store, subject, decision)
-        if isinstance(verdict, Verdict):
-            return verdict
-        adopt(place, verdict, settings, now, store)  # the person's item as the refused write found it
-    raise StateUnavailable(CHANGED)
-
-
-def _decide(
-    place: Place,
-    progress: Progress | None,
-    lockout: Lockout,
-    settings: VerifySettings,
-    now: float,
-    lifetime: int | None,
-    store: Store,
-    subject: str | None,
-    decision: str,
-) -> Verdict | Item:
-    """The verdict, or the person's item as it was if it has not seen the key yet (to adopt it, then decide)."""
-    reason: Reason = "no_match"
-    if progress is not None:
-        if not (progress.unused or progress.sets or progress.adds or lockout.on or settings.table):
-            return Verdict(True)
-        written = store.write(
-            place.pk, naming(accept_write(progress, lockout, now, decision, lifetime, place), subject)
-        )
-        outcome = after_accept(written, lockout, decision, now, place)
-        if outcome == "accepted":
-            return Verdict(True, None, place.view(written.item))
-        if outcome == "unseen":
-            return written.item
-        if outcome == "revoked":
-            _tried(place, decision, subject, store.write)
-            return Verdict(False, "revoked")
-        reason = progress.why_refused(written.item) if progress.why_refused else "already_used"
-    if not lockout.on:
-        return Verdict(False, reason)
-    counted: Counted = "moved"
-    refused: Item | None = None
-    for _ in range(ATTEMPTS + 1):  # again when refused for its 30-day period: moved on, then counted in it
-        failure = failure_write(lockout, now, decision, lifetime, place, refused)
-        failed = store.write(place.pk, naming(failure, subject))
-        counted, refused = after_failure(failed, lockout, decision, now, place), failed.item
-        if counted != "moved":
-            break
-    if counted == "moved":
-        raise StateUnavailable(CHANGED)
-    if counted == "unseen":
-        return refused or {}
-    if counted == "revoked":
-        _tried(place, decision, subject, store.write)
-        return Verdict(False, "revoked")
-    if counted != "counted":
-        count_for_alarm("OtpLockout")  # this failure locked the key
-    if counted == "capped":
-        count_for_alarm("OtpLockedUntilUnlock")  # a key under sustained attack: only unlock lets it in again
-    return Verdict(False, reason)
