@@ -14,9 +14,8 @@ from msgspec import Struct
 from support import call, handler_module
 
 from otp_api import fields, kinds
-from otp_api.kinds import actions, recovery_codes
-from otp_api.kinds.actions import UnlockResponse
-from otp_api.kinds.registry import Kind, Registry
+from otp_api.kinds import recovery_codes
+from otp_api.kinds.registry import Keyed, Kind, Registry
 from otp_api.settings import get_verify_settings
 from otp_api.state import apply, rules, table
 from otp_api.state.conditions import Attr, Missing, Value
@@ -32,15 +31,15 @@ class ToyGenerate(Struct, forbid_unknown_fields=True, tag_field="action", tag="g
     type: Toy
 
 
-class ToyVerify(Struct, forbid_unknown_fields=True, tag_field="action", tag="verify"):
+class ToyNamed(Struct, forbid_unknown_fields=True, tag_field="action"):
+    """What names a ticket's state: the ticket (unlock, revoke and status come from the registry, given it)."""
+
     type: Toy
     ticket: str
+
+
+class ToyVerify(ToyNamed, tag="verify"):
     code: str
-
-
-class ToyUnlock(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
-    type: Toy
-    ticket: str
 
 
 class ToyTicket(Struct):
@@ -75,17 +74,18 @@ def verify(request: ToyVerify) -> ToyVerdict:
     return ToyVerdict(valid=verdict.valid, reason=verdict.reason)
 
 
-def unlock(request: ToyUnlock) -> UnlockResponse:
-    return actions.unlock(rules.Place(_pk(request.ticket)), "toy_ticket")
+def _place(request: ToyNamed) -> rules.Place:
+    return rules.Place(_pk(request.ticket))
 
 
 TOY = Kind(
     type="toy_ticket",
     synonyms=(),
-    actions={ToyGenerate: generate, ToyVerify: verify, ToyUnlock: unlock},
-    responses=(ToyTicket, ToyVerdict, UnlockResponse),
+    actions={ToyGenerate: generate, ToyVerify: verify},
+    responses=(ToyTicket, ToyVerdict),
     rules={"ticket": "must be a ticket from generate", "code": "must be the ticket's code, as a JSON string"},
     body_only=frozenset({"ticket"}),
+    keyed=Keyed(ToyNamed, _place, lambda _: None, prefix="Toy"),  # unlock, revoke and status
 )
 
 
@@ -126,13 +126,23 @@ def test_the_registry_words_the_toy_kinds_errors_and_keeps_its_parameters_out_of
     assert (status, body["parameter"], body["message"]) == (
         400,
         "action",
-        "action must be generate, verify or unlock for toy_ticket",
+        "action must be generate, verify, unlock, revoke or status for toy_ticket",
     )
     assert "toy_ticket" in call("otp", {"type": "nothing", "action": "generate"})[2]["message"]
     from support import event_with, invoke
 
     status, _, body = invoke("otp", event_with("otp-generate", query={"type": "toy_ticket", "ticket": "t"}))
     assert (status, body["parameter"]) == (400, "ticket")
+
+
+def test_the_toy_kind_gets_status_and_revoke_from_the_registry(toy_registered):
+    # It said how it names a ticket's state (Keyed); the registry gave it unlock, revoke and status, as every kind.
+    _, made = toy("generate")
+    assert toy("verify", ticket=made["ticket"], code="000000")[1]["valid"] is False
+    status, body = toy("status", ticket=made["ticket"])
+    assert (status, body["type"], body["failures"], body["revoked"]) == (200, "toy_ticket", 1, False)
+    assert toy("revoke", ticket=made["ticket"]) == (200, {"revoked": True})
+    assert toy("verify", ticket=made["ticket"], code=made["code"]) == (200, {"valid": False, "reason": "revoked"})
 
 
 def test_a_type_is_registered_once():

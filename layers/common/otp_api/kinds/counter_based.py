@@ -26,9 +26,8 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from otp_api import fields, oath, spellings
 from otp_api.fields import Code, Counter, Enrols, NamesAKey
-from otp_api.kinds import actions, enrolment
-from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
-from otp_api.kinds.registry import Kind
+from otp_api.kinds import enrolment
+from otp_api.kinds.registry import Keyed, Kind
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
 from otp_api.settings import VerifySettings, get_verify_settings
@@ -77,18 +76,6 @@ class HotpVerifyRequest(_HotpKey, tag="verify", kw_only=True):
 class HotpResyncRequest(_HotpKey, tag="resync", kw_only=True):
     code: Code
     next_code: Code
-
-
-class HotpUnlockRequest(_HotpKey, tag="unlock", kw_only=True):
-    pass
-
-
-class HotpStatusRequest(_HotpKey, tag="status", kw_only=True):
-    """Where a key stands with its attempt limits (its person's, with a subject): never a secret or a code."""
-
-
-class HotpRevokeRequest(_HotpKey, tag="revoke", kw_only=True):
-    """Retire a key for good (once its successor is confirmed): it never verifies, resyncs or unlocks again."""
 
 
 class HotpGenerateResponse(enrolment.Enrolled, kw_only=True):
@@ -247,18 +234,6 @@ def _place_of(request: _HotpKey) -> rules.Place:
     return place(spellings.key_of(request, "hotp"), spellings.subject_of(request))
 
 
-def unlock(request: HotpUnlockRequest) -> UnlockResponse:
-    return actions.unlock(_place_of(request), "counter_based", spellings.subject_of(request))
-
-
-def revoke(request: HotpRevokeRequest) -> RevokeResponse:
-    return actions.revoke(_place_of(request), "counter_based", spellings.subject_of(request))
-
-
-def status(request: HotpStatusRequest) -> StatusResponse:
-    return actions.status(_place_of(request), "counter_based")
-
-
 KIND = Kind(
     type="counter_based",
     synonyms=("hotp",),
@@ -267,17 +242,12 @@ KIND = Kind(
         HotpSealRequest: seal,
         HotpVerifyRequest: verify,
         HotpResyncRequest: resync,
-        HotpUnlockRequest: unlock,
-        HotpRevokeRequest: revoke,
-        HotpStatusRequest: status,
     },
     responses=(
         HotpGenerateResponse,
         HotpSealResponse,
         HotpVerifyResponse,
-        UnlockResponse,
-        RevokeResponse,
-        StatusResponse,
     ),
     rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
+    keyed=Keyed(_HotpKey, _place_of, spellings.subject_of, prefix="Hotp"),  # unlock, revoke and status
 )

@@ -42,9 +42,7 @@ from msgspec.structs import replace
 from otp_api import kms
 from otp_api.errors import InvalidParameter
 from otp_api.fields import Name, Subject
-from otp_api.kinds import actions
-from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
-from otp_api.kinds.registry import Kind
+from otp_api.kinds.registry import Keyed, Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import PasskeySettings, get_passkey_settings, get_settings, get_verify_settings
 from otp_api.state import apply, rules, table
@@ -159,21 +157,9 @@ class PasskeyVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="action
     credential: Credential
 
 
-class PasskeyUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
-    type: Passkey
-    subject: Subject
-    sealed_credential: SealedCredential
+class _OnePasskey(Struct, forbid_unknown_fields=True, tag_field="action"):
+    """One of the person's passkeys, by its sealed form."""
 
-
-class PasskeyRevokeRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="revoke"):
-    """Retire one passkey for good: it never signs in again."""
-
-    type: Passkey
-    subject: Subject
-    sealed_credential: SealedCredential
-
-
-class PasskeyStatusRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="status"):
     type: Passkey
     subject: Subject
     sealed_credential: SealedCredential
@@ -481,23 +467,11 @@ def verify(request: PasskeyVerifyRequest) -> PasskeyVerifyResponse:
     )
 
 
-def _place_of(request: PasskeyUnlockRequest | PasskeyRevokeRequest | PasskeyStatusRequest) -> rules.Place:
+def _place_of(request: _OnePasskey) -> rules.Place:
     _settings()
     return _place(
         _unsealed_credential(request.sealed_credential, request.subject, "sealed_credential"), request.subject
     )
-
-
-def unlock(request: PasskeyUnlockRequest) -> UnlockResponse:
-    return actions.unlock(_place_of(request), "passkey", request.subject)
-
-
-def revoke(request: PasskeyRevokeRequest) -> RevokeResponse:
-    return actions.revoke(_place_of(request), "passkey", request.subject)
-
-
-def status(request: PasskeyStatusRequest) -> StatusResponse:
-    return actions.status(_place_of(request), "passkey")
 
 
 KIND = Kind(
@@ -508,17 +482,11 @@ KIND = Kind(
         PasskeyRegisterRequest: register,
         PasskeyChallengeRequest: challenge,
         PasskeyVerifyRequest: verify,
-        PasskeyUnlockRequest: unlock,
-        PasskeyRevokeRequest: revoke,
-        PasskeyStatusRequest: status,
     },
     responses=(
         PasskeyOptionsResponse,
         PasskeyRegisterResponse,
         PasskeyVerifyResponse,
-        UnlockResponse,
-        RevokeResponse,
-        StatusResponse,
     ),
     rules={
         "challenge_token": "must be the challenge_token of generate (register) or challenge (verify)",
@@ -527,4 +495,5 @@ KIND = Kind(
         "sealed_credentials": f"must be a list of at most {MAX_CREDENTIALS} sealed passkeys of this API",
     },
     body_only=frozenset({"challenge_token", "credential", "sealed_credential", "sealed_credentials"}),
+    keyed=Keyed(_OnePasskey, _place_of, lambda request: request.subject, prefix="Passkey"),  # unlock, revoke, status
 )

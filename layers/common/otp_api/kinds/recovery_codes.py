@@ -30,9 +30,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from otp_api import kms, spellings
 from otp_api.errors import InvalidParameter
 from otp_api.fields import Subject
-from otp_api.kinds import actions
-from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
-from otp_api.kinds.registry import Kind
+from otp_api.kinds.registry import Keyed, Kind
 from otp_api.observability import count_outcome
 from otp_api.settings import get_verify_settings
 from otp_api.state import apply, rules, table
@@ -82,22 +80,8 @@ class RecoveryVerifyRequest(Struct, forbid_unknown_fields=True, tag_field="actio
     subject: Subject | UnsetType = UNSET
 
 
-class RecoveryUnlockRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="unlock"):
-    type: RecoveryCodes
-    sealed_codes: SealedCodes
-    subject: Subject | UnsetType = UNSET
-
-
-class RecoveryStatusRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="status"):
-    """Where a set stands with its attempt limits (its person's recovery codes, with a subject)."""
-
-    type: RecoveryCodes
-    sealed_codes: SealedCodes
-    subject: Subject | UnsetType = UNSET
-
-
-class RecoveryRevokeRequest(Struct, forbid_unknown_fields=True, tag_field="action", tag="revoke"):
-    """Retire a set for good (once its user has a new one): none of its codes verifies again."""
+class _RecoverySet(Struct, forbid_unknown_fields=True, tag_field="action"):
+    """A set of recovery codes, by its sealed form (and its user, if it was generated for one)."""
 
     type: RecoveryCodes
     sealed_codes: SealedCodes
@@ -222,18 +206,8 @@ def _place_of(sealed_codes: str, subject: str | None) -> rules.Place:
     return _place(_unsealed(sealed_codes, subject), subject)
 
 
-def unlock(request: RecoveryUnlockRequest) -> UnlockResponse:
-    subject = spellings.subject_of(request)
-    return actions.unlock(_place_of(request.sealed_codes, subject), "recovery_codes", subject)
-
-
-def revoke(request: RecoveryRevokeRequest) -> RevokeResponse:
-    subject = spellings.subject_of(request)
-    return actions.revoke(_place_of(request.sealed_codes, subject), "recovery_codes", subject)
-
-
-def status(request: RecoveryStatusRequest) -> StatusResponse:
-    return actions.status(_place_of(request.sealed_codes, spellings.subject_of(request)), "recovery_codes")
+def _place_of_set(request: _RecoverySet) -> rules.Place:
+    return _place_of(request.sealed_codes, spellings.subject_of(request))
 
 
 KIND = Kind(
@@ -242,11 +216,8 @@ KIND = Kind(
     actions={
         RecoveryGenerateRequest: generate,
         RecoveryVerifyRequest: verify,
-        RecoveryUnlockRequest: unlock,
-        RecoveryRevokeRequest: revoke,
-        RecoveryStatusRequest: status,
     },
-    responses=(RecoveryCodesResponse, RecoveryVerifyResponse, UnlockResponse, RevokeResponse, StatusResponse),
+    responses=(RecoveryCodesResponse, RecoveryVerifyResponse),
     rules={
         "count": f"must be a whole number of codes from 1 to {MAX_COUNT}",
         "code": f"must be one recovery code as generate gave it: {CODE_LENGTH} letters and digits (case, spaces and "
@@ -254,4 +225,5 @@ KIND = Kind(
         "sealed_codes": "is not a sealed set of recovery codes of this API",
     },
     body_only=frozenset({"sealed_codes"}),
+    keyed=Keyed(_RecoverySet, _place_of_set, spellings.subject_of, prefix="Recovery"),  # unlock, revoke and status
 )

@@ -13,6 +13,17 @@ from msgspec import Struct, field
 from otp_api import fields, params
 
 
+class Keyed(Struct, frozen=True):
+    """How a kind names the state of one key (set of codes, passkey): the request fields that name it (`names`, a
+    Struct tagged by `action`), where that state is (`place`, a request to its `rules.Place`) and whose (`subject`).
+    From these the registry gives the kind unlock, revoke and status, with models named `prefix` + UnlockRequest..."""
+
+    names: Any
+    place: Callable[[Any], Any]
+    subject: Callable[[Any], str | None]
+    prefix: str = ""
+
+
 class Kind(Struct, frozen=True):
     type: str  # the `type` of its requests
     synonyms: tuple[str, ...]  # other names of the type (what its answers call it, say)
@@ -21,6 +32,7 @@ class Kind(Struct, frozen=True):
     # its own parameters' rules in words, and its own wording of a shared parameter (a recovery code is no digits)
     rules: dict[str, str] = field(default_factory=dict)
     body_only: frozenset[str] = frozenset()  # its own secret-bearing parameters (fields.BODY_ONLY: the shared)
+    keyed: Keyed | None = None  # how it names one key's state: unlock, revoke and status then come from the registry
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -54,6 +66,7 @@ class Registry(Struct, frozen=True):
         with a rule in words (shared, or the kind's own)."""
         import msgspec
 
+        kinds = tuple(_with_lifecycle(kind) for kind in kinds)
         names = [name for kind in kinds for name in kind.names]
         models = [model for kind in (*kinds, person) for model in kind.actions]
         taken = sorted({n for n in names if names.count(n) > 1} | {m.__name__ for m in models if models.count(m) > 1})
@@ -96,6 +109,50 @@ class Registry(Struct, frozen=True):
 
     def response_models(self) -> list[Any]:
         return list(dict.fromkeys(model for kind in (*self.kinds, self.person) for model in kind.responses))
+
+
+# The lifecycle every kind with a Keyed has: (action, docstring of its request model).
+LIFECYCLE = (
+    (
+        "unlock",
+        "Clear the failures and lockout of what the request names (never its replay state), once its user proved "
+        "themselves another way.",
+    ),
+    ("revoke", "Retire what the request names for good: it never verifies, resyncs or unlocks again."),
+    (
+        "status",
+        "Where what the request names stands with its attempt limits (its person's, with a subject): never a "
+        "secret or a code.",
+    ),
+)
+
+
+def _with_lifecycle(kind: Kind) -> Kind:
+    """`kind` with unlock, revoke and status, if it says how it names a key's state (`keyed`)."""
+    if kind.keyed is None:
+        return kind
+    import msgspec
+
+    from otp_api.kinds import actions
+
+    keyed, generated = kind.keyed, {}
+    for action, doc in LIFECYCLE:
+        model = msgspec.defstruct(
+            f"{keyed.prefix}{action.capitalize()}Request", [], bases=(keyed.names,), tag=action, kw_only=True
+        )
+        model.__doc__ = doc
+        generated[model] = functools.partial(_act, action, kind.type, keyed)
+    answers = (actions.UnlockResponse, actions.RevokeResponse, actions.StatusResponse)
+    lifecycle = {"actions": {**kind.actions, **generated}, "responses": (*kind.responses, *answers), "keyed": None}
+    return msgspec.structs.replace(kind, **lifecycle)  # given once: a registry built from these kinds adds none
+
+
+def _act(action: str, kind: str, keyed: Keyed, request: Any) -> Any:
+    from otp_api.kinds import actions
+
+    if action == "status":
+        return actions.status(keyed.place(request), kind)
+    return getattr(actions, action)(keyed.place(request), kind, keyed.subject(request))
 
 
 def _choices(values: tuple[str, ...]) -> str:

@@ -28,9 +28,8 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from otp_api import fields, oath, spellings
 from otp_api.errors import MissingParameter
 from otp_api.fields import Code, Enrols, NamesAKey, Period
-from otp_api.kinds import actions, enrolment
-from otp_api.kinds.actions import RevokeResponse, StatusResponse, UnlockResponse
-from otp_api.kinds.registry import Kind
+from otp_api.kinds import enrolment
+from otp_api.kinds.registry import Keyed, Kind
 from otp_api.oath import Algorithm, OtpKey
 from otp_api.observability import count_outcome
 from otp_api.settings import SETTINGS, VerifySettings, get_verify_settings
@@ -83,18 +82,6 @@ class VerifyRequest(_TotpKey, tag="verify", kw_only=True):
         ]
         | UnsetType
     ) = UNSET
-
-
-class UnlockRequest(_TotpKey, tag="unlock", kw_only=True):
-    """Clear a key's failures and lockout (never its replay state), once its user proved themselves another way."""
-
-
-class RevokeRequest(_TotpKey, tag="revoke", kw_only=True):
-    """Retire a key for good (once its successor is confirmed): it never verifies, resyncs or unlocks again."""
-
-
-class StatusRequest(_TotpKey, tag="status", kw_only=True):
-    """Where a key stands with its attempt limits (its person's, with a subject): never a secret or a code."""
 
 
 class ResyncRequest(_TotpKey, tag="resync", kw_only=True):
@@ -342,18 +329,6 @@ def _place_of(request: _TotpKey) -> rules.Place:
     return place(spellings.key_of(request, "totp"), subject)
 
 
-def unlock(request: UnlockRequest) -> UnlockResponse:
-    return actions.unlock(_place_of(request), "time_based", spellings.subject_of(request))
-
-
-def revoke(request: RevokeRequest) -> RevokeResponse:
-    return actions.revoke(_place_of(request), "time_based", spellings.subject_of(request))
-
-
-def status(request: StatusRequest) -> StatusResponse:
-    return actions.status(_place_of(request), "time_based")
-
-
 def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse | VerifyResponse:
     if not settings.list_codes:
         raise MissingParameter("code is required: this API checks codes and does not list them", "code")
@@ -377,10 +352,7 @@ KIND = Kind(
         GenerateRequest: generate,
         VerifyRequest: verify,
         SealRequest: seal,
-        UnlockRequest: unlock,
         ResyncRequest: resync,
-        RevokeRequest: revoke,
-        StatusRequest: status,
     },
     responses=(
         GenerateResponse,
@@ -388,8 +360,6 @@ KIND = Kind(
         CodesResponse,
         ResyncResponse,
         SealResponse,
-        UnlockResponse,
-        RevokeResponse,
-        StatusResponse,
     ),
+    keyed=Keyed(_TotpKey, _place_of, spellings.subject_of),  # unlock, revoke and status
 )
