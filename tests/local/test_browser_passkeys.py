@@ -151,7 +151,10 @@ def unb64url(text: str) -> bytes:
 
 
 def client_data(credential: dict) -> dict:
-    return json.loads(unb64url(credential["response"]["clientDataJSON"]))
+    """The client data's members WebAuthn defines. Chromium adds a member of its own at random
+    ("other_keys_can_be_added_here"), so that nobody compares clientDataJSON against a template: read by name."""
+    data = json.loads(unb64url(credential["response"]["clientDataJSON"]))
+    return {name: data[name] for name in ("type", "challenge", "origin", "crossOrigin", "topOrigin") if name in data}
 
 
 def sign_count(credential: dict) -> int:
