@@ -27,6 +27,12 @@ ADOPTED_STREAM = f"arn:aws:dynamodb:eu-west-1:123456789012:table/{ADOPTED_TABLE}
 # template test (test_events_template.py) checks those.
 NO_VALUE = {"Ref": "AWS::NoValue"}
 CHOOSES_THE_STREAM = {"VerifyStateTableName", "VerifyStateStreamArn"}
+# ApiDomainName with what it needs (test_routing_template.py checks what it makes)
+DOMAIN = {
+    "ApiDomainName": "otp.example.com",
+    "ApiCertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
+    "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+}
 
 
 def versions(template: dict) -> dict[str, str]:
@@ -596,6 +602,8 @@ PARAMETER_SETS = [
         "VerifyStateStreamArn": ADOPTED_STREAM,
         "SealingKeyArn": ADOPTED,
     },
+    {**DOMAIN, "StateRegions": "eu-west-1,eu-west-2,eu-west-3"},  # its custom domain, latency record, health check
+    {**DOMAIN, "ApiType": "HTTP", "ApiAuth": "iam", "RoutingPolicy": "failover-secondary"},
 ]
 
 
