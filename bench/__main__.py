@@ -354,7 +354,8 @@ def main() -> None:
     }
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
-    print(f"\nwritten to {args.output.relative_to(ROOT)}", file=sys.stderr)
+    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output  # --output anywhere
+    print(f"\nwritten to {shown}", file=sys.stderr)
 
 
 def print_table(r: dict) -> None:
