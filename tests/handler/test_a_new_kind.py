@@ -9,6 +9,7 @@ import secrets
 import time
 from typing import Literal
 
+import msgspec
 import pytest
 from msgspec import Struct
 from support import call, handler_module
@@ -151,6 +152,15 @@ def test_a_type_is_registered_once():
         Registry.of(*served.kinds, Kind("time_based", (), {}, ()), person=served.person)
     with pytest.raises(ValueError, match="ToyVerify"):
         Registry.of(TOY, Kind("toy_two", (), {ToyVerify: verify}, (), rules=TOY.rules), person=served.person)
+
+
+def test_a_kinds_generated_models_need_a_name_of_their_own():
+    # Each model's name is its name in the OpenAPI document: a second kind whose lifecycle would also be called
+    # UnlockRequest (the TOTP kind's, with no prefix) is refused, not left to break `make openapi`.
+    served = kinds.REGISTRY
+    unprefixed = msgspec.structs.replace(TOY, keyed=Keyed(ToyNamed, _place, lambda _: None))
+    with pytest.raises(ValueError, match="UnlockRequest"):
+        Registry.of(*served.kinds, unprefixed, person=served.person)
 
 
 def test_a_kind_words_its_own_parameters_and_leaves_the_others_wording_alone(toy_registered):

@@ -16,7 +16,8 @@ from otp_api import fields, params
 class Keyed(Struct, frozen=True):
     """How a kind names the state of one key (set of codes, passkey): the request fields that name it (`names`, a
     Struct tagged by `action`), where that state is (`place`, a request to its `rules.Place`) and whose (`subject`).
-    From these the registry gives the kind unlock, revoke and status, with models named `prefix` + UnlockRequest..."""
+    From these the registry gives the kind unlock, revoke and status, with models named `prefix` + UnlockRequest...:
+    a prefix of its own for every kind but one, since each model's name is its name in the OpenAPI document."""
 
     names: Any
     place: Callable[[Any], Any]
@@ -69,7 +70,8 @@ class Registry(Struct, frozen=True):
         kinds = tuple(_with_lifecycle(kind) for kind in kinds)
         names = [name for kind in kinds for name in kind.names]
         models = [model for kind in (*kinds, person) for model in kind.actions]
-        taken = sorted({n for n in names if names.count(n) > 1} | {m.__name__ for m in models if models.count(m) > 1})
+        titles = [model.__name__ for model in models]  # the OpenAPI document's names for them: one each
+        taken = sorted({n for n in names if names.count(n) > 1} | {t for t in titles if titles.count(t) > 1})
         if taken:
             raise ValueError(f"registered twice: {', '.join(taken)}")
         for kind in (*kinds, person):
