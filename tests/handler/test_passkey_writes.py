@@ -3,46 +3,17 @@
 fixed credential and decisions' ids d1, d2, ... (as tests/handler/test_golden_writes.py does for the codes). A
 change here is a change to what every deployed table holds: make it on purpose, and say so in docs/verification.md."""
 
-import itertools
-
-import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec
 from support import call
+from test_golden_writes import SENT, recorded  # noqa: F401 - the fixture: every request recorded, ids d1, d2, ...
 from test_passkey import Authenticator, relying_party  # noqa: F401 - the fixture
 
 from otp_api.kinds import passkey
-from otp_api.state import apply, rules, table
+from otp_api.state import rules
 
 NOW = 1_790_000_010.25
 CREDENTIAL_ID = bytes(range(16))
-SENT: list[tuple[str, dict]] = []
-
-
-@pytest.fixture(autouse=True)
-def recorded(monkeypatch, aws):
-    numbers = itertools.count(1)
-    monkeypatch.setattr(apply, "new_decision", lambda: f"d{next(numbers)}")
-    client = table._client()
-    for operation in ("get_item", "update_item"):
-        original = getattr(client, operation)
-
-        def record(original=original, operation=operation, **request):
-            SENT.append((operation, literal(request)))
-            return original(**request)
-
-        monkeypatch.setattr(client, operation, record)
-    SENT.clear()
-
-
-def literal(request: dict) -> dict:
-    if "UpdateExpression" not in request:
-        return {"consistent": request["ConsistentRead"]}
-    values = {}
-    for name, typed in request["ExpressionAttributeValues"].items():
-        ((kind, value),) = typed.items()
-        values[name] = int(value) if kind == "N" else value
-    return {"update": request["UpdateExpression"], "if": request["ConditionExpression"], "values": values}
 
 
 def sent(moment: float, **params) -> tuple[dict, list]:
