@@ -69,9 +69,8 @@ def generate(_: ToyGenerate) -> ToyTicket:
 def verify(request: ToyVerify) -> ToyVerdict:
     matched = hmac.compare_digest(request.code, _code(request.ticket))
     spend = rules.Progress(unused=Missing(SPENT), sets={SPENT.name: Value(":one")}, values={":one": 1})
-    verdict = apply.settle(
-        _pk(request.ticket), spend if matched else None, get_verify_settings(), time.time(), None, table.STORE
-    )
+    place = rules.Place(_pk(request.ticket))
+    verdict = apply.settle(place, spend if matched else None, get_verify_settings(), time.time(), table.STORE)
     return ToyVerdict(valid=verdict.valid, reason=verdict.reason)
 
 
@@ -86,7 +85,7 @@ TOY = Kind(
     responses=(ToyTicket, ToyVerdict),
     rules={"ticket": "must be a ticket from generate", "code": "must be the ticket's code, as a JSON string"},
     body_only=frozenset({"ticket"}),
-    keyed=Keyed(ToyNamed, _place, lambda _: None, prefix="Toy"),  # unlock, revoke and status
+    keyed=Keyed(ToyNamed, _place, prefix="Toy"),  # unlock, revoke and status
 )
 
 
@@ -159,7 +158,7 @@ def test_a_kinds_generated_models_need_a_name_of_their_own():
     # Each model's name is its name in the OpenAPI document: a second kind whose lifecycle would also be called
     # UnlockRequest (the TOTP kind's, with no prefix) is refused, not left to break `make openapi`.
     served = kinds.REGISTRY
-    unprefixed = msgspec.structs.replace(TOY, keyed=Keyed(ToyNamed, _place, lambda _: None))
+    unprefixed = msgspec.structs.replace(TOY, keyed=Keyed(ToyNamed, _place))
     with pytest.raises(ValueError, match="UnlockRequest"):
         Registry.of(*served.kinds, unprefixed, person=served.person)
 

@@ -18,6 +18,7 @@ from otp_api.state.conditions import read_item
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_790_000_010.0
+KEPT = rules.Place("", lifetime=3600)  # a key's own item that expires (TOTP's)
 
 moments = st.integers(min_value=NOW - 2000, max_value=NOW + 2000)
 items = st.fixed_dictionaries(
@@ -67,11 +68,11 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
     lockout = rules.Lockout(limit, 900, 7)
     verify = VerifySettings(TABLE, replay, limit, 900, 7, 100, True, 10, 10, 100)
     if which == "accept":
-        write = rules.accept_write(time_based.progress(int(NOW // 30) * 30, verify, offset), lockout, now, "mine", 3600)
+        write = rules.accept_write(time_based.progress(int(NOW // 30) * 30, verify, offset), lockout, now, "mine", KEPT)
     elif which == "hotp":
-        write = rules.accept_write(counter_based.progress(offset + 11, offset + 12), lockout, now, "mine", None)
+        write = rules.accept_write(counter_based.progress(offset + 11, offset + 12), lockout, now, "mine")
     elif which == "recovery":
-        write = rules.accept_write(recovery_codes.progress(2, 5), lockout, now, "mine", None)
+        write = rules.accept_write(recovery_codes.progress(2, 5), lockout, now, "mine")
     elif which == "unlock":
         write = rules.unlock_write((lockout,), "mine", rules.Place("").unrevoked)
     elif which == "revoke":
@@ -79,7 +80,7 @@ def test_each_write_condition_reads_the_same_in_dynamodb_and_in_python(aws, item
     elif which == "tried":
         write = rules.tried_write("mine")
     else:
-        write = rules.failure_write(lockout, now, "mine", 3600)
+        write = rules.failure_write(lockout, now, "mine", KEPT)
     expected = write.condition.holds(item, write.values)
     assert _dynamodb_says(aws, item, write) is expected
 
@@ -92,7 +93,7 @@ def test_the_lockout_read_from_an_item_is_the_condition_dynamodb_refuses_on(aws,
     refused = not _dynamodb_says(
         aws,
         {k: v for k, v in item.items() if k not in ("decided_by", "revoked_at")},
-        rules.failure_write(lockout, now, "x", 60),
+        rules.failure_write(lockout, now, "x", rules.Place("", lifetime=60)),
     )
     assert refused is bool(lockout.until({k: v for k, v in item.items() if k not in ("decided_by", "revoked_at")}, now))
 
@@ -108,7 +109,7 @@ def test_a_lock_is_read_with_its_end_and_a_free_item_reads_zero():
 
 def test_the_failure_queue_keeps_the_newest_n():
     lockout = rules.Lockout(3, 900, 100)
-    write = rules.failure_write(lockout, NOW + 0.5, "t", 60)
+    write = rules.failure_write(lockout, NOW + 0.5, "t", rules.Place("", lifetime=60))
     assert write.sets["f1"].text() == "if_not_exists(f2, :zero)"
     assert write.sets["f3"].text() == ":leaves" and write.values[":leaves"] == math.ceil(NOW + 0.5) + 900
     assert write.values[":now"] == math.floor(NOW + 0.5)

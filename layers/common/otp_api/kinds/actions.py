@@ -85,9 +85,9 @@ def limits(lockout: rules.Lockout, item: Item, now: float) -> Limits:
     )
 
 
-def unlock(place: rules.Place, kind: str, subject: str | None = None) -> UnlockResponse:
+def unlock(place: rules.Place, kind: str) -> UnlockResponse:
     """Lift the lock on the state at `place` (its progress stays): after its user proved themselves another way."""
-    unlocked = apply.unlock(place, get_verify_settings(), time.time(), table.write, subject)
+    unlocked = apply.unlock(place, get_verify_settings(), time.time(), table.write)
     result = "revoked" if unlocked == "revoked" else "unlocked" if unlocked else "not_locked"
     count_outcome("OtpUnlocked", type=kind, result=result)
     if unlocked == "revoked":
@@ -95,10 +95,10 @@ def unlock(place: rules.Place, kind: str, subject: str | None = None) -> UnlockR
     return UnlockResponse(unlocked=unlocked)
 
 
-def revoke(place: rules.Place, kind: str, subject: str | None = None) -> RevokeResponse:
+def revoke(place: rules.Place, kind: str) -> RevokeResponse:
     """Retire the key or set at `place` for good: it never verifies, resyncs or unlocks again."""
     apply.require_state(get_verify_settings(), "revoke", "action")
-    revoked = apply.revoke(place, time.time(), table.write, subject)
+    revoked = apply.revoke(place, time.time(), table.write)
     count_outcome("OtpRevoked", type=kind, result="revoked" if revoked else "already_revoked")
     return RevokeResponse(revoked=revoked)
 

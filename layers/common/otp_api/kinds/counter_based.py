@@ -190,7 +190,7 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
     expected = _where_it_stands(at, key, settings, now)
     counter = _first(oath.matches(request.code, key, range(expected, expected + settings.hotp_look_ahead)))
     moved = None if counter is None else progress(counter, counter + 1)
-    verdict = apply.settle(at, moved, settings, now, None, table.STORE, subject)
+    verdict = apply.settle(at, moved, settings, now, table.STORE)
     valid, reason = verdict.valid, verdict.reason
     if reason == "no_match":  # a code of a counter already passed is a replay, as a used TOTP code is
         behind = range(max(expected - settings.hotp_look_ahead, key.counter or 0), expected)
@@ -216,7 +216,7 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
     window = range(expected, expected + settings.hotp_resync_window)
     counter = _first(oath.pair_matches(request.code, request.next_code, key, window))
     moved = None if counter is None else rules.resynced(progress(counter, counter + 2))
-    verdict = apply.settle(at, moved, settings, now, None, table.STORE, subject)
+    verdict = apply.settle(at, moved, settings, now, table.STORE)
     valid, reason = verdict.valid, verdict.reason
     count_outcome("OtpResynced", type="counter_based", result="valid" if valid else str(reason))
     return HotpVerifyResponse(
@@ -249,5 +249,5 @@ KIND = Kind(
         HotpVerifyResponse,
     ),
     rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
-    keyed=Keyed(_HotpKey, _place_of, spellings.subject_of, prefix="Hotp"),  # unlock, revoke and status
+    keyed=Keyed(_HotpKey, _place_of, prefix="Hotp"),  # unlock, revoke and status
 )

@@ -303,8 +303,8 @@ def registered(challenge: Challenge, sign_count: int) -> rules.Progress:
     )
 
 
-def _decide(place: rules.Place, moved: rules.Progress | None, subject: str) -> rules.Verdict:
-    return apply.settle(place, moved, get_verify_settings(), time.time(), None, table.STORE, subject)
+def _decide(place: rules.Place, moved: rules.Progress | None) -> rules.Verdict:
+    return apply.settle(place, moved, get_verify_settings(), time.time(), table.STORE)
 
 
 # --- actions ------------------------------------------------------------------------------------------------------
@@ -373,7 +373,7 @@ def register(request: PasskeyRegisterRequest) -> PasskeyRegisterResponse:
         )
     # Sealed when its challenge was made: a person revoked after that, during the ceremony, revokes it too.
     sealed = Sealed(made.credential_id, made.credential_public_key, made.sign_count, challenge.made_at)
-    verdict = _decide(_place(sealed, subject), registered(challenge, made.sign_count), subject)
+    verdict = _decide(_place(sealed, subject), registered(challenge, made.sign_count))
     if not verdict.valid:
         return _not_registered(cast(Reason, verdict.reason))
     header = _CREDENTIAL.pack(1, sealed.sealed_at, sealed.sign_count, len(sealed.credential_id))
@@ -455,7 +455,7 @@ def verify(request: PasskeyVerifyRequest) -> PasskeyVerifyResponse:
         else:
             moved = progress(challenge, checked.new_sign_count, sealed.sign_count)
             reason = None if moved is not None else "cloned"
-    verdict = _decide(place, moved, subject)
+    verdict = _decide(place, moved)
     if verdict.reason is not None and reason is None:
         reason = cast(Reason, verdict.reason)
     elif verdict.reason == "revoked":
@@ -495,5 +495,5 @@ KIND = Kind(
         "sealed_credentials": f"must be a list of at most {MAX_CREDENTIALS} sealed passkeys of this API",
     },
     body_only=frozenset({"challenge_token", "credential", "sealed_credential", "sealed_credentials"}),
-    keyed=Keyed(_OnePasskey, _place_of, lambda request: request.subject, prefix="Passkey"),  # unlock, revoke, status
+    keyed=Keyed(_OnePasskey, _place_of, prefix="Passkey"),  # unlock, revoke, status
 )

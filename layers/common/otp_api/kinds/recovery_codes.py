@@ -187,7 +187,7 @@ def verify(request: RecoveryVerifyRequest) -> RecoveryVerifyResponse:
     index = matching_index(request.code, found.set_id, hashes)
     moved = None if index is None else progress(index, len(hashes))
     settings = get_verify_settings()
-    verdict = apply.settle(_place(found, subject), moved, settings, time.time(), None, table.STORE, subject)
+    verdict = apply.settle(_place(found, subject), moved, settings, time.time(), table.STORE)
     valid, reason = verdict.valid, verdict.reason
     used = verdict.state.get(USED.name) or set()
     count_outcome("RecoveryCodeVerified", result="valid" if valid else str(reason))
@@ -225,5 +225,5 @@ KIND = Kind(
         "sealed_codes": "is not a sealed set of recovery codes of this API",
     },
     body_only=frozenset({"sealed_codes"}),
-    keyed=Keyed(_RecoverySet, _place_of_set, spellings.subject_of, prefix="Recovery"),  # unlock, revoke and status
+    keyed=Keyed(_RecoverySet, _place_of_set, prefix="Recovery"),  # unlock, revoke and status
 )

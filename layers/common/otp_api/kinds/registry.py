@@ -15,13 +15,12 @@ from otp_api import fields, params
 
 class Keyed(Struct, frozen=True):
     """How a kind names the state of one key (set of codes, passkey): the request fields that name it (`names`, a
-    Struct tagged by `action`), where that state is (`place`, a request to its `rules.Place`) and whose (`subject`).
+    Struct tagged by `action`) and where that state is, and whose (`place`, a request to its `rules.Place`).
     From these the registry gives the kind unlock, revoke and status, with models named `prefix` + UnlockRequest...:
     a prefix of its own for every kind but one, since each model's name is its name in the OpenAPI document."""
 
     names: Any
     place: Callable[[Any], Any]
-    subject: Callable[[Any], str | None]
     prefix: str = ""
 
 
@@ -154,7 +153,7 @@ def _act(action: str, kind: str, keyed: Keyed, request: Any) -> Any:
 
     if action == "status":
         return actions.status(keyed.place(request), kind)
-    return getattr(actions, action)(keyed.place(request), kind, keyed.subject(request))
+    return getattr(actions, action)(keyed.place(request), kind)
 
 
 def _choices(values: tuple[str, ...]) -> str:

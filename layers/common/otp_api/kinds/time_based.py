@@ -309,10 +309,11 @@ def resync(request: ResyncRequest) -> ResyncResponse:
 
 
 def place(key: OtpKey, subject: str | None) -> rules.Place:
-    """Where a key's state is: its own item, or its person's (a subject), counted with their other codes. A long
-    key's revocation kept where it was kept before is carried to its own item first (apply.carry_revocation)."""
-    before = _kept_before(key)
-    at = rules.place((state_pk(key), *before), subject, rules.CODES, key.sealed_at)
+    """Where a key's state is: its own item (kept while a code of it can come back: `lifetime`), or its person's (a
+    subject), counted with their other codes. A long key's revocation kept where it was kept before is carried to
+    its own item first (apply.carry_revocation)."""
+    before, kept_for = _kept_before(key), lifetime(get_verify_settings())
+    at = rules.place((state_pk(key), *before), subject, rules.CODES, key.sealed_at, kept_for)
     if before and not at.personal:
         apply.carry_revocation(at, time.time(), table.STORE)
     return at
@@ -321,7 +322,7 @@ def place(key: OtpKey, subject: str | None) -> rules.Place:
 def _settle(
     key: OtpKey, moved: rules.Progress | None, settings: VerifySettings, now: float, subject: str | None
 ) -> rules.Verdict:
-    return apply.settle(place(key, subject), moved, settings, now, lifetime(settings), table.STORE, subject)
+    return apply.settle(place(key, subject), moved, settings, now, table.STORE)
 
 
 def _place_of(request: _TotpKey) -> rules.Place:
@@ -361,5 +362,5 @@ KIND = Kind(
         ResyncResponse,
         SealResponse,
     ),
-    keyed=Keyed(_TotpKey, _place_of, spellings.subject_of),  # unlock, revoke and status
+    keyed=Keyed(_TotpKey, _place_of),  # unlock, revoke and status
 )

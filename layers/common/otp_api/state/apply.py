@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from typing import Literal
 
+from msgspec import Struct
 from msgspec.structs import replace
 
 from otp_api.errors import InvalidParameter, StateUnavailable, TooManyAttempts
@@ -97,11 +98,7 @@ def key_state(place: Place, item: Item, store: Store) -> Item:
 
 
 def unlock(
-    place: Place,
-    settings: VerifySettings,
-    now: float,
-    write: Callable[[str, Write], Written],
-    subject: str | None = None,
+    place: Place, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]
 ) -> bool | Literal["revoked"]:
     """Unlock a key (its own item, or its group in its person's): whether a lock was lifted, or "revoked" (nothing
     is, then)."""
@@ -110,7 +107,7 @@ def unlock(
     lockouts, decision = (lockout_of(settings, place.group),), new_decision()
     change = unlock_write(lockouts, decision, place.unrevoked, now if place.personal else None)
     change = replace(change, values={**change.values, **place.values})
-    return after_unlock(write(place.pk, naming(change, subject)), lockouts, decision, now, place)
+    return after_unlock(write(place.pk, naming(change, place.subject)), lockouts, decision, now, place)
 
 
 def unlock_person(subject: str, settings: VerifySettings, now: float, write: Callable[[str, Write], Written]) -> bool:
@@ -122,12 +119,11 @@ def unlock_person(subject: str, settings: VerifySettings, now: float, write: Cal
     return after_unlock(write(person_pk(subject), change), lockouts, decision, now, None) is True
 
 
-def revoke(pk: str | Place, now: float, write: Callable[[str, Write], Written], subject: str | None = None) -> bool:
+def revoke(place: Place, now: float, write: Callable[[str, Write], Written]) -> bool:
     """Revoke a key's state (its item, or its attributes in its person's): whether this call revoked it (false: it
     was already)."""
-    place = pk if isinstance(pk, Place) else Place(pk)
     decision = new_decision()
-    written = write(place.pk, naming(revoke_write(now, decision, place), subject))
+    written = write(place.pk, naming(revoke_write(now, decision, place), place.subject))
     return written.applied or written.item.get(DECIDED_BY.name) == decision
 
 
@@ -149,63 +145,57 @@ def carry_revocation(place: Place, now: float, store: Store) -> None:
             return
 
 
-def _tried(place: Place, decision: str, subject: str | None, write: Callable[[str, Write], Written]) -> None:
+def _tried(place: Place, decision: str, write: Callable[[str, Write], Written]) -> None:
     """Record a code presented for a revoked key (tried_write). Best effort: the answer is `revoked` whatever
     becomes of this write, which fails only when DynamoDB does (that try then goes unrecorded)."""
     with contextlib.suppress(StateUnavailable):
-        write(place.pk, naming(tried_write(decision, place), subject))
+        write(place.pk, naming(tried_write(decision, place), place.subject))
 
 
-def settle(
-    place: Place | str,
-    progress: Progress | None,
-    settings: VerifySettings,
-    now: float,
-    lifetime: int | None,
-    store: Store,
-    subject: str | None = None,
-) -> Verdict:
-    """The verdict on one code. `progress` is None when the code matched nothing; a progress with nothing to record
-    and no lockout (time_based without replay protection) writes nothing but where a table is kept, which still
-    refuses a revoked key. `subject`: the user the request named, if it did (written beside the state, for events)."""
-    place = place if isinstance(place, Place) else Place(place)
-    lockout, decision = lockout_of(settings, place.group), new_decision()
-    lifetime = None if place.personal else lifetime
+class _Deciding(Struct, frozen=True):
+    """What one decision reads and writes with: where, under which lockout, when, through which store, and the id
+    its writes carry."""
+
+    place: Place
+    lockout: Lockout
+    settings: VerifySettings
+    now: float
+    store: Store
+    decision: str
+
+    def write(self, change: Write) -> Written:
+        return self.store.write(self.place.pk, naming(change, self.place.subject))
+
+
+def settle(place: Place, progress: Progress | None, settings: VerifySettings, now: float, store: Store) -> Verdict:
+    """The verdict on one code at `place`. `progress` is None when the code matched nothing; a progress with nothing
+    to record and no lockout (time_based without replay protection) writes nothing but where a table is kept, which
+    still refuses a revoked key."""
+    deciding = _Deciding(place, lockout_of(settings, place.group), settings, now, store, new_decision())
     moved = within(progress, place) if progress is not None else None
     for _ in range(ATTEMPTS):
-        verdict = _decide(place, moved, lockout, settings, now, lifetime, store, subject, decision)
+        verdict = _decide(deciding, moved)
         if isinstance(verdict, Verdict):
             return verdict
         adopt(place, verdict, settings, now, store)  # the person's item as the refused write found it
     raise StateUnavailable(CHANGED)
 
 
-def _decide(
-    place: Place,
-    progress: Progress | None,
-    lockout: Lockout,
-    settings: VerifySettings,
-    now: float,
-    lifetime: int | None,
-    store: Store,
-    subject: str | None,
-    decision: str,
-) -> Verdict | Item:
+def _decide(deciding: _Deciding, progress: Progress | None) -> Verdict | Item:
     """The verdict, or the person's item as it was if it has not seen the key yet (to adopt it, then decide)."""
+    place, lockout, now, decision = deciding.place, deciding.lockout, deciding.now, deciding.decision
     reason: Reason = "no_match"
     if progress is not None:
-        if not (progress.unused or progress.sets or progress.adds or lockout.on or settings.table):
+        if not (progress.unused or progress.sets or progress.adds or lockout.on or deciding.settings.table):
             return Verdict(True)
-        written = store.write(
-            place.pk, naming(accept_write(progress, lockout, now, decision, lifetime, place), subject)
-        )
+        written = deciding.write(accept_write(progress, lockout, now, decision, place))
         outcome = after_accept(written, lockout, decision, now, place)
         if outcome == "accepted":
             return Verdict(True, None, place.view(written.item))
         if outcome == "unseen":
             return written.item
         if outcome == "revoked":
-            _tried(place, decision, subject, store.write)
+            _tried(place, decision, deciding.store.write)
             return Verdict(False, "revoked")
         if outcome == "locked":
             refuse_if_locked(lockout, written.item, now)
@@ -215,8 +205,7 @@ def _decide(
     counted: Counted = "moved"
     refused: Item | None = None
     for _ in range(ATTEMPTS + 1):  # again when refused for its 30-day period: moved on, then counted in it
-        failure = failure_write(lockout, now, decision, lifetime, place, refused)
-        failed = store.write(place.pk, naming(failure, subject))
+        failed = deciding.write(failure_write(lockout, now, decision, place, refused))
         counted, refused = after_failure(failed, lockout, decision, now, place), failed.item
         if counted != "moved":
             break
@@ -225,7 +214,7 @@ def _decide(
     if counted == "unseen":
         return refused or {}
     if counted == "revoked":
-        _tried(place, decision, subject, store.write)
+        _tried(place, decision, deciding.store.write)
         return Verdict(False, "revoked")
     if counted == "refused":
         refuse_if_locked(lockout, failed.item, judged_at(lockout, failed.item, now))

@@ -113,26 +113,34 @@ def key_prefix(own_pk: str) -> str:
     return f"k{own_pk[:20]}_"
 
 
-def place(own: tuple[str, ...], subject: str | None, group: str, sealed_at: int) -> "Place":
-    """Where a key's state is: its own item (`own[0]`; HOTP may have an older one too), or with a subject its
-    person's item, in `group`."""
-    return Place.of_person(subject, own, group, sealed_at) if subject is not None else Place(own[0], own=own)
+def place(
+    own: tuple[str, ...], subject: str | None, group: str, sealed_at: int, lifetime: int | None = None
+) -> "Place":
+    """Where a key's state is: its own item (`own[0]`; HOTP may have an older one too), kept `lifetime` seconds
+    after its last write (None: kept), or with a subject its person's item, in `group`, kept."""
+    if subject is not None:
+        return Place.of_person(subject, own, group, sealed_at)
+    return Place(own[0], own=own, lifetime=lifetime)
 
 
 class Place(Struct, frozen=True):
     """Where a decision reads and writes: the item, the prefix of the key's attributes in it and the group whose
     failures it counts. `sealed_at` (a person's factor, in milliseconds; 0 for a token sealed before tokens carried
-    it) is judged against the person's `revoked_before`; `own` are the key's own items, adopted at first sight."""
+    it) is judged against the person's `revoked_before`; `own` are the key's own items, adopted at first sight.
+    `subject`: the user the request named, written beside the state for the events. `lifetime`: the seconds a key's
+    own item outlives its last write (None: kept; a person's item is always kept)."""
 
     pk: str
     key: str = ""
     group: str = ""
     sealed_at: int | None = None
     own: tuple[str, ...] = ()
+    subject: str | None = None
+    lifetime: int | None = None
 
     @classmethod
     def of_person(cls, subject: str, own: tuple[str, ...], group: str, sealed_at: int) -> "Place":
-        return cls(person_pk(subject), key_prefix(own[0]), group, sealed_at, own)
+        return cls(person_pk(subject), key_prefix(own[0]), group, sealed_at, own, subject)
 
     @property
     def personal(self) -> bool:
@@ -393,16 +401,14 @@ def _guards(place: Place, lockout: Lockout, *conditions: Cond | None) -> Cond:
     return AllOf((*parts, _not_yet_by()))
 
 
-def accept_write(
-    progress: Progress, lockout: Lockout, now: float, decision: str, lifetime: int | None, place: Place = Place("")
-) -> Write:
+def accept_write(progress: Progress, lockout: Lockout, now: float, decision: str, place: Place = Place("")) -> Write:
     sets: dict[str, Value | IfNotExists] = {DECIDED_BY.name: DECISION, ACCEPTED_BY.name: DECISION}
     values: Values = {DECISION.placeholder: decision, **lockout.values(now), **place.values}
     if place.personal:
         sets[lockout.attr(ACCEPTED_AT).name] = NOW
-    if lifetime is not None:
+    if place.lifetime is not None:
         sets[EXPIRES_AT.name] = TTL
-        values[TTL.placeholder] = math.ceil(now) + lifetime
+        values[TTL.placeholder] = math.ceil(now) + place.lifetime
     return Write(
         condition=_guards(place, lockout, progress.unused),
         sets={**progress.sets, **sets},
@@ -416,13 +422,12 @@ def failure_write(
     lockout: Lockout,
     now: float,
     decision: str,
-    lifetime: int | None,
     place: Place = Place(""),
     moved_from: Item | None = None,
 ) -> Write:
     """Queue a failure: the slots shift towards f1 (each takes its newer neighbour's value) and fN is this one;
-    one more consecutive failure, and one more in the 30-day budget. A state that may expire (`lifetime`) no longer
-    does: the failures are what the attempt limits count. `moved_from`: the item as it was when its 30-day period
+    one more consecutive failure, and one more in the 30-day budget. A state that may expire (`place.lifetime`) no
+    longer does: the failures are what the attempt limits count. `moved_from`: the item as it was when its 30-day period
     is not this one (the budget then moves on: this period's failures become the last's)."""
     slots = lockout.slots
     sets: dict[str, Value | IfNotExists] = {
@@ -449,7 +454,7 @@ def failure_write(
     return Write(
         condition=_guards(place, lockout, *where),
         sets=sets,
-        removes=(EXPIRES_AT.name,) if lifetime is not None else (),
+        removes=(EXPIRES_AT.name,) if place.lifetime is not None else (),
         adds=adds,
         values=values,
     )
