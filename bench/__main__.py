@@ -69,9 +69,9 @@ def sealed_token() -> str:
 
     sys.path.insert(0, str(ROOT / "layers" / "common"))
     from otp_api import spellings
-    from otp_api.oath import OtpKey
+    from otp_api.oath import TOTP, OtpKey
 
-    payload = spellings.sealed_payload(OtpKey(base64.b32decode(SECRET), "SHA1", 6, 30))
+    payload = spellings.sealed_payload(OtpKey(TOTP, base64.b32decode(SECRET), "SHA1", 6, 30))
     return spellings.SEALED_SECRET.prefix + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 

@@ -23,7 +23,11 @@ def random_uri(rng: random.Random) -> str:
     label = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 64))).strip()
     issuer = rng.choice(["", "otp-api", "Example Corp", "Ünïcode GmbH", "x" * 64])
     key = oath.OtpKey(
-        oath.secret_bytes(oath.new_secret(algorithm)), algorithm, rng.choice([6, 8]), rng.choice([30, 60])
+        oath.TOTP,
+        oath.secret_bytes(oath.new_secret(algorithm)),
+        algorithm,
+        rng.choice([6, 8]),
+        rng.choice([30, 60]),
     )
     return otpauth.uri(key, label, issuer)
 

@@ -33,7 +33,7 @@ def test_no_secret_code_or_otp_url_in_any_output(aws, s3, capsys, caplog, monkey
 
     from otp_api import oath, spellings
     from otp_api.kinds import recovery_codes
-    from otp_api.oath import OtpKey
+    from otp_api.oath import TOTP, OtpKey
     from otp_api.observability import logger
 
     monkeypatch.setattr(oath, "secrets", seeded(1))
@@ -70,7 +70,7 @@ def test_no_secret_code_or_otp_url_in_any_output(aws, s3, capsys, caplog, monkey
             sensitive += [sealed["secret"], sealed["sealed_secret"], sealed["qrcode_data_uri"][22:]]
             # the key as a KMS Encrypt request carries it (header, sealing time, key bytes), as botocore's DEBUG log
             # would show it (the time is frozen: the payload is the one sealed)
-            payload = spellings.sealed_payload(OtpKey(b32bytes(sealed["secret"]), algorithm, 6, 30))
+            payload = spellings.sealed_payload(OtpKey(TOTP, b32bytes(sealed["secret"]), algorithm, 6, 30))
             sensitive.append(base64.b64encode(payload).decode())
             sealed_code = independent_code(sealed["secret"], NOW, algorithm=algorithm)
             call(

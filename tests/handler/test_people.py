@@ -19,7 +19,7 @@ from support import TABLE, call, independent_code, independent_hotp
 
 from otp_api import kms, spellings
 from otp_api.kinds import counter_based, recovery_codes, time_based
-from otp_api.oath import OtpKey, secret_bytes
+from otp_api.oath import HOTP, TOTP, OtpKey, secret_bytes
 from otp_api.state import rules, table
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 4226's "12345678901234567890"
@@ -217,7 +217,7 @@ def test_a_key_without_a_subject_answers_its_own_status():
 
 def _old_token(secret: str, subject: str) -> dict:
     """A sealed secret as the release before sealed it: no sealing time in its payload."""
-    key = OtpKey(secret_bytes(secret), "SHA1", 6, 30)
+    key = OtpKey(TOTP, secret_bytes(secret), "SHA1", 6, 30)
     payload = struct.pack(">BBH", 0, 6, 30) + key.secret_bytes
     with time_machine.travel(NOW - DAY, tick=False):
         token = kms.seal(payload, spellings.SEALED_SECRET, subject, "seal")
@@ -278,14 +278,14 @@ def test_what_the_release_before_wrote_stays_in_force(aws):
     # Items as the release before wrote them for requests naming a subject: one item per key (the golden writes).
     key = sealed(SECRET, "ivy")
     step_start = int(NOW // 30) * 30
-    _put(time_based.state_pk(OtpKey(secret_bytes(SECRET), "SHA1", 6, 30)), aws, last_used=step_start, drift=0)
+    _put(time_based.state_pk(OtpKey(TOTP, secret_bytes(SECRET), "SHA1", 6, 30)), aws, last_used=step_start, drift=0)
     hotp_secret, token = hotp_for("ivy")
-    hotp_key = OtpKey(secret_bytes(hotp_secret), "SHA1", 6, 30, 0)
+    hotp_key = OtpKey(HOTP, secret_bytes(hotp_secret), "SHA1", 6, 30, 0)
     _put(counter_based.state_pk(hotp_key), aws, next_counter=5)
     codes, recovery = recovery_for("ivy")
     set_id = recovery_codes._unsealed(recovery["sealed_codes"], "ivy").set_id
     _put(recovery_codes.state_pk(set_id), aws, used={0}, set_size=3)
-    revoked, revoked_key = sealed(OTHER, "ivy"), OtpKey(secret_bytes(OTHER), "SHA1", 6, 30)
+    revoked, revoked_key = sealed(OTHER, "ivy"), OtpKey(TOTP, secret_bytes(OTHER), "SHA1", 6, 30)
     _put(time_based.state_pk(revoked_key), aws, revoked_at=int(NOW) - 100)
     assert otp(NOW, action="verify", code=independent_code(SECRET, NOW), **key)[1]["reason"] == "already_used"
     assert otp(NOW, action="verify", code=independent_hotp(hotp_secret, 3), **token)[1]["reason"] == "already_used"
@@ -298,7 +298,9 @@ def test_what_the_release_before_wrote_stays_in_force(aws):
 
 def test_a_lock_the_release_before_wrote_stays_in_force(aws):
     key = sealed(SECRET, "jack")
-    _put(time_based.state_pk(OtpKey(secret_bytes(SECRET), "SHA1", 6, 30)), aws, failures=100, last_failure=int(NOW))
+    _put(
+        time_based.state_pk(OtpKey(TOTP, secret_bytes(SECRET), "SHA1", 6, 30)), aws, failures=100, last_failure=int(NOW)
+    )
     assert otp(NOW + DAY, action="verify", code=independent_code(SECRET, NOW + DAY), **key)[0] == 429
     assert otp(NOW + DAY, action="unlock", subject="jack") == (200, {"unlocked": True})
     moment = NOW + DAY + 60
@@ -307,7 +309,9 @@ def test_a_lock_the_release_before_wrote_stays_in_force(aws):
 
 def test_an_unlock_before_a_key_is_adopted_is_not_undone_by_its_adoption(aws):
     key = sealed(SECRET, "kim")
-    _put(time_based.state_pk(OtpKey(secret_bytes(SECRET), "SHA1", 6, 30)), aws, failures=100, last_failure=int(NOW))
+    _put(
+        time_based.state_pk(OtpKey(TOTP, secret_bytes(SECRET), "SHA1", 6, 30)), aws, failures=100, last_failure=int(NOW)
+    )
     assert otp(NOW + 10, action="unlock", subject="kim")[0] == 200
     moment = NOW + 60
     assert otp(moment, action="verify", code=independent_code(SECRET, moment), **key)[1]["valid"] is True

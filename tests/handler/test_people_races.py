@@ -13,7 +13,7 @@ from support import TABLE, call, concurrently, independent_code, independent_hot
 
 from otp_api import kms, spellings
 from otp_api.kinds import recovery_codes, time_based
-from otp_api.oath import OtpKey, secret_bytes
+from otp_api.oath import TOTP, OtpKey, secret_bytes
 from otp_api.state import rules, table
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -226,7 +226,7 @@ def test_every_expression_of_a_persons_writes_is_valid_in_dynamodb(aws, monkeypa
 
     monkeypatch.setattr(client, "update_item", update_item)
     # a legacy TOTP item with a full window of failures, adopted; an HOTP key; a set of recovery codes
-    legacy = {"pk": {"S": time_based.state_pk(OtpKey(secret_bytes(SECRET), "SHA1", 6, 30))}}
+    legacy = {"pk": {"S": time_based.state_pk(OtpKey(TOTP, secret_bytes(SECRET), "SHA1", 6, 30))}}
     legacy |= {f"f{i}": {"N": str(int(NOW) + 800 + i)} for i in range(1, 21)}
     legacy |= {"last_failure": {"N": str(int(NOW) - 10)}, "failures": {"N": "20"}, "last_used": {"N": "0"}}
     aws["dynamodb"].put_item(TableName=TABLE, Item=legacy)

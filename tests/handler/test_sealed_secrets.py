@@ -14,7 +14,7 @@ from support import BUCKET, TABLE, b32bytes, call, decode_image, independent_cod
 from otp_api import kms as otp_kms
 from otp_api import spellings
 from otp_api.kms import CONTEXT
-from otp_api.oath import OtpKey
+from otp_api.oath import TOTP, OtpKey
 
 REFUSED = spellings.SEALED_SECRET.refused
 
@@ -326,10 +326,12 @@ def test_seal_takes_booleans_only():
 
 def test_sealed_tokens_differ_for_the_same_key():
     # KMS encryption is randomised: two seals of one key give two tokens (nothing to correlate users by).
-    key = OtpKey(bytes(20), "SHA1", 6, 30)
+    key = OtpKey(TOTP, bytes(20), "SHA1", 6, 30)
     tokens = {spellings.seal(key, None) for _ in range(3)}
     assert len(tokens) == 3
-    assert all(spellings.unseal(a) == spellings.unseal(b) == key for a, b in itertools.pairwise(sorted(tokens)))
+    assert all(
+        spellings.unseal(a, TOTP) == spellings.unseal(b, TOTP) == key for a, b in itertools.pairwise(sorted(tokens))
+    )
 
 
 # --- sealed secrets bound to their user (subject) --------------------------------------------------------------------

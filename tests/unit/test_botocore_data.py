@@ -137,10 +137,10 @@ def _requests() -> list[tuple[str, dict]]:
     from support import independent_code, independent_hotp
 
     from otp_api.kinds import recovery_codes
-    from otp_api.oath import OtpKey
+    from otp_api.oath import HOTP, TOTP, OtpKey
 
-    key = OtpKey(base64.b32decode(SECRET), "SHA1", 6, 30)
-    hotp_key = OtpKey(base64.b32decode(SECRET), "SHA1", 6, 30, counter=0)
+    key = OtpKey(TOTP, base64.b32decode(SECRET), "SHA1", 6, 30)
+    hotp_key = OtpKey(HOTP, base64.b32decode(SECRET), "SHA1", 6, 30, counter=0)
     set_id, recovery = b"\x01" * 16, "K7QM2XW9HF"
     codes = struct.pack(">B16sB", 1, set_id, 2) + recovery_codes._hash(set_id, recovery) + b"\x00" * 16
     code = independent_code(SECRET, MOMENT)

@@ -5,9 +5,9 @@ import base64
 import pytest
 
 from otp_api import oath
-from otp_api.oath import OtpKey, secret_bytes
+from otp_api.oath import TOTP, OtpKey, secret_bytes
 
-RFC4226_KEY = OtpKey(b"12345678901234567890", "SHA1", 6, 30)
+RFC4226_KEY = OtpKey(TOTP, b"12345678901234567890", "SHA1", 6, 30)
 # RFC 4226 Appendix D: HOTP values for counts 0..9
 RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]
 
@@ -48,7 +48,7 @@ def test_rfc4226_hotp_values(count):
 
 @pytest.mark.parametrize(("moment", "algorithm", "expected"), RFC6238)
 def test_rfc6238_vectors(moment, algorithm, expected):
-    assert oath.codes_around(OtpKey(SEEDS[algorithm], algorithm, 8, 30), moment)["current"] == expected
+    assert oath.codes_around(OtpKey(TOTP, SEEDS[algorithm], algorithm, 8, 30), moment)["current"] == expected
 
 
 def test_window_is_next_current_previous_and_one_before():
@@ -105,7 +105,7 @@ def test_lengths_no_encoder_makes_drop_the_incomplete_byte(length):
 
 def test_secret_bytes_accept_what_people_paste():
     assert secret_bytes("gezd gnbv gy3t qojq gezd gnbv gy3t qojq====") == b"1234567890" * 2
-    assert OtpKey(b"1234567890" * 2, "SHA1", 6, 30).base32 == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert OtpKey(TOTP, b"1234567890" * 2, "SHA1", 6, 30).base32 == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
 
 @pytest.mark.parametrize("count", range(10))

@@ -116,10 +116,12 @@ class Enrols(Struct, forbid_unknown_fields=True, tag_field="action", kw_only=Tru
         self.issuer = self.issuer.strip() if self.issuer is not None else None
 
 
-def require_digits(key: OtpKey, **codes: str) -> None:
-    """Each code (by its parameter's name) has the key's number of digits, spaces aside: a code of another length is
-    no code of this key, and is refused before any state is read or written (it neither counts as a failure nor is
-    compared). The key's digits are no secret: its enrolment URI and its codes show them."""
+def require_code_length(key: OtpKey, **codes: str) -> None:
+    """Each code (by its parameter's name) has the length of the key's codes, as its scheme reads a typed code
+    (spaces aside): a code of another length is no code of this key, and is refused before any state is read or
+    written (it neither counts as a failure nor is compared). The length is no secret: the key's enrolment URI and
+    its codes show it."""
+    unit = key.scheme.unit
     for name, code in codes.items():
-        if len(oath.normalised_code(code)) != key.digits:
-            raise InvalidParameter(f"{name} must be {key.digits} digits: this key's codes have {key.digits}", name)
+        if len(key.scheme.typed(code)) != key.digits:
+            raise InvalidParameter(f"{name} must be {key.digits} {unit}: this key's codes have {key.digits}", name)

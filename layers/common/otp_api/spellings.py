@@ -5,12 +5,16 @@ token from generate with `seal`, which carries them) or `otp_url` (an otpauth://
 key. Each is one small reader in `READERS`; all give the same `OtpKey`, so the state of a key, kept by its bytes,
 is shared by every spelling of it.
 
-A sealed secret (`s1.`) holds, under the stack's KMS key: one byte for the algorithm (its high bit set for an HOTP
-key, the next for a token that carries its sealing time), one for the digits, then two bytes of period (TOTP) or
-eight of first counter (HOTP), then eight of the sealing time (Unix milliseconds; a person's revocation retires
-the tokens sealed before it; tokens sealed before this field existed count as sealed at 0), then the key bytes.
-What decrypts is still checked: a payload of an unknown algorithm, digits or period, or too short to hold a key,
-is refused like any foreign token (only a holder of kms:Encrypt under the context could make one).
+Each key is of one scheme (`oath.Scheme`: TOTP, HOTP, or a kind's own), which the request's kind names: a key of
+another scheme is a 400 that says so.
+
+A sealed secret (`s1.`) holds, under the stack's KMS key: one byte for the algorithm, with the scheme's tag (HOTP's
+is the high bit) and TIMED (a token that carries its sealing time), one for the digits, then two bytes of period (a
+scheme of time steps) or eight of first counter (a counted scheme), then eight of the sealing time (Unix
+milliseconds; a person's revocation retires the tokens sealed before it; tokens sealed before this field existed
+count as sealed at 0), then the key bytes. What decrypts is still checked: a payload of an unknown algorithm,
+digits or period, or too short to hold a key, is refused like any foreign token (only a holder of kms:Encrypt under
+the context could make one).
 """
 
 import math
@@ -23,16 +27,14 @@ from msgspec import UNSET
 
 from otp_api import kms, oath
 from otp_api.errors import InvalidParameter, MissingParameter
-from otp_api.oath import OtpKey
+from otp_api.oath import TIMED, OtpKey, Scheme
 
 KEY_PARAMETERS = ("secret", "sealed_secret", "otp_url")
 KEY_OPTIONS = ("digits", "algorithm", "period", "counter")  # given with a secret; a token or URI carries its own
 SEALED_SECRET = kms.SealedForm("s1.", kms.CONTEXT, "sealed_secret", "sealed_secret is not a sealed secret of this API")
-_TOTP_HEADER = struct.Struct(">BBH")  # algorithm index, digits, period
-_HOTP_HEADER = struct.Struct(">BBQ")  # algorithm index with HOTP set, digits, first counter
+_TIMED_HEADER = struct.Struct(">BBH")  # algorithm index with the scheme's tag, digits, period
+_COUNTED_HEADER = struct.Struct(">BBQ")  # algorithm index with the scheme's tag, digits, first counter
 _SEALED_AT = struct.Struct(">Q")
-HOTP = 0x80  # the algorithm byte's high bit: an HOTP key
-TIMED = 0x40  # its next: the sealing time follows the header
 
 
 def subject_of(request: Any) -> str | None:
@@ -41,13 +43,16 @@ def subject_of(request: Any) -> str | None:
     return subject if isinstance(subject, str) else None
 
 
+def _header(scheme: Scheme) -> struct.Struct:
+    return _COUNTED_HEADER if scheme.counted else _TIMED_HEADER
+
+
 def sealed_payload(key: OtpKey) -> bytes:
     """What a sealed secret encrypts: the parameters, then the key bytes."""
-    algorithm = oath.ALGORITHMS.index(key.algorithm) | TIMED
+    first = oath.ALGORITHMS.index(key.algorithm) | key.scheme.tag | TIMED
+    moving = key.counter if key.scheme.counted else key.period
     sealed_at = _SEALED_AT.pack(math.floor(time.time() * 1000))
-    if key.counter is not None:
-        return _HOTP_HEADER.pack(algorithm | HOTP, key.digits, key.counter) + sealed_at + key.secret_bytes
-    return _TOTP_HEADER.pack(algorithm, key.digits, key.period) + sealed_at + key.secret_bytes
+    return _header(key.scheme).pack(first, key.digits, moving) + sealed_at + key.secret_bytes
 
 
 def seal(key: OtpKey, subject: str | None, off_parameter: str = "seal") -> str:
@@ -55,26 +60,40 @@ def seal(key: OtpKey, subject: str | None, off_parameter: str = "seal") -> str:
     return kms.seal(sealed_payload(key), SEALED_SECRET, subject, off_parameter)
 
 
-def unseal(token: str, subject: str | None = None) -> OtpKey:
-    """The key and parameters a sealed secret carries; any token this stack did not seal, or a payload out of
-    bounds, is one 400 naming sealed_secret."""
+def unseal(token: str, scheme: Scheme, subject: str | None = None) -> OtpKey:
+    """The key of `scheme` and the parameters a sealed secret carries; any token this stack did not seal, or a
+    payload out of bounds, is one 400 naming sealed_secret (and a key of another scheme, one that says so)."""
     plain = kms.unseal(token, SEALED_SECRET, subject)
-    hotp, timed = bool(plain) and bool(plain[0] & HOTP), bool(plain) and bool(plain[0] & TIMED)
-    header = _HOTP_HEADER if hotp else _TOTP_HEADER
+    if not plain:
+        raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
+    tag, timed = plain[0] & oath.TAG_BITS, bool(plain[0] & TIMED)
+    if tag != scheme.tag:
+        raise other_scheme("sealed_secret", scheme, next((s for s in oath.SCHEMES if s.tag == tag), None))
+    header = _header(scheme)
     size = header.size + (_SEALED_AT.size if timed else 0)
     if len(plain) < size + oath.MIN_SECRET_BYTES:
         raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
-    algorithm, digits, number = header.unpack_from(plain)
-    algorithm &= ~(HOTP | TIMED)
+    algorithm, digits, moving = header.unpack_from(plain)
+    algorithm &= oath.ALGORITHM_BITS
     (sealed_at,) = _SEALED_AT.unpack_from(plain, header.size) if timed else (0,)
-    period = oath.DEFAULT_PERIOD if hotp else number
+    period = oath.DEFAULT_PERIOD if scheme.counted else moving
     if (
         algorithm >= len(oath.ALGORITHMS)
-        or digits not in oath.DIGITS
+        or digits not in scheme.lengths
         or not oath.MIN_PERIOD <= period <= oath.MAX_PERIOD
     ):
         raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
-    return OtpKey(plain[size:], oath.ALGORITHMS[algorithm], digits, period, number if hotp else None, sealed_at)
+    counter = moving if scheme.counted else None
+    return OtpKey(scheme, plain[size:], oath.ALGORITHMS[algorithm], digits, period, counter, sealed_at)
+
+
+def other_scheme(source: str, wanted: Scheme, found: Scheme | None) -> InvalidParameter:
+    """The 400 for a key of another scheme than the request's kind takes, naming it where it is an OATH one."""
+    if found is None:
+        return InvalidParameter(
+            f"this {source} is not of type {wanted.kind} ({wanted.name}): send it with its own", source
+        )
+    return InvalidParameter(f"this {source} is of type {found.kind} ({found.name}): send it with that type", source)
 
 
 def _given(request: Any, name: str, default: Any) -> Any:
@@ -82,41 +101,46 @@ def _given(request: Any, name: str, default: Any) -> Any:
     return default if value is UNSET else value
 
 
-def _from_secret(request: Any, scheme: str) -> OtpKey:
+def _from_secret(request: Any, scheme: Scheme) -> OtpKey:
     return OtpKey(
+        scheme=scheme,
         secret_bytes=oath.secret_bytes(request.secret),
         algorithm=_given(request, "algorithm", oath.DEFAULT_ALGORITHM),
-        digits=_given(request, "digits", oath.DEFAULT_DIGITS),
+        digits=_given(request, "digits", scheme.lengths[0]),
         period=_given(request, "period", oath.DEFAULT_PERIOD),
-        counter=_given(request, "counter", 0) if scheme == "hotp" else None,
+        counter=_given(request, "counter", 0) if scheme.counted else None,
     )
 
 
-def _from_otp_url(request: Any, _scheme: str) -> OtpKey:
+def _from_otp_url(request: Any, scheme: Scheme) -> OtpKey:
     from otp_api import otpauth
 
-    uri = otpauth.parse(request.otp_url)
-    return OtpKey(oath.secret_bytes(uri.secret), uri.algorithm, uri.digits, uri.period, uri.counter)
+    named = otpauth.type_of(request.otp_url)
+    if named is not None and named != scheme.name:  # an hotp URI for a time_based request
+        raise other_scheme("otp_url", scheme, next((s for s in oath.SCHEMES if s.name == named), None))
+    uri = otpauth.parse(request.otp_url, scheme)
+    return OtpKey(scheme, oath.secret_bytes(uri.secret), uri.algorithm, uri.digits, uri.period, uri.counter)
 
 
-def _from_sealed_secret(request: Any, _scheme: str) -> OtpKey:
-    return unseal(request.sealed_secret, subject_of(request))
+def _from_sealed_secret(request: Any, scheme: Scheme) -> OtpKey:
+    return unseal(request.sealed_secret, scheme, subject_of(request))
 
 
-READERS: dict[str, Callable[[Any, str], OtpKey]] = {
+READERS: dict[str, Callable[[Any, Scheme], OtpKey]] = {
     "secret": _from_secret,
     "sealed_secret": _from_sealed_secret,
     "otp_url": _from_otp_url,
 }
 
 
-def key_of(request: Any, scheme: str, to_seal: bool = False) -> OtpKey:
+def key_of(request: Any, scheme: Scheme, to_seal: bool = False) -> OtpKey:
     """`request`: a kind's request model with some of secret, sealed_secret, otp_url, digits, algorithm, period,
     counter and subject (UNSET where not given).
 
-    The key of `scheme` ("totp" or "hotp") a request names (its `secret`, `sealed_secret` or `otp_url`, exactly
-    one; a seal request has no sealed_secret to give); a key of the other scheme is a 400. With a secret, the
-    key's parameters are the request's own (`period` for TOTP, `counter` for HOTP). `subject` binds a sealed
+    The key of `scheme` (its kind's: oath.TOTP, oath.HOTP or its own) a request names (its `secret`,
+    `sealed_secret` or `otp_url`, exactly one; a seal request has no sealed_secret to give); a key of another
+    scheme is a 400. With a secret, the key's parameters are the request's own (`period` for a scheme of time
+    steps, `counter` for a counted one). `subject` binds a sealed
     secret: it belongs with one, or with a key `to_seal`."""
     given = [name for name in KEY_PARAMETERS if getattr(request, name, UNSET) is not UNSET]
     if not given:
@@ -130,8 +154,4 @@ def key_of(request: Any, scheme: str, to_seal: bool = False) -> OtpKey:
                 raise InvalidParameter(f"{name} comes from the {source}: leave it out", name)
     if source != "sealed_secret" and not to_seal and getattr(request, "subject", UNSET) is not UNSET:
         raise InvalidParameter("subject belongs to a sealed_secret: leave it out with a secret or otp_url", "subject")
-    key = READERS[source](request, scheme)
-    if key.scheme != scheme:  # an hotp URI or token for a time_based request
-        wanted = "counter_based (hotp)" if key.scheme == "hotp" else "time_based (totp)"
-        raise InvalidParameter(f"this {source} is of type {wanted}: send it with that type", source)
-    return key
+    return READERS[source](request, scheme)

@@ -165,16 +165,16 @@ def _first(found: list[int]) -> int | None:
 
 def generate(request: HotpGenerateRequest) -> HotpGenerateResponse:
     secret = oath.new_secret(request.algorithm)
-    key = OtpKey(oath.secret_bytes(secret), request.algorithm, request.digits, oath.DEFAULT_PERIOD, request.counter)
-    return enrolment.enrol(
-        request, key, HotpGenerateResponse, counter=request.counter, type="hotp", kind="counter_based"
+    key = OtpKey(
+        oath.HOTP, oath.secret_bytes(secret), request.algorithm, request.digits, oath.DEFAULT_PERIOD, request.counter
     )
+    return enrolment.enrol(request, key, HotpGenerateResponse, counter=request.counter, type="hotp")
 
 
 def seal(request: HotpSealRequest) -> HotpSealResponse:
     """Import an HOTP secret an app already holds (`secret` with `counter`, or an otpauth://hotp `otp_url`): its
     sealed form, which carries the first counter, as generate with seal gives it. Never answers the secret."""
-    key = spellings.key_of(request, "hotp", to_seal=True)
+    key = spellings.key_of(request, oath.HOTP, to_seal=True)
     sealed = spellings.seal(key, spellings.subject_of(request))
     count_outcome("OtpSealed", type="counter_based", algorithm=key.algorithm)
     return HotpSealResponse(
@@ -183,8 +183,8 @@ def seal(request: HotpSealRequest) -> HotpSealResponse:
 
 
 def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
-    settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
-    fields.require_digits(key, code=request.code)
+    settings, key, now = _settings(), spellings.key_of(request, oath.HOTP), time.time()
+    fields.require_code_length(key, code=request.code)
     subject = spellings.subject_of(request)
     at = place(key, subject)
     expected = _where_it_stands(at, key, settings, now)
@@ -208,8 +208,8 @@ def verify(request: HotpVerifyRequest) -> HotpVerifyResponse:
 
 
 def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
-    settings, key, now = _settings(), spellings.key_of(request, "hotp"), time.time()
-    fields.require_digits(key, code=request.code, next_code=request.next_code)
+    settings, key, now = _settings(), spellings.key_of(request, oath.HOTP), time.time()
+    fields.require_code_length(key, code=request.code, next_code=request.next_code)
     subject = spellings.subject_of(request)
     at = place(key, subject)
     expected = _where_it_stands(at, key, settings, now)
@@ -231,7 +231,7 @@ def resync(request: HotpResyncRequest) -> HotpVerifyResponse:
 
 def _place_of(request: _HotpKey) -> rules.Place:
     _settings()
-    return place(spellings.key_of(request, "hotp"), spellings.subject_of(request))
+    return place(spellings.key_of(request, oath.HOTP), spellings.subject_of(request))
 
 
 KIND = Kind(
@@ -250,4 +250,5 @@ KIND = Kind(
     ),
     rules={"counter": f"must be a whole number from 0 to {oath.MAX_COUNTER}: the device's first counter"},
     keyed=Keyed(_HotpKey, _place_of, prefix="Hotp"),  # unlock, revoke and status
+    scheme=oath.HOTP,
 )

@@ -39,9 +39,9 @@ class Enrolled(Struct, kw_only=True):
     sealed_secret: Annotated[str, Meta(description="Store this, not the secret (seal: true).")] | UnsetType = UNSET
 
 
-def enrol[T: Enrolled](request: Enrols, key: OtpKey, answer: type[T], *, kind: str, **own: Any) -> T:
-    """A new key's answer: its otpauth URI, sealed secret and QR code as the request asks (`kind`: its type, for
-    the metric)."""
+def enrol[T: Enrolled](request: Enrols, key: OtpKey, answer: type[T], **own: Any) -> T:
+    """A new key's answer: its otpauth URI, sealed secret and QR code as the request asks (`own`: its kind's
+    fields)."""
     from otp_api import otpauth
 
     issuer = get_settings().default_issuer if request.issuer is None else request.issuer
@@ -62,7 +62,7 @@ def enrol[T: Enrolled](request: Enrols, key: OtpKey, answer: type[T], *, kind: s
         response.sealed_secret = spellings.seal(key, subject)
     if request.qrcode != "none":
         _attach_qr_code(response, request.qrcode)
-    count_outcome("OtpGenerated", type=kind, algorithm=key.algorithm)
+    count_outcome("OtpGenerated", type=key.scheme.kind, algorithm=key.algorithm)
     return response
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from otp_api import fields, params
+from otp_api import fields, oath, params
 
 
 class Keyed(Struct, frozen=True):
@@ -33,6 +33,7 @@ class Kind(Struct, frozen=True):
     rules: dict[str, str] = field(default_factory=dict)
     body_only: frozenset[str] = frozenset()  # its own secret-bearing parameters (fields.BODY_ONLY: the shared)
     keyed: Keyed | None = None  # how it names one key's state: unlock, revoke and status then come from the registry
+    scheme: oath.Scheme | None = None  # what its codes are, if its keys are OATH-like (oath.TOTP, HOTP or its own)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -73,6 +74,7 @@ class Registry(Struct, frozen=True):
         taken = sorted({n for n in names if names.count(n) > 1} | {t for t in titles if titles.count(t) > 1})
         if taken:
             raise ValueError(f"registered twice: {', '.join(taken)}")
+        _check_schemes([kind.scheme for kind in kinds if kind.scheme is not None])
         for kind in (*kinds, person):
             parameters = {field.name for model in kind.actions for field in msgspec.structs.fields(model)}
             if unruled := sorted(parameters - fields.RULES.keys() - kind.rules.keys() - {"type"}):
@@ -126,6 +128,16 @@ LIFECYCLE = (
         "secret or a code.",
     ),
 )
+
+
+def _check_schemes(schemes: list[oath.Scheme]) -> None:
+    """Each scheme's name (its otpauth type) and its tag (its sealed secrets' mark) once, the tag within TAG_BITS:
+    a sealed secret or URI of one kind is never read as another's key."""
+    for what, values in (("scheme name", [s.name for s in schemes]), ("scheme tag", [str(s.tag) for s in schemes])):
+        if twice := sorted({v for v in values if values.count(v) > 1}):
+            raise ValueError(f"{what} registered twice: {', '.join(twice)}")
+    if outside := [s.name for s in schemes if s.tag & ~oath.TAG_BITS]:
+        raise ValueError(f"scheme tag outside oath.TAG_BITS: {', '.join(outside)}")
 
 
 def _with_lifecycle(kind: Kind) -> Kind:

@@ -238,14 +238,14 @@ def _nearest(found: list[int], step: int) -> int | None:
 
 def generate(request: GenerateRequest) -> GenerateResponse:
     secret = oath.new_secret(request.algorithm)
-    key = OtpKey(oath.secret_bytes(secret), request.algorithm, request.digits, request.period)
-    return enrolment.enrol(request, key, GenerateResponse, period=request.period, type="totp", kind="time_based")
+    key = OtpKey(oath.TOTP, oath.secret_bytes(secret), request.algorithm, request.digits, request.period)
+    return enrolment.enrol(request, key, GenerateResponse, period=request.period, type="totp")
 
 
 def seal(request: SealRequest) -> SealResponse:
     """Import a secret an app already has (`secret` or `otp_url`): its sealed form, as generate with seal gives
     it, so that the app can store it and delete the plaintext. Never answers the secret."""
-    key = spellings.key_of(request, "totp", to_seal=True)
+    key = spellings.key_of(request, oath.TOTP, to_seal=True)
     sealed = spellings.seal(key, spellings.subject_of(request))
     count_outcome("OtpSealed", type="time_based", algorithm=key.algorithm)
     return SealResponse(
@@ -257,11 +257,11 @@ def verify(request: VerifyRequest) -> VerifyResponse | CodesResponse:
     settings = get_verify_settings()
     if request.code is UNSET and request.sealed_secret is not UNSET:  # before any KMS call
         raise MissingParameter("code is required with a sealed_secret: sealed keys are checked, never listed", "code")
-    key = spellings.key_of(request, "totp")
+    key = spellings.key_of(request, oath.TOTP)
     now = time.time()
     if request.code is UNSET:
         return _list_codes(key, settings, now)
-    fields.require_digits(key, code=request.code)
+    fields.require_code_length(key, code=request.code)
     step = oath.step_at(now, key.period)
     offsets = _offsets(settings)
     offset = _nearest(oath.matches(request.code, key, range(step + offsets.start, step + offsets.stop)), step)
@@ -287,8 +287,8 @@ def resync(request: ResyncRequest) -> ResyncResponse:
     """Two consecutive codes within the resync window of now: the device's drift is stored, both steps used."""
     settings = get_verify_settings()
     apply.require_state(settings, "resync", "action")
-    key = spellings.key_of(request, "totp")
-    fields.require_digits(key, code=request.code, next_code=request.next_code)
+    key = spellings.key_of(request, oath.TOTP)
+    fields.require_code_length(key, code=request.code, next_code=request.next_code)
     now = time.time()
     step, window = oath.step_at(now, key.period), settings.totp_resync_window
     first = _nearest(oath.pair_matches(request.code, request.next_code, key, range(step - window, step + window)), step)
@@ -327,7 +327,7 @@ def _settle(
 
 def _place_of(request: _TotpKey) -> rules.Place:
     subject = spellings.subject_of(request)
-    return place(spellings.key_of(request, "totp"), subject)
+    return place(spellings.key_of(request, oath.TOTP), subject)
 
 
 def _list_codes(key: OtpKey, settings: VerifySettings, now: float) -> CodesResponse | VerifyResponse:
@@ -363,4 +363,5 @@ KIND = Kind(
         SealResponse,
     ),
     keyed=Keyed(_TotpKey, _place_of),  # unlock, revoke and status
+    scheme=oath.TOTP,
 )
