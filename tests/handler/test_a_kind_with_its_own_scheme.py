@@ -124,7 +124,11 @@ STEAM_KIND = Kind(
         "code": f"must be the key's 5 characters of {ALPHABET}, as a JSON string",
         "otp_url": "must be an otpauth://steam/ URI with a base32 secret",
     },
-    keyed=Keyed(SteamKey, lambda request: _place(spellings.key_of(request, STEAM), None), prefix="Steam"),
+    keyed=Keyed(
+        SteamKey,
+        lambda request: _place(spellings.key_of(request, STEAM), spellings.subject_of(request)),
+        prefix="Steam",
+    ),
     scheme=STEAM,
 )
 
@@ -201,17 +205,13 @@ def test_a_code_of_another_length_is_worded_in_its_own_unit(steam_registered):
 def test_it_and_the_oath_kinds_refuse_each_others_keys(steam_registered):
     _, steam = post(NOW, type="steam_guard", action="generate", label="cy", seal=True)
     _, totp = post(NOW, type="time_based", action="generate", label="cy", seal=True, qrcode="none")
-    cases = [
-        ({"type": "time_based", "sealed_secret": steam["sealed_secret"], "code": "123456"}, "sealed_secret"),
-        ({"type": "time_based", "otp_url": steam["otp_url"], "code": "123456"}, "otp_url"),
-    ]
-    for params, named in cases:
-        status, body = post(NOW, action="verify", **params)
-        assert (status, body["parameter"], body["message"]) == (
-            400,
-            named,
-            f"this {named} is not of type time_based (totp): send it with its own",
-        )
+    # The OATH kinds know no Steam key: its token is refused as any foreign token, its URI as no TOTP URI.
+    status, body = post(NOW, type="time_based", action="verify", sealed_secret=steam["sealed_secret"], code="123456")
+    assert (status, body["parameter"], body["message"]) == (400, "sealed_secret", spellings.SEALED_SECRET.refused)
+    status, body = post(NOW, type="time_based", action="verify", otp_url=steam["otp_url"], code="123456")
+    assert (status, body["parameter"]) == (400, "otp_url")
+    assert body["message"].startswith("otp_url must be an otpauth://totp/ URI")
+    # The Steam kind knows the OATH schemes (oath.SCHEMES): their keys are named.
     for named in ("sealed_secret", "otp_url"):
         status, body = post(NOW, type="steam_guard", action="verify", **{named: totp[named]}, code="BCDFG")
         assert (status, body["parameter"], body["message"]) == (
@@ -230,3 +230,39 @@ def test_the_registry_refuses_a_scheme_that_would_read_another_kinds_keys():
     ):
         with pytest.raises(ValueError, match=found):
             Registry.of(*served.kinds, structs.replace(STEAM_KIND, scheme=clash), person=served.person)
+
+
+def test_a_uri_without_digits_has_its_schemes_default_length(steam_registered):
+    _, made = post(NOW, type="steam_guard", action="generate", label="ed")
+    url = made["otp_url"].replace("&digits=5", "").replace("digits=5&", "")
+    assert "digits" not in url
+    code = independent_code(made["secret"], NOW)
+    assert post(NOW, type="steam_guard", action="verify", otp_url=url, code=code)[1]["valid"] is True
+
+
+def test_revoking_a_key_bound_to_its_user_stops_its_codes(steam_registered):
+    # Its person's item holds the key's state once a code of it was verified: revoke goes there too.
+    _, made = post(NOW, type="steam_guard", action="generate", label="di", seal=True, subject="di")
+    key = {"type": "steam_guard", "sealed_secret": made["sealed_secret"], "subject": "di"}
+    assert post(NOW, action="verify", code=independent_code(made["secret"], NOW), **key)[1]["valid"] is True
+    assert post(NOW + 1, action="revoke", **key) == (200, {"revoked": True})
+    status, body = post(NOW + 30, action="verify", code=independent_code(made["secret"], NOW + 30), **key)
+    assert (status, body["valid"], body["reason"]) == (200, False, "revoked")
+
+
+def test_a_kind_whose_place_leaves_out_the_subject_fails_closed(monkeypatch):
+    # A Keyed place that drops the request's subject would revoke a key's own item while its person's item holds
+    # its state, and answer revoked: true. The registry refuses to act on such a place: a 500, nothing written.
+    served = kinds.REGISTRY
+    careless = structs.replace(
+        STEAM_KIND, keyed=Keyed(SteamKey, lambda r: _place(spellings.key_of(r, STEAM), None), "Steam")
+    )
+    monkeypatch.setattr(kinds, "REGISTRY", Registry.of(*served.kinds, careless, person=served.person))
+    handler_module.cache_clear()
+    try:
+        _, made = post(NOW, type="steam_guard", action="generate", label="fa", seal=True, subject="fa")
+        key = {"type": "steam_guard", "sealed_secret": made["sealed_secret"], "subject": "fa"}
+        assert post(NOW, action="revoke", **key)[0] == 500
+        assert post(NOW, action="verify", code=independent_code(made["secret"], NOW), **key)[1]["valid"] is True
+    finally:
+        handler_module.cache_clear()

@@ -4,6 +4,7 @@ tests/handler/test_golden_writes.py.
 
 Settings: replay protection on, MaxFailedAttempts 3, LockoutWindowSeconds 900, MaxConsecutiveFailures 100."""
 
+import msgspec
 import pytest
 
 from otp_api.errors import TooManyAttempts
@@ -127,3 +128,15 @@ def test_the_rules_are_pure_and_apply_does_the_rest():
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert not imported & {"secrets", "otp_api.errors", "otp_api.observability", "otp_api.state.table", "otp_api.aws"}
     assert not [node for node in ast.walk(tree) if isinstance(node, ast.Raise)]
+
+
+def test_a_persons_place_never_writes_a_ttl():
+    # A person's item carries every factor's state and `revoked_before`: a TTL on it would expire revocations, so a
+    # lifetime is a key's own item's alone, whoever built the place.
+    person = msgspec.structs.replace(rules.place(("k" * 64,), "ana", rules.CODES, 1), lifetime=3600)
+    lockout = rules.Lockout(5, 900, 100)
+    accept = rules.accept_write(rules.Progress(), lockout, 1_790_000_010.0, "d", person)
+    failure = rules.failure_write(lockout, 1_790_000_010.0, "d", person)
+    assert rules.EXPIRES_AT.name not in accept.sets and rules.EXPIRES_AT.name not in failure.removes
+    own = rules.place(("k" * 64,), None, rules.CODES, 0, 3600)
+    assert rules.EXPIRES_AT.name in rules.accept_write(rules.Progress(), lockout, 1_790_000_010.0, "d", own).sets

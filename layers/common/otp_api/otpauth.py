@@ -18,7 +18,6 @@ from otp_api.errors import InvalidParameter
 from otp_api.oath import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
-    DEFAULT_DIGITS,
     DEFAULT_PERIOD,
     MAX_COUNTER,
     MAX_PERIOD,
@@ -111,7 +110,7 @@ def parse(uri: str, scheme: Scheme) -> KeyUri:
         raise InvalidParameter(refused(scheme), "otp_url")  # the label's issuer contradicts the issuer parameter
     secret = normalised_secret(params.get("secret", ""))
     algorithm = ALGORITHM_NAMES.get(params.get("algorithm", DEFAULT_ALGORITHM).lower())
-    digits = _number(params, "digits", DEFAULT_DIGITS, scheme)
+    digits = _number(params, "digits", scheme.lengths[0], scheme)
     period = _number(params, "period", DEFAULT_PERIOD, scheme)
     counter = _number(params, "counter", None, scheme)
     if (

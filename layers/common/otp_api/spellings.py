@@ -5,8 +5,8 @@ token from generate with `seal`, which carries them) or `otp_url` (an otpauth://
 key. Each is one small reader in `READERS`; all give the same `OtpKey`, so the state of a key, kept by its bytes,
 is shared by every spelling of it.
 
-Each key is of one scheme (`oath.Scheme`: TOTP, HOTP, or a kind's own), which the request's kind names: a key of
-another scheme is a 400 that says so.
+Each key is of one scheme (`oath.Scheme`: TOTP, HOTP, or a kind's own), which the request's kind names: a
+well-formed key of another OATH scheme is a 400 that says so; anything else is refused as any foreign token or URI.
 
 A sealed secret (`s1.`) holds, under the stack's KMS key: one byte for the algorithm, with the scheme's tag (HOTP's
 is the high bit) and TIMED (a token that carries its sealing time), one for the digits, then two bytes of period (a
@@ -61,38 +61,42 @@ def seal(key: OtpKey, subject: str | None, off_parameter: str = "seal") -> str:
 
 
 def unseal(token: str, scheme: Scheme, subject: str | None = None) -> OtpKey:
-    """The key of `scheme` and the parameters a sealed secret carries; any token this stack did not seal, or a
-    payload out of bounds, is one 400 naming sealed_secret (and a key of another scheme, one that says so)."""
+    """The key of `scheme` and the parameters a sealed secret carries. Any token this stack did not seal, or whose
+    payload is of no scheme `scheme` knows (itself and the OATH kinds') or out of its bounds, is the one 400 naming
+    sealed_secret; a well-formed key of another known scheme, one that says which."""
     plain = kms.unseal(token, SEALED_SECRET, subject)
-    if not plain:
+    tag = plain[0] & oath.TAG_BITS if plain else None
+    found = next((known for known in (scheme, *oath.SCHEMES) if known.tag == tag), None)
+    key = _payload_key(plain, found) if found is not None else None
+    if key is None:
         raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
-    tag, timed = plain[0] & oath.TAG_BITS, bool(plain[0] & TIMED)
-    if tag != scheme.tag:
-        raise other_scheme("sealed_secret", scheme, next((s for s in oath.SCHEMES if s.tag == tag), None))
+    if key.scheme != scheme:  # an hotp token for a time_based request
+        raise other_scheme("sealed_secret", key.scheme)
+    return key
+
+
+def _payload_key(plain: bytes, scheme: Scheme) -> OtpKey | None:
+    """The key a payload of `scheme` carries, or None if it is out of bounds."""
     header = _header(scheme)
-    size = header.size + (_SEALED_AT.size if timed else 0)
+    size = header.size + (_SEALED_AT.size if plain[0] & TIMED else 0)
     if len(plain) < size + oath.MIN_SECRET_BYTES:
-        raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
+        return None
     algorithm, digits, moving = header.unpack_from(plain)
     algorithm &= oath.ALGORITHM_BITS
-    (sealed_at,) = _SEALED_AT.unpack_from(plain, header.size) if timed else (0,)
+    (sealed_at,) = _SEALED_AT.unpack_from(plain, header.size) if plain[0] & TIMED else (0,)
     period = oath.DEFAULT_PERIOD if scheme.counted else moving
     if (
         algorithm >= len(oath.ALGORITHMS)
         or digits not in scheme.lengths
         or not oath.MIN_PERIOD <= period <= oath.MAX_PERIOD
     ):
-        raise InvalidParameter(SEALED_SECRET.refused, SEALED_SECRET.parameter)
+        return None
     counter = moving if scheme.counted else None
     return OtpKey(scheme, plain[size:], oath.ALGORITHMS[algorithm], digits, period, counter, sealed_at)
 
 
-def other_scheme(source: str, wanted: Scheme, found: Scheme | None) -> InvalidParameter:
-    """The 400 for a key of another scheme than the request's kind takes, naming it where it is an OATH one."""
-    if found is None:
-        return InvalidParameter(
-            f"this {source} is not of type {wanted.kind} ({wanted.name}): send it with its own", source
-        )
+def other_scheme(source: str, found: Scheme) -> InvalidParameter:
+    """The 400 for a well-formed key of another scheme than the request's kind takes."""
     return InvalidParameter(f"this {source} is of type {found.kind} ({found.name}): send it with that type", source)
 
 
@@ -116,8 +120,13 @@ def _from_otp_url(request: Any, scheme: Scheme) -> OtpKey:
     from otp_api import otpauth
 
     named = otpauth.type_of(request.otp_url)
-    if named is not None and named != scheme.name:  # an hotp URI for a time_based request
-        raise other_scheme("otp_url", scheme, next((s for s in oath.SCHEMES if s.name == named), None))
+    found = next((known for known in oath.SCHEMES if known.name == named and known != scheme), None)
+    if found is not None:  # an hotp URI for a time_based request: said so if it is a well-formed one
+        try:
+            otpauth.parse(request.otp_url, found)
+        except InvalidParameter:
+            raise InvalidParameter(otpauth.refused(scheme), "otp_url") from None
+        raise other_scheme("otp_url", found)
     uri = otpauth.parse(request.otp_url, scheme)
     return OtpKey(scheme, oath.secret_bytes(uri.secret), uri.algorithm, uri.digits, uri.period, uri.counter)
 

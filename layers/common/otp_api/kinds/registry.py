@@ -163,9 +163,10 @@ def _with_lifecycle(kind: Kind) -> Kind:
 def _act(action: str, kind: str, keyed: Keyed, request: Any) -> Any:
     from otp_api.kinds import actions
 
-    if action == "status":
-        return actions.status(keyed.place(request), kind)
-    return getattr(actions, action)(keyed.place(request), kind)
+    place, named = keyed.place(request), getattr(request, "subject", None)
+    if isinstance(named, str) and place.subject != named:  # fail closed: a key's own item is not its person's state
+        raise RuntimeError(f"{kind}: Keyed.place left out the subject the request named")
+    return getattr(actions, action)(place, kind)
 
 
 def _choices(values: tuple[str, ...]) -> str:

@@ -146,6 +146,11 @@ class Place(Struct, frozen=True):
     def personal(self) -> bool:
         return self.sealed_at is not None
 
+    @property
+    def expires_after(self) -> int | None:
+        """The `lifetime` of a key's own item; a person's item never expires (its revocations and budget hold)."""
+        return None if self.personal else self.lifetime
+
     def attr(self, name: Attr) -> Attr:
         return Attr(self.key + name.name)
 
@@ -406,9 +411,9 @@ def accept_write(progress: Progress, lockout: Lockout, now: float, decision: str
     values: Values = {DECISION.placeholder: decision, **lockout.values(now), **place.values}
     if place.personal:
         sets[lockout.attr(ACCEPTED_AT).name] = NOW
-    if place.lifetime is not None:
+    if place.expires_after is not None:
         sets[EXPIRES_AT.name] = TTL
-        values[TTL.placeholder] = math.ceil(now) + place.lifetime
+        values[TTL.placeholder] = math.ceil(now) + place.expires_after
     return Write(
         condition=_guards(place, lockout, progress.unused),
         sets={**progress.sets, **sets},
@@ -426,7 +431,7 @@ def failure_write(
     moved_from: Item | None = None,
 ) -> Write:
     """Queue a failure: the slots shift towards f1 (each takes its newer neighbour's value) and fN is this one;
-    one more consecutive failure, and one more in the 30-day budget. A state that may expire (`place.lifetime`) no
+    one more consecutive failure, and one more in the 30-day budget. A state that may expire (`place.expires_after`) no
     longer does: the failures are what the attempt limits count. `moved_from`: the item as it was when its 30-day period
     is not this one (the budget then moves on: this period's failures become the last's)."""
     slots = lockout.slots
@@ -454,7 +459,7 @@ def failure_write(
     return Write(
         condition=_guards(place, lockout, *where),
         sets=sets,
-        removes=(EXPIRES_AT.name,) if place.lifetime is not None else (),
+        removes=(EXPIRES_AT.name,) if place.expires_after is not None else (),
         adds=adds,
         values=values,
     )
