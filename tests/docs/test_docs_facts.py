@@ -76,6 +76,7 @@ def test_verification_quotes_the_golden_writes_as_pinned():
             ("HOTP", golden.HOTP),
             ("recovery codes", golden.RECOVERY),
             ("naming its user", golden.NAMED),
+            ("one factor of a person", golden.PERSON_KEY),
         )
         for label, step in story.items()
         for operation, call in step["calls"]

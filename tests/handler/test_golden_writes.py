@@ -1,6 +1,7 @@
 """Golden writes: the literal DynamoDB requests each kind sends for each outcome of verify (accepted, replay, no
 match, locked, revoked: the refused write, then the try recorded for the events), for resync, unlock and revoke,
-and for a request that names its user (`subject`), driven through the handler with frozen time and recorded
+for a request that names its user (`subject`) and for one factor of a person (its unlock, revoke and status, an HOTP
+key beside it), driven through the handler with frozen time and recorded
 as botocore sends them. docs/verification.md quotes them. A change here is a change to what every deployed table
 holds: make it on purpose, and say so in the docs.
 
@@ -154,6 +155,36 @@ def named_story() -> list[tuple[str, dict]]:
         ("unlock", otp(action="unlock", subject="user-7")),
         ("revoke", otp(action="revoke", subject="user-7")),
         ("revoked", otp(NOW + 30, action="verify", code=independent_code(SECRET, NOW + 30), **key)),
+    ]
+
+
+def person_key_story() -> list[tuple[str, dict]]:
+    """One factor of a person, named by its sealed secret and subject: a failure, then status, unlock and revoke of
+    that key alone (its attributes in the person's item, its group's lock); and an HOTP key's first accepted code in
+    the same person's item. (A recovery set's attributes are named by its random set id: its writes are pinned
+    without a subject above.)"""
+    with time_machine.travel(NOW - 60, tick=False):
+        _, _, totp = call("otp", {"type": "time_based", "action": "seal", "secret": SECRET, "subject": "user-8"})
+        _, _, hotp = call("otp", {"type": "counter_based", "action": "seal", "secret": SECRET, "subject": "user-8"})
+    code = independent_code(SECRET, NOW)
+    key = {"type": "time_based", "sealed_secret": totp["sealed_secret"], "subject": "user-8"}
+    return [
+        ("no_match", otp(action="verify", code=wrong(code), **key)),
+        ("status", otp(NOW + 1, action="status", **key)),
+        ("unlock", otp(NOW + 2, action="unlock", **key)),
+        ("revoke", otp(NOW + 3, action="revoke", **key)),
+        ("revoked", otp(NOW + 30, action="verify", code=independent_code(SECRET, NOW + 30), **key)),
+        (
+            "hotp accepted",
+            otp(
+                NOW + 31,
+                action="verify",
+                code=independent_hotp(SECRET, 0),
+                type="counter_based",
+                sealed_secret=hotp["sealed_secret"],
+                subject="user-8",
+            ),
+        ),
     ]
 
 
@@ -1147,3 +1178,334 @@ NAMED = {
 
 def test_what_a_request_naming_its_user_sends():
     assert dict(named_story()) == NAMED
+
+
+PERSON_KEY = {
+    "no_match": {
+        "status": 200,
+        "valid": False,
+        "reason": "no_match",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, "
+                    "kba27aba9bf6e7c19bbb1_drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, otp_accepted_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND "
+                    "(kba27aba9bf6e7c19bbb1_drift < :drift_high))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790001900,
+                        ":drift": 10,
+                        ":drift_low": 61,
+                        ":drift_high": 65,
+                        ":decision": "d1",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-8",
+                    },
+                },
+            ),
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_seen = :now",
+                    "if": "attribute_not_exists(kba27aba9bf6e7c19bbb1_seen)",
+                    "values": {":now": 1790000010},
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, "
+                    "kba27aba9bf6e7c19bbb1_drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, otp_accepted_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND "
+                    "(kba27aba9bf6e7c19bbb1_drift < :drift_high))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790001900,
+                        ":drift": 10,
+                        ":drift_low": 61,
+                        ":drift_high": 65,
+                        ":decision": "d1",
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-8",
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET otp_f1 = if_not_exists(otp_f2, :zero), otp_f2 = "
+                    "if_not_exists(otp_f3, :zero), otp_f3 = if_not_exists(otp_f4, :zero), "
+                    "otp_f4 = if_not_exists(otp_f5, :zero), otp_f5 = :leaves, "
+                    "otp_last_failure = :now, decided_by = :decision, subject = :subject ADD "
+                    "otp_failures :one, otp_tc :one, otp_ts :one",
+                    "if": "(otp_tp = :period) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d1",
+                        ":zero": 0,
+                        ":one": 1,
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":leaves": 1790000911,
+                        ":subject": "user-8",
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET otp_f1 = if_not_exists(otp_f2, :zero), otp_f2 = "
+                    "if_not_exists(otp_f3, :zero), otp_f3 = if_not_exists(otp_f4, :zero), "
+                    "otp_f4 = if_not_exists(otp_f5, :zero), otp_f5 = :leaves, "
+                    "otp_last_failure = :now, decided_by = :decision, otp_tp = :period, "
+                    "otp_tc = :one, otp_ts = :both, subject = :subject ADD otp_failures :one",
+                    "if": "(attribute_not_exists(otp_tp)) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d1",
+                        ":zero": 0,
+                        ":one": 1,
+                        ":now": 1790000010,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":leaves": 1790000911,
+                        ":both": 1,
+                        ":subject": "user-8",
+                    },
+                },
+            ),
+        ],
+    },
+    "status": {"status": 200, "revoked": False, "calls": [("get_item", {"consistent": True})]},
+    "unlock": {
+        "status": 200,
+        "unlocked": False,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET decided_by = :decision, otp_unlocked_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures, otp_tp, otp_tc, otp_ts",
+                    "if": "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND ((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":decision": "d2",
+                        ":now": 1790000012,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-8",
+                    },
+                },
+            )
+        ],
+    },
+    "revoke": {
+        "status": 200,
+        "revoked": True,
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_revoked_at = :now, decided_by = :decision, subject = :subject",
+                    "if": "(attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {":now": 1790000013, ":decision": "d3", ":subject": "user-8"},
+                },
+            )
+        ],
+    },
+    "revoked": {
+        "status": 200,
+        "valid": False,
+        "reason": "revoked",
+        "calls": [
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_last_used = :start, "
+                    "kba27aba9bf6e7c19bbb1_drift = :drift, decided_by = :decision, "
+                    "accepted_by = :decision, otp_accepted_at = :now, subject = :subject "
+                    "REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, otp_last_failure, "
+                    "otp_failures",
+                    "if": "(((attribute_not_exists(kba27aba9bf6e7c19bbb1_last_used)) OR "
+                    "(kba27aba9bf6e7c19bbb1_last_used < :start)) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_drift)) OR "
+                    "((kba27aba9bf6e7c19bbb1_drift > :drift_low) AND (kba27aba9bf6e7c19bbb1_drift "
+                    "< :drift_high)))) AND "
+                    "((attribute_not_exists(kba27aba9bf6e7c19bbb1_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < :sealed_at))) "
+                    "AND (attribute_exists(kba27aba9bf6e7c19bbb1_seen)) AND (NOT "
+                    "(((attribute_exists(otp_last_failure)) AND (otp_f1 > otp_last_failure) AND "
+                    "(otp_f5 > :now)) OR (otp_failures >= :cap) OR (((otp_tp = :period) AND "
+                    "(otp_ts >= :total)) OR ((otp_tp = :previous) AND (otp_tc >= :total))))) AND "
+                    "((attribute_not_exists(decided_by)) OR (decided_by <> :decision))",
+                    "values": {
+                        ":start": 1790000040,
+                        ":drift": 0,
+                        ":drift_low": -2,
+                        ":drift_high": 2,
+                        ":decision": "d4",
+                        ":now": 1790000040,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-8",
+                    },
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET kba27aba9bf6e7c19bbb1_tried_by = :decision, subject = :subject ADD "
+                    "kba27aba9bf6e7c19bbb1_tries :one",
+                    "if": "((attribute_exists(kba27aba9bf6e7c19bbb1_revoked_at)) OR (revoked_before >= "
+                    ":sealed_at)) AND ((attribute_not_exists(kba27aba9bf6e7c19bbb1_tried_by)) OR "
+                    "(kba27aba9bf6e7c19bbb1_tried_by <> :decision))",
+                    "values": {":decision": "d4", ":one": 1, ":sealed_at": 1789999950249, ":subject": "user-8"},
+                },
+            ),
+        ],
+    },
+    "hotp accepted": {
+        "status": 200,
+        "valid": True,
+        "reason": None,
+        "counter": 0,
+        "calls": [
+            ("get_item", {"consistent": True}),
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET k22eb98e25951c5b14ede_next_counter = :next, decided_by = "
+                    ":decision, accepted_by = :decision, otp_accepted_at = :now, "
+                    "subject = :subject REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, "
+                    "otp_last_failure, otp_failures",
+                    "if": "((attribute_not_exists(k22eb98e25951c5b14ede_next_counter)) OR "
+                    "(k22eb98e25951c5b14ede_next_counter < :after)) AND "
+                    "((attribute_not_exists(k22eb98e25951c5b14ede_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < "
+                    ":sealed_at))) AND (attribute_exists(k22eb98e25951c5b14ede_seen)) AND "
+                    "(NOT (((attribute_exists(otp_last_failure)) AND (otp_f1 > "
+                    "otp_last_failure) AND (otp_f5 > :now)) OR (otp_failures >= :cap) OR "
+                    "(((otp_tp = :period) AND (otp_ts >= :total)) OR ((otp_tp = :previous) "
+                    "AND (otp_tc >= :total))))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {
+                        ":after": 1,
+                        ":next": 1,
+                        ":decision": "d5",
+                        ":now": 1790000041,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-8",
+                    },
+                },
+            ),
+            ("get_item", {"consistent": True}),
+            (
+                "update_item",
+                {
+                    "update": "SET k22eb98e25951c5b14ede_seen = :now",
+                    "if": "attribute_not_exists(k22eb98e25951c5b14ede_seen)",
+                    "values": {":now": 1790000041},
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "update": "SET k22eb98e25951c5b14ede_next_counter = :next, decided_by = "
+                    ":decision, accepted_by = :decision, otp_accepted_at = :now, "
+                    "subject = :subject REMOVE otp_f1, otp_f2, otp_f3, otp_f4, otp_f5, "
+                    "otp_last_failure, otp_failures",
+                    "if": "((attribute_not_exists(k22eb98e25951c5b14ede_next_counter)) OR "
+                    "(k22eb98e25951c5b14ede_next_counter < :after)) AND "
+                    "((attribute_not_exists(k22eb98e25951c5b14ede_revoked_at)) AND "
+                    "((attribute_not_exists(revoked_before)) OR (revoked_before < "
+                    ":sealed_at))) AND (attribute_exists(k22eb98e25951c5b14ede_seen)) AND "
+                    "(NOT (((attribute_exists(otp_last_failure)) AND (otp_f1 > "
+                    "otp_last_failure) AND (otp_f5 > :now)) OR (otp_failures >= :cap) OR "
+                    "(((otp_tp = :period) AND (otp_ts >= :total)) OR ((otp_tp = :previous) "
+                    "AND (otp_tc >= :total))))) AND ((attribute_not_exists(decided_by)) OR "
+                    "(decided_by <> :decision))",
+                    "values": {
+                        ":after": 1,
+                        ":next": 1,
+                        ":decision": "d5",
+                        ":now": 1790000041,
+                        ":cap": 100,
+                        ":total": 100,
+                        ":period": 690,
+                        ":previous": 689,
+                        ":sealed_at": 1789999950249,
+                        ":subject": "user-8",
+                    },
+                },
+            ),
+        ],
+    },
+}
+
+
+def test_what_one_factor_of_a_person_sends():
+    assert dict(person_key_story()) == PERSON_KEY
