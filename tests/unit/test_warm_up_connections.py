@@ -149,3 +149,23 @@ def test_a_warm_up_is_bounded_in_time_and_never_fails(caplog):
     assert len(records) == 1 and records[0].levelno == logging.DEBUG
     assert records[0].error_type == "ConnectionError"
     assert "refused" not in caplog.text and "amazonaws" not in caplog.text
+
+
+@pytest.mark.parametrize("trust", ["bundle", "directory"])
+def test_a_proxys_connections_load_the_trust_store_themselves(tmp_path, trust):
+    # Given a client's HTTP session whose HTTPS goes through a proxy: its pools get a TLS context of their own
+    from botocore.httpsession import URLLib3Session
+
+    bundle = DEFAULT_CA_BUNDLE if trust == "bundle" else str(hashed(tmp_path / "trusted", DEFAULT_CA_BUNDLE))
+    http = URLLib3Session(verify=bundle, proxies={"https": "http://127.0.0.1:9"})
+    aws._trust_once(http)
+    url = "https://dynamodb.eu-west-1.amazonaws.com/"
+    pool = http._get_connection_manager(url, "http://127.0.0.1:9").connection_from_url(url)
+    http._setup_ssl_cert(pool, url, http._verify)
+    # Then the pool loads the bundle as botocore names it: a file as a file, a directory as a directory (botocore
+    # alone would name the directory as a file, which OpenSSL cannot load)
+    assert pool.conn_kw.get("ssl_context") is not aws.trust_context(bundle) and pool.cert_reqs == "CERT_REQUIRED"
+    if trust == "bundle":
+        assert (pool.ca_certs, pool.ca_cert_dir) == (bundle, None)
+    else:
+        assert (pool.ca_certs, pool.ca_cert_dir) == (None, bundle)
