@@ -149,6 +149,10 @@ build-CommonLayer:
 	  --operations otp_api/aws_operations.py --expect-botocore-in "$(ARTIFACTS_DIR)/python" \
 	  "$(ARTIFACTS_DIR)/python/otp_api/botocore_data"
 	rm -rf "$(ARTIFACTS_DIR)/python/botocore/data"
+	# the CA bundle botocore chooses with this layer (certifi's if it shipped one; botocore's own), as a directory of
+	# hashed certificates that OpenSSL reads lazily; -S: the build's own site-packages (and certifi) left out
+	PYTHONPATH="$(ARTIFACTS_DIR)/python" python3.13 -S "$(ROOT)scripts/ca_directory.py" \
+	  --expect-bundle-in "$(ARTIFACTS_DIR)/python" "$(ARTIFACTS_DIR)/python/otp_api/ca_certificates"
 	$(COMPILE) "$(ARTIFACTS_DIR)"
 
 build-PasskeyLayer:

@@ -118,27 +118,44 @@ def barcode_events(symbologies=("qr_code", "aztec_code", "data_matrix")) -> dict
     return {s: event("barcodes-post", {"type": s, "data": data, "scale": 4}) for s in symbologies}
 
 
-def targets(runtime: Path) -> dict[str, dict]:
+def functions_trust(ca: Path, folder: Path, layer: Path = BUILD / "CommonLayer" / "python") -> Path:
+    """The functions' AWS_CA_BUNDLE: a directory of hashed certificates holding the built layer's own (the bundle
+    botocore chooses in Lambda, scripts/ca_directory.py) and the stand-in's throwaway CA, so that their connections
+    take the path they take in Lambda: OpenSSL reads a directory, as a chain needs it (aws.trust_context)."""
+    from scripts import ca_directory
+
+    (shipped,) = (layer / "otp_api" / "ca_certificates").iterdir()
+    return ca_directory.write(folder, [*ca_directory.read(shipped), *ca_directory.certificates(ca.read_bytes())])
+
+
+def targets(runtime: Path, trust: str = "") -> dict[str, dict]:
+    """The cases' functions and baselines; the functions (not the baselines, whose botocore takes a file alone)
+    trust the stand-in through the directory `trust`."""
     layer = BUILD / "CommonLayer" / "python"
     base_site = [BASELINE_SITE, runtime]
     careful_site = [BASELINE_PYC / "otp", BASELINE_PYC / "site", runtime]
+    ours = {"AWS_CA_BUNDLE": trust} if trust else {}
     return {
-        "otp": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(), "env": {}},
+        "otp": {"paths": [BUILD / "OtpFunction", layer, runtime], "events": otp_events(), "env": {**ours}},
         "otp_stateless": {  # (HOTP and recovery codes need the state)
             "paths": [BUILD / "OtpFunction", layer, runtime],
             "events": {k: v for k, v in otp_events().items() if k not in ("verify_hotp", "verify_recovery")},
-            "env": {"REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"},
+            "env": {**ours, "REPLAY_PROTECTION": "false", "MAX_FAILED_ATTEMPTS": "0"},
         },
-        "barcodes": {"paths": [BUILD / "BarcodesFunction", layer, runtime], "events": barcode_events(), "env": {}},
+        "barcodes": {
+            "paths": [BUILD / "BarcodesFunction", layer, runtime],
+            "events": barcode_events(),
+            "env": {**ours},
+        },
         "otp_warm_init": {
             "paths": [BUILD / "OtpFunction", layer, runtime],
             "events": otp_events(),
-            "env": {"ENABLE_SNAP_START": "true"},
+            "env": {**ours, "ENABLE_SNAP_START": "true"},
         },
         "barcodes_stored": {
             "paths": [BUILD / "BarcodesFunction", layer, runtime],
             "events": barcode_events(),
-            "env": {"IMAGE_BUCKET_NAME": STORED_BUCKET},
+            "env": {**ours, "IMAGE_BUCKET_NAME": STORED_BUCKET},
         },
         "empty": {"paths": [ROOT / "bench" / "empty"], "events": {}, "env": {}},
         "baseline_otp": {
@@ -289,12 +306,13 @@ def main() -> None:
 
     stand_in = standin.start(tls=True)
     ENV["AWS_ENDPOINT_URL"], ENV["AWS_CA_BUNDLE"] = stand_in.url, stand_in.ca_bundle
-    all_targets = targets(runtime)
-    newest_targets = targets(newest_runtime)
-    cold_targets = {**all_targets, **{f"{name}@newest": newest_targets[name] for name in NEWEST_TARGETS}}
-    cold_cases = COLD_CASES + (newest_cases(newest) if newest != packaging.layer_pin("botocore") else [])
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        trust = str(functions_trust(Path(stand_in.ca), work / "trusted"))
+        all_targets = targets(runtime, trust)
+        newest_targets = targets(newest_runtime, trust)
+        cold_targets = {**all_targets, **{f"{name}@newest": newest_targets[name] for name in NEWEST_TARGETS}}
+        cold_cases = COLD_CASES + (newest_cases(newest) if newest != packaging.layer_pin("botocore") else [])
         samples: dict[str, list[float]] = {case.name: [] for case in cold_cases}  # to the first answer
         to_exit: dict[str, list[float]] = {case.name: [] for case in cold_cases}
         inits: dict[str, list[float]] = {case.name: [] for case in cold_cases}

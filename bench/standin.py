@@ -5,7 +5,8 @@ certificate, sends, waits and parses).
 Its certificate is made for the run (`cryptography`): a throwaway CA and a leaf for 127.0.0.1, RSA 2048 as AWS's
 endpoints use. The clients trust it through AWS_CA_BUNDLE (`ca_bundle`): the CA bundle botocore loads by default
 (certifi's where installed) with the throwaway CA appended, so a new connection parses about as many certificates
-as it would in Lambda.
+as it would in Lambda. (The bench gives the functions a directory of hashed certificates instead: their layer's,
+with the throwaway CA.)
 
 KMS is an identity cipher (Encrypt's blob is the plaintext, and back), DynamoDB answers every UpdateItem with an
 accepted item and every GetItem with none, S3 takes every PUT and answers a HEAD as stored (with its metadata) or
@@ -99,6 +100,7 @@ class StandIn(ThreadingHTTPServer):
 
     tls: ssl.SSLContext | None = None
     ca_bundle = ""  # with TLS: the CA bundle that trusts it
+    ca = ""  # with TLS: its throwaway CA's certificate (PEM)
 
     @property
     def url(self) -> str:
@@ -167,6 +169,6 @@ def start(tls: bool = False) -> StandIn:
         server.tls.load_cert_chain(leaf, key)
         bundle = folder / "ca-bundle.pem"
         bundle.write_text(Path(get_cert_path(True)).read_text() + "\n" + ca.read_text())
-        server.ca_bundle = str(bundle)
+        server.ca_bundle, server.ca = str(bundle), str(ca)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

@@ -43,7 +43,7 @@ def barcode_json():
     return json_response(200, barcodes.create(_request()))
 
 
-at_init.first_use(app, [BarcodeRequest])
+at_init.first_use(app, [BarcodeRequest], correlation_paths.API_GATEWAY_REST)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

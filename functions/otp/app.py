@@ -39,7 +39,7 @@ def otp():  # no return annotation: Powertools would try to document `Response` 
     return json_response(200, REGISTRY.answer(parse(model, params, rules)))
 
 
-at_init.first_use(app, REGISTRY.request_models())
+at_init.first_use(app, REGISTRY.request_models(), correlation_paths.API_GATEWAY_REST)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

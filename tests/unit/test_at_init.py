@@ -21,7 +21,12 @@ made = [name for name, cached in (("dynamodb", table._client), ("kms", kms._clie
         if cached.cache_info().currsize]
 # (Powertools imports botocore's package itself, 0.4 ms, to tag its user agent: the cost is its client machinery.)
 aws = "botocore.client" in sys.modules or "botocore.session" in sys.modules
-print(json.dumps({"made": made, "botocore": aws, "collector": [gc.isenabled(), gc.get_freeze_count() > 10_000]}))
+# what a first request would otherwise make: JMESPath expressions parsed (the logger's correlation id), base32's
+# encoding table (a key's base32 spelling, which pyotp takes)
+import base64, jmespath.parser
+first_use = {"parsed": sorted(jmespath.parser.Parser._CACHE), "base32": bool(base64._b32tab2)}
+collector = [gc.isenabled(), gc.get_freeze_count() > 10_000]
+print(json.dumps({"made": made, "botocore": aws, "collector": collector, "first_use": first_use}))
 """
 
 OTP, BARCODES, EVENTS = (ROOT / "functions" / name / "app.py" for name in ("otp", "barcodes", "events"))
@@ -68,3 +73,16 @@ def test_the_barcodes_function_makes_its_s3_client():
 def test_init_ends_with_the_collector_on_and_what_init_made_frozen(app):
     # Each function turns the collector off for its init and on again at its end, its objects frozen (at_init.done)
     assert at_init(app, EVENT_BUS_NAME="otp-api-events")["collector"] == [True, True]
+
+
+@pytest.mark.parametrize("app", [OTP, BARCODES], ids=["otp", "barcodes"])
+def test_init_parses_the_correlation_id_path_the_logger_reads_on_each_request(app):
+    from aws_lambda_powertools.logging import correlation_paths
+
+    assert correlation_paths.API_GATEWAY_REST in at_init(app)["first_use"]["parsed"]
+
+
+def test_the_otp_functions_init_makes_a_code():
+    # pyotp spells a key in base32 for each code: its table is built at init, not on the first verify
+    assert at_init(OTP)["first_use"]["base32"] is True
+    assert at_init(BARCODES)["first_use"]["base32"] is False  # (nothing at init builds it by chance)

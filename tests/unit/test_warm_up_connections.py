@@ -2,57 +2,20 @@
 the first request after init reuses them, and a warm-up that fails or hangs never fails nor holds up the init.
 Each init runs in a fresh interpreter against the bench's loopback stand-in of AWS (bench/standin.py), which
 counts the connections it accepts and records each request; over TLS too, where the CA bundle is parsed once per
-process however many connections are made (aws.trust_context)."""
+process however many connections are made (aws.trust_context). Run from source, where the layer's directory of
+hashed certificates is not built: local/test_trust_store.py runs the built package."""
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import time
-from typing import NamedTuple
+from pathlib import Path
 
 import pytest
-from support import ROOT, load_event
+from botocore.httpsession import DEFAULT_CA_BUNDLE
+from init_probe import first_request
 
 from bench import standin
 from otp_api import aws
-
-PROBE = """
-import importlib.util, json, ssl, sys, time
-from otp_api import aws
-warm_up, waited, loads = aws.warm_up, [], []
-load_verify_locations = ssl.SSLContext.load_verify_locations
-
-def counted(self, *args, **kwargs):
-    loads.append(1)
-    return load_verify_locations(self, *args, **kwargs)
-
-ssl.SSLContext.load_verify_locations = counted
-
-def timed(*calls):
-    start = time.monotonic()
-    warm_up(*calls)
-    waited.append(time.monotonic() - start)
-
-aws.warm_up = timed
-spec = importlib.util.spec_from_file_location("app", sys.argv[1])
-app = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(app)
-print("after init", len(loads), sum(waited), flush=True)
-input()  # the test reads the stand-in, then lets the first request go
-event = json.loads(sys.argv[2])
-
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "probe", 1024, "probe"
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:probe"
-
-    def get_remaining_time_in_millis(self):
-        return 10_000
-
-status = app.lambda_handler(event, Context())["statusCode"]
-print(len(loads), status, flush=True)
-"""
+from scripts import ca_directory
 
 
 @pytest.fixture(scope="module")
@@ -67,45 +30,6 @@ def tls_stand_in():
     server = standin.start(tls=True)
     yield server
     server.shutdown()
-
-
-class Probe(NamedTuple):
-    at_init: list[str]  # what init sent
-    opened: int  # the connections open after init
-    waited: float  # seconds init waited for the warm-up
-    first: list[str]  # what the first request sent
-    after: int  # the connections open after it
-    status: int  # its status code
-    loads: int  # CA bundles loaded into a TLS context in the whole process, init and first request
-
-
-def first_request(stand_in, **env: str) -> Probe:
-    """Init the OTP function, then verify a code."""
-    stand_in.seen.clear()
-    stand_in.connections = 0
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "layers" / "common"),
-        "AWS_ENDPOINT_URL": stand_in.url,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        **env,
-    }
-    body = {"type": "time_based", "action": "verify", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "code": "123456"}
-    event = {**load_event("otp-verify"), "body": json.dumps(body)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", PROBE, str(ROOT / "functions" / "otp" / "app.py"), json.dumps(event)],
-        env=environment,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout and process.stdin
-    while not (line := process.stdout.readline()).startswith("after init"):  # (the functions' logs come first)
-        assert line, "the init failed"
-    at_init, opened, waited = list(stand_in.seen), stand_in.connections, float(line.split()[-1])
-    answer, _ = process.communicate("\n", timeout=60)
-    loads, status = map(int, answer.strip().splitlines()[-1].split())
-    return Probe(at_init, opened, waited, stand_in.seen[len(at_init) :], stand_in.connections, status, loads)
 
 
 def test_init_opens_the_connections_and_the_first_request_reuses_them(stand_in):
@@ -124,27 +48,69 @@ def test_init_opens_the_connections_and_the_first_request_reuses_them(stand_in):
 
 
 def test_over_tls_the_ca_bundle_is_parsed_once_for_every_connection(tls_stand_in):
-    # Given AWS over TLS, trusted through AWS_CA_BUNDLE (botocore's own bundle and the stand-in's CA)
+    # Given AWS over TLS, trusted through AWS_CA_BUNDLE (botocore's own bundle and the stand-in's CA), from source
     probe = first_request(tls_stand_in, AWS_CA_BUNDLE=tls_stand_in.ca_bundle)
     # Then DynamoDB's and KMS's connections are open after init, the verify reuses one, and the bundle was parsed
-    # once in all (botocore has urllib3 load it into a context of its own for every new connection)
+    # once in all (botocore has urllib3 load it into a context of its own for every new connection), as text
     assert probe.opened == 2 and probe.first == ["DynamoDB_20120810.UpdateItem"] and probe.after == 2
-    assert probe.status == 200 and probe.loads == 1
+    assert probe.status == 200 and probe.loads == [{"cafile": None, "capath": None, "cadata": True}]
 
 
-def test_over_tls_a_server_the_bundle_does_not_trust_is_refused(tls_stand_in):
-    # Given a bundle without the stand-in's CA (botocore's own): the certificate is still checked
-    from botocore.httpsession import get_cert_path
-
-    probe = first_request(tls_stand_in, AWS_CA_BUNDLE=get_cert_path(True), SEALING_KEY_ARN="")
-    # Then nothing reaches the stand-in, and the verify is the documented 503, accepting nothing
-    assert probe.at_init == [] and probe.first == [] and probe.status == 503
+def hashed(folder: Path, *bundles: str) -> Path:
+    """A directory of hashed certificates holding those of `bundles`."""
+    return ca_directory.write(
+        folder, [der for bundle in bundles for der in ca_directory.certificates(Path(bundle).read_bytes())]
+    )
 
 
-def test_a_bundle_that_does_not_load_fails_the_connections_not_the_init(tls_stand_in):
-    # Given an AWS_CA_BUNDLE that is no file: botocore makes its clients, and each connection fails, as before
-    probe = first_request(tls_stand_in, AWS_CA_BUNDLE="/nonexistent/ca-bundle.pem", SEALING_KEY_ARN="")
-    assert probe.at_init == [] and probe.first == [] and probe.status == 503
+def test_over_tls_a_directory_of_hashed_certificates_is_loaded_as_one(tls_stand_in, tmp_path):
+    # Given AWS_CA_BUNDLE naming a directory of hashed certificates (botocore's own and the stand-in's CA), which
+    # botocore alone would hand to OpenSSL as a file
+    folder = hashed(tmp_path / "trusted", DEFAULT_CA_BUNDLE, tls_stand_in.ca)
+    probe = first_request(tls_stand_in, AWS_CA_BUNDLE=str(folder))
+    # Then it is loaded once, as a directory, and trusts the stand-in
+    assert probe.loads == [{"cafile": None, "capath": str(folder), "cadata": False}]
+    assert probe.opened == 2 and probe.first == ["DynamoDB_20120810.UpdateItem"] and probe.after == 2
+    assert probe.status == 200
+
+
+@pytest.mark.parametrize("trust", ["bundle", "directory"])
+def test_over_tls_a_server_the_bundle_does_not_trust_is_refused(tls_stand_in, tmp_path, trust):
+    # Given a bundle without the stand-in's CA (botocore's own), as a file or a directory: the certificate is still
+    # checked
+    bundle = DEFAULT_CA_BUNDLE if trust == "bundle" else str(hashed(tmp_path / "untrusted", DEFAULT_CA_BUNDLE))
+    probe = first_request(tls_stand_in, AWS_CA_BUNDLE=bundle, SEALING_KEY_ARN="")
+    # Then the connection is made and refused: nothing reaches the stand-in, and the verify is the documented 503,
+    # accepting nothing
+    assert probe.opened >= 1 and probe.at_init == [] and probe.first == []
+    assert (probe.status, probe.error) == (503, "state_unavailable")
+
+
+@pytest.mark.parametrize("trust", ["bundle", "directory"])
+def test_over_tls_the_hostname_is_checked(tls_stand_in, tmp_path, trust):
+    # Given a bundle that trusts the stand-in's CA, and an endpoint whose name its certificate does not carry (it
+    # names 127.0.0.1 alone)
+    bundle = (
+        tls_stand_in.ca_bundle if trust == "bundle" else str(hashed(tmp_path / "t", DEFAULT_CA_BUNDLE, tls_stand_in.ca))
+    )
+    port = tls_stand_in.server_address[1]
+    probe = first_request(
+        tls_stand_in, AWS_CA_BUNDLE=bundle, AWS_ENDPOINT_URL=f"https://localhost:{port}", SEALING_KEY_ARN=""
+    )
+    # Then the connection is refused: nothing reaches the stand-in
+    assert probe.opened >= 1 and probe.at_init == [] and probe.first == []
+    assert (probe.status, probe.error) == (503, "state_unavailable")
+
+
+@pytest.mark.parametrize("bundle", ["/nonexistent/ca-bundle.pem", "empty directory"])
+def test_a_bundle_that_does_not_load_fails_the_connections_not_the_init(tls_stand_in, tmp_path, bundle):
+    # Given an AWS_CA_BUNDLE that is no file, or a directory with no certificate: botocore makes its clients, and
+    # each connection fails, as before, with a clear answer
+    if bundle == "empty directory":
+        bundle = str(tmp_path)
+    probe = first_request(tls_stand_in, AWS_CA_BUNDLE=bundle, SEALING_KEY_ARN="")
+    assert probe.at_init == [] and probe.first == []
+    assert (probe.status, probe.error) == (503, "state_unavailable")
 
 
 def test_without_sealing_only_dynamodb_is_warmed_up(stand_in):
@@ -183,3 +149,23 @@ def test_a_warm_up_is_bounded_in_time_and_never_fails(caplog):
     assert len(records) == 1 and records[0].levelno == logging.DEBUG
     assert records[0].error_type == "ConnectionError"
     assert "refused" not in caplog.text and "amazonaws" not in caplog.text
+
+
+@pytest.mark.parametrize("trust", ["bundle", "directory"])
+def test_a_proxys_connections_load_the_trust_store_themselves(tmp_path, trust):
+    # Given a client's HTTP session whose HTTPS goes through a proxy: its pools get a TLS context of their own
+    from botocore.httpsession import URLLib3Session
+
+    bundle = DEFAULT_CA_BUNDLE if trust == "bundle" else str(hashed(tmp_path / "trusted", DEFAULT_CA_BUNDLE))
+    http = URLLib3Session(verify=bundle, proxies={"https": "http://127.0.0.1:9"})
+    aws._trust_once(http)
+    url = "https://dynamodb.eu-west-1.amazonaws.com/"
+    pool = http._get_connection_manager(url, "http://127.0.0.1:9").connection_from_url(url)
+    http._setup_ssl_cert(pool, url, http._verify)
+    # Then the pool loads the bundle as botocore names it: a file as a file, a directory as a directory (botocore
+    # alone would name the directory as a file, which OpenSSL cannot load)
+    assert pool.conn_kw.get("ssl_context") is not aws.trust_context(bundle) and pool.cert_reqs == "CERT_REQUIRED"
+    if trust == "bundle":
+        assert (pool.ca_certs, pool.ca_cert_dir) == (bundle, None)
+    else:
+        assert (pool.ca_certs, pool.ca_cert_dir) == (None, bundle)

@@ -13,8 +13,10 @@ Where the environment is not restored from a snapshot, init also makes cheap cal
 call of each operation the common requests make (about 2 ms each, otherwise on the first request): a GetItem of a
 key no item has and an UpdateItem whose condition can never hold (nothing written), an Encrypt that nothing will
 unseal and a Decrypt of a blob that is no ciphertext; all within the role's permissions.
-`first_use` then resolves one request with the function's own resolver and has msgspec build its request models'
-decoders: what a first request would otherwise pay for Powertools' and msgspec's first use.
+`first_use` then resolves one request with the function's own resolver, has msgspec build its request models'
+decoders and parses the logger's correlation id path: what a first request would otherwise pay for Powertools',
+msgspec's and JMESPath's first use. The OTP function also makes one code of a throwaway key (pyotp, HMAC-SHA-1 and
+base32's encoding table, built on first use).
 With SnapStart (`warm_up_at_init`), the snapshot is taken once per version: there everything is made, S3 and a
 first render included. Secrets come from os.urandom after a restore too, so nothing predictable is captured.
 Each function's module turns the garbage collector off as its first statement and calls `done` as its last: what
@@ -45,6 +47,9 @@ def otp_function() -> list[str]:
         from otp_api import aws
 
         aws.warm_up(*warm_ups)
+    from otp_api import oath  # a code of a throwaway key: pyotp, HMAC-SHA-1 and base32's tables (built on first use)
+
+    oath.code_at(oath.OtpKey(oath.TOTP, bytes(20), "SHA1", 6, 30), 0)
     if get_settings().warm_up_at_init:
         from otp_api import image_bucket
         from otp_api.kinds import enrolment
@@ -102,10 +107,11 @@ def done() -> None:
     gc.enable()
 
 
-def first_use(app: Any, models: Iterable[Any]) -> None:
+def first_use(app: Any, models: Iterable[Any], correlation_id_path: str | None = None) -> None:
     """Pay at init for what the first request would: Powertools' resolver on its first request (a GET of a path
-    no route has: route matching, the middleware and a JSON answer, nothing logged or counted), and msgspec's
-    decoder of each request model (built on first use; an empty object is refused once)."""
+    no route has: route matching, the middleware and a JSON answer, nothing logged or counted), msgspec's decoder of
+    each request model (built on first use; an empty object is refused once), and the logger's JMESPath expression
+    for the correlation id (parsed on first use; the handler's decorator names the same path)."""
     import msgspec
 
     event = {"httpMethod": "GET", "path": "/", "headers": {}, "requestContext": {"stage": "Prod", "path": "/Prod/"}}
@@ -113,3 +119,7 @@ def first_use(app: Any, models: Iterable[Any]) -> None:
     for model in models:
         with contextlib.suppress(msgspec.ValidationError):
             msgspec.convert({}, model, strict=False)
+    if correlation_id_path:
+        from aws_lambda_powertools.utilities.jmespath_utils import query
+
+        query(data=event, envelope=correlation_id_path)

@@ -138,12 +138,14 @@ def client(service: str, **config: Any) -> Any:
 
 def _trust_once(http: Any) -> None:
     """Have a client's connections use the process's one TLS context for its CA bundle (`trust_context`) instead of
-    parsing the bundle again. botocore gives each client an SSL context of its own and names its bundle on every
+    loading the bundle again. botocore gives each client an SSL context of its own and names its bundle on every
     connection, so urllib3 loads the whole bundle (126 certificates) into that context once per new connection:
-    18 to 44 ms each (urllib3#3623, botocore#3171). What is trusted and checked stays botocore's: the bundle it chose
-    (AWS_CA_BUNDLE, certifi or its own), certificate and hostname checks on. Connections through a proxy, and a
-    client made with verify=False, are left as botocore makes them; so is a client whose bundle does not load (a
-    wrong AWS_CA_BUNDLE), which then fails on connecting, as it would have."""
+    18 to 44 ms each (urllib3#3623, botocore#3171). What is trusted and checked stays botocore's: the bundle it
+    chose (AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE, certifi or its own), certificate and hostname checks on. Connections
+    through a proxy, and a client made with verify=False, are left as botocore makes them; so is a client whose
+    bundle does not load (a wrong AWS_CA_BUNDLE), which then fails on connecting, as it would have. An
+    AWS_CA_BUNDLE that names a directory of hashed certificates (as `openssl rehash` makes one), which botocore
+    would hand to OpenSSL as a file, is read as a directory, through a proxy too."""
     from botocore.httpsession import get_cert_path
 
     if not http._verify:
@@ -153,29 +155,57 @@ def _trust_once(http: Any) -> None:
         context = trust_context(bundle)
     except OSError:  # (ssl.SSLError too)
         return
+    directory = os.path.isdir(bundle)
     http._manager.connection_pool_kw["ssl_context"] = context  # the pools it makes from now on (none made yet)
     setup_ssl_cert = http._setup_ssl_cert
 
     def setup_ssl_cert_once(conn: Any, url: str, verify: Any) -> None:
         setup_ssl_cert(conn, url, verify)
-        if conn.ca_certs == bundle and conn.conn_kw.get("ssl_context") is context:
-            conn.ca_certs = None  # loaded into the pool's context already: not parsed again
+        if conn.ca_certs != bundle:
+            return
+        if conn.conn_kw.get("ssl_context") is context:
+            conn.ca_certs = None  # loaded into the pool's context already: not loaded again
+        elif directory:
+            conn.ca_certs, conn.ca_cert_dir = None, bundle  # (a proxy's pool, with a context of its own)
 
     http._setup_ssl_cert = setup_ssl_cert_once
 
 
+CA_FOLDER = "ca_certificates"  # in the built layer: <SHA-256 of a bundle>/, its certificates hashed (the Makefile)
+
+
+def hashed_folder(bundle: bytes) -> str | None:
+    """The built layer's directory of hashed certificates made from a bundle of these very bytes
+    (scripts/ca_directory.py), if there is one: the same certificates, which OpenSSL reads only as a chain needs
+    them, where loading the bundle parses all of them (22 ms of CPU here)."""
+    import hashlib
+
+    folder = os.path.join(os.path.dirname(__file__), CA_FOLDER, hashlib.sha256(bundle).hexdigest())
+    return folder if os.path.isdir(folder) else None
+
+
 @cache
 def trust_context(bundle: str) -> Any:
-    """botocore's TLS context with `bundle` loaded, made once per process and bundle. A bundle of certificates
-    alone (botocore's, certifi's) has its PEM blocks handed to OpenSSL as text, which it parses in half the time it
-    takes to load the file itself (22 against 41 ms here, OpenSSL 3.0); any other bundle is loaded as a file."""
+    """botocore's TLS context trusting `bundle`, made once per process and bundle. The bundle botocore chooses in
+    Lambda has its certificates in the layer as a directory of hashed certificates (`hashed_folder`), which is
+    loaded instead: nothing is parsed until a handshake needs its root. Without it (the code run from source, or
+    another bundle), a bundle of certificates alone has its PEM blocks handed to OpenSSL as text, which it parses
+    in half the time it takes to load the file itself (22 against 41 ms here, OpenSSL 3.0); any other bundle is
+    loaded as a file. A directory (AWS_CA_BUNDLE) is loaded as one."""
     import re
 
     from botocore.httpsession import create_urllib3_context
 
     context = create_urllib3_context()
+    if os.path.isdir(bundle):
+        context.load_verify_locations(capath=bundle)
+        return context
     with open(bundle, "rb") as file:
         data = file.read()
+    folder = hashed_folder(data)
+    if folder:
+        context.load_verify_locations(capath=folder)
+        return context
     blocks = re.findall(rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----", data)
     if blocks and len(blocks) == data.count(b"-----BEGIN "):
         context.load_verify_locations(cadata=b"\n".join(blocks).decode("ascii"))

@@ -60,6 +60,7 @@ def _client() -> Any:
     return aws.client("dynamodb")
 
 
+PLACEHOLDER = re.compile(r":\w+")  # an expression's value placeholders (compiled at import: not on a first request)
 WARM_UP_KEY = {"pk": {"S": "warm-up"}}  # the state items' keys are SHA-256 hex: no item has this one
 
 
@@ -113,7 +114,7 @@ def update_item(pk: str, change: Write) -> dict[str, Any]:
     change = _from_here(change)
     update, condition = _update_expression(change), change.condition.text()
     # DynamoDB refuses values that no expression uses: send only those used.
-    used = set(re.findall(r":\w+", f"{update} {condition}"))
+    used = set(PLACEHOLDER.findall(f"{update} {condition}"))
     values = {name: _typed(value) for name, value in change.values.items() if name in used}
     return {
         "TableName": get_verify_settings().table,
