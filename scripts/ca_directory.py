@@ -13,13 +13,17 @@ that bundle's certificates alone: aws.py uses it for a bundle of the same bytes,
 
 Standard library only, and no `openssl` command: the subject hash (X509_NAME_hash, `openssl x509 -subject_hash`) is
 computed here as OpenSSL does (tests/unit/test_ca_directory.py checks it against the command for every certificate
-of the bundles, and has OpenSSL itself find certificates in a directory written here).
+of the bundles, and has OpenSSL itself find certificates in a directory written here). A certificate whose subject
+is not strict DER of the string types a CA's name uses (where OpenSSL's canonical form could differ from this
+one's), or that the build's OpenSSL cannot load, fails the build: a certificate filed under another hash would be
+silently untrusted.
 """
 
 import argparse
 import base64
 import hashlib
 import re
+import ssl
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,7 +32,9 @@ PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+)-----EN
 # ASN.1 string types that OpenSSL canonicalises in a name (x_name.c, ASN1_MASK_CANON), and how many bytes each
 # character takes (ASN1_STRING_to_UTF8: T61String is read as Latin-1, one byte a character; 0: UTF-8)
 UTF8_STRING = 0x0C
-CHARACTER_BYTES = {UTF8_STRING: 0, 0x13: 1, 0x14: 1, 0x16: 1, 0x1A: 1, 0x1E: 2, 0x1C: 4}
+# (UTF8String, PrintableString, T61String, IA5String, BMPString, UniversalString: the DirectoryString types and
+# IA5String; any other value type is refused, never hashed by guess)
+CHARACTER_BYTES = {UTF8_STRING: 0, 0x13: 1, 0x14: 1, 0x16: 1, 0x1E: 2, 0x1C: 4}
 SPACES = b" \t\n\v\f\r"  # ossl_isspace
 
 
@@ -42,7 +48,8 @@ def certificates(bundle: bytes) -> list[bytes]:
 
 
 def _element(data: bytes, at: int) -> tuple[int, int, int]:
-    """The DER element at `at`: its tag, where its content starts and where it ends."""
+    """The DER element at `at`: its tag, where its content starts and where it ends. Strict DER: a length in its
+    shortest form (a BER form would be re-encoded by OpenSSL, and hashed otherwise than here)."""
     tag, length = data[at], data[at + 1]
     if tag & 0x1F == 0x1F:
         raise ValueError("a multi-byte DER tag")
@@ -50,7 +57,11 @@ def _element(data: bytes, at: int) -> tuple[int, int, int]:
     if length & 0x80:
         size = length & 0x7F
         length = int.from_bytes(data[at : at + size])
+        if size == 0 or length < 0x80 or data[at] == 0:
+            raise ValueError("a length that is not DER")
         at += size
+    if at + length > len(data):
+        raise ValueError("an element longer than its data")
     return tag, at, at + length
 
 
@@ -83,16 +94,20 @@ def subject(certificate: bytes) -> bytes:
 
 def _canonical_value(tag: int, value: bytes) -> bytes:
     """An attribute's value as OpenSSL's canonical name encoding has it (x_name.c, asn1_string_canon): a string
-    type turned to UTF-8, ASCII white space trimmed at both ends and collapsed to one space, ASCII lowercased;
-    any other type as it is."""
+    type turned to UTF-8, ASCII white space trimmed at both ends and collapsed to one space, ASCII lowercased.
+    Any other type, or a string OpenSSL would refuse, fails the build."""
     if tag not in CHARACTER_BYTES:
-        return _encode(tag, value)
+        raise ValueError(f"a name value of type {tag:#04x}")
     width = CHARACTER_BYTES[tag]
     if width == 0:
         text = value.decode("utf-8").encode("utf-8")
-    else:  # (code units as they are: OpenSSL joins no surrogate pairs)
-        units = (int.from_bytes(value[i : i + width]) for i in range(0, len(value), width))
-        text = "".join(map(chr, units)).encode("utf-8", "surrogatepass")
+    else:
+        if len(value) % width:
+            raise ValueError("a string of partial characters")
+        units = [int.from_bytes(value[i : i + width]) for i in range(0, len(value), width)]
+        if any(0xD800 <= unit <= 0xDFFF or unit > 0x10FFFF for unit in units):
+            raise ValueError("a string with surrogates or beyond Unicode")  # (OpenSSL refuses the certificate)
+        text = "".join(map(chr, units)).encode("utf-8")
     text = re.sub(rb"[ \t\n\v\f\r]+", b" ", text.strip(SPACES)).lower()  # (bytes.lower: ASCII letters only)
     return _encode(UTF8_STRING, text)
 
@@ -101,10 +116,14 @@ def canonical_name(name: bytes) -> bytes:
     """OpenSSL's canonical encoding of a Name's content (x509_name_canon): each RDN a DER SET of its attributes,
     their values canonical, the SETs one after another with no SEQUENCE around them."""
     sets = []
-    for _, _, rdn_start, rdn_end in _children(name, 0, len(name)):
+    for rdn_tag, _, rdn_start, rdn_end in _children(name, 0, len(name)):
+        if rdn_tag != 0x31 or rdn_start == rdn_end:
+            raise ValueError("an RDN that is not a SET of attributes")  # (OpenSSL drops an empty one)
         attributes = []
         for _, _, start, end in _children(name, rdn_start, rdn_end):
-            (_, oid_at, _, oid_end), (tag, _, value_at, value_end) = _children(name, start, end)
+            (oid_tag, oid_at, _, oid_end), (tag, _, value_at, value_end) = _children(name, start, end)
+            if oid_tag != 0x06:
+                raise ValueError("an attribute whose type is no OID")
             value = _canonical_value(tag, name[value_at:value_end])
             attributes.append(_encode(0x30, name[oid_at:oid_end] + value))
         sets.append(_encode(0x31, b"".join(sorted(attributes))))  # DER orders a SET OF by its encodings
@@ -133,6 +152,10 @@ def write(folder: Path, certificates: Iterable[bytes]) -> Path:
     for certificate in certificates:
         if certificate in written:
             continue
+        try:  # the build's OpenSSL loads it, as the bundle file would be loaded
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=certificate)
+        except ssl.SSLError as error:
+            raise ValueError(f"a certificate OpenSSL cannot load: {error}") from None
         written.add(certificate)
         prefix = f"{subject_hash(certificate):08x}"
         n = sum(1 for _ in folder.glob(f"{prefix}.*"))
