@@ -226,6 +226,17 @@ def _seal_challenge(ceremony: str, subject: str) -> tuple[bytes, str]:
     return challenge, kms.seal(plain, CHALLENGES[ceremony], subject, "type")
 
 
+def _expected(passkeys: PasskeySettings, challenge: Challenge) -> dict[str, Any]:
+    """What py_webauthn checks in either ceremony: its challenge, and the RP ID, origins and user verification the
+    stack is set with."""
+    return {
+        "expected_challenge": challenge.challenge,
+        "expected_rp_id": passkeys.rp_id,
+        "expected_origin": list(passkeys.origins),
+        "require_user_verification": passkeys.user_verification == "required",
+    }
+
+
 def _unsealed_challenge(token: str, ceremony: str, subject: str) -> Challenge:
     form = CHALLENGES[ceremony]
     if not token.startswith(form.prefix):
@@ -357,13 +368,7 @@ def register(request: PasskeyRegisterRequest) -> PasskeyRegisterResponse:
     if time.time() * 1000 >= challenge.expires_at:
         return _not_registered("expired")
     try:
-        made = verify_registration_response(
-            credential=request.credential,
-            expected_challenge=challenge.challenge,
-            expected_rp_id=passkeys.rp_id,
-            expected_origin=list(passkeys.origins),
-            require_user_verification=passkeys.user_verification == "required",
-        )
+        made = verify_registration_response(credential=request.credential, **_expected(passkeys, challenge))
     except Exception:  # the library's answer to any credential that does not verify, malformed ones included
         return _not_registered("not_verified")
     if len(made.credential_id) > MAX_ID_BYTES or len(made.credential_public_key) > MAX_KEY_BYTES:
@@ -443,12 +448,9 @@ def verify(request: PasskeyVerifyRequest) -> PasskeyVerifyResponse:
         try:
             checked = verify_authentication_response(
                 credential=request.credential,
-                expected_challenge=challenge.challenge,
-                expected_rp_id=passkeys.rp_id,
-                expected_origin=list(passkeys.origins),
                 credential_public_key=sealed.public_key,
                 credential_current_sign_count=0,  # the count is the state's to decide (progress)
-                require_user_verification=passkeys.user_verification == "required",
+                **_expected(passkeys, challenge),
             )
         except Exception:  # the library's answer to any assertion that does not verify, malformed ones included
             reason = "not_verified"
